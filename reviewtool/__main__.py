@@ -1,0 +1,5 @@
+import sys
+
+from reviewtool.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per command: wires fetch -> rebase -> check -> report; never analyses."""

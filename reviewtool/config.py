@@ -1,0 +1,45 @@
+"""Settings: flags > environment (REVIEWTOOL_*) > git config `reviewtool.*` > defaults."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+DEFAULT_LORE_URL = "https://lore.kernel.org/all"
+
+
+def _git_config(key: str) -> str | None:
+    # Read-only lookup; never writes. Missing git or key is simply "not set".
+    try:
+        out = subprocess.run(
+            ["git", "config", "--get", "--", key],
+            capture_output=True, text=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    value = out.stdout.strip()
+    return value if out.returncode == 0 and value else None
+
+
+def setting(flag: str | None, env: str, git_key: str, default: str | None = None) -> str | None:
+    """The first of: the flag, $env, git config git_key, default."""
+    if flag:
+        return flag
+    if os.environ.get(env):
+        return os.environ[env]
+    return _git_config(git_key) or default
+
+
+def lore_url(flag: str | None = None) -> str:
+    url = setting(flag, "REVIEWTOOL_LORE_URL", "reviewtool.loreurl", DEFAULT_LORE_URL)
+    assert url is not None
+    return url.rstrip("/")
+
+
+def store_dir(flag: str | None = None) -> Path:
+    value = setting(flag, "REVIEWTOOL_STORE", "reviewtool.store")
+    if value:
+        return Path(value).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "reviewtool"

@@ -1,0 +1,243 @@
+"""The objects that cross layers: small frozen dataclasses with a JSON round-trip.
+
+fetch produces a `Series`, rebase an `ApplyResult`, check a `CheckResult` (findings and
+the checklist). Nothing else crosses to the formatters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+SCHEMA_VERSION = 1
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Trailer:
+    """A `Name: value` line: written in the patch, or given in a reply."""
+
+    name: str
+    value: str
+    from_: str  # who gave it ("Name <addr>"); the patch author for in-body trailers
+    source: str = "reply"  # "in-body" | "reply" | "cover" (a reply to the cover letter)
+    msgid: str | None = None  # the reply that carried it
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message in the thread that is neither a patch nor a cover letter."""
+
+    msgid: str
+    author: str
+    date: str
+    subject: str
+    in_reply_to: str | None
+    body: str
+    patch_index: int | None  # 0 = the cover letter, N = patch N, None = elsewhere
+    trailers: tuple[Trailer, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cover:
+    msgid: str
+    subject: str
+    author: str
+    date: str
+    body: str
+    trailers: tuple[Trailer, ...] = ()
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One patch of the chosen revision, as b4 would apply it."""
+
+    index: int
+    expected: int
+    subject: str  # without the [PATCH vN i/M] prefix
+    full_subject: str
+    msgid: str
+    author: str  # "Name <addr>"
+    date: str
+    message: str  # commit message body (above the first ---), in-body trailers included
+    diff: str  # the unified diff, as text
+    files: tuple[str, ...]
+    trailers: tuple[Trailer, ...] = ()  # follow-up trailers only (in-body ones are in message)
+    in_body_trailers: tuple[Trailer, ...] = ()
+    patch_id: str | None = None  # git patch-id --stable
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Series:
+    """A revision of a patch series with everything collected from its thread."""
+
+    id: str  # store id
+    revision: int
+    expected: int
+    subject: str
+    author: str
+    date: str
+    msgid: str  # the cover letter's, else the first patch's
+    cover: Cover | None
+    patches: tuple[Patch, ...]
+    missing: tuple[int, ...] = ()
+    duplicates: tuple[str, ...] = ()  # msgids of duplicate copies that were dropped
+    other_revisions: tuple[int, ...] = ()
+    base_commit: str | None = None
+    prerequisite_patch_ids: tuple[str, ...] = ()
+    change_id: str | None = None
+    replies: tuple[Reply, ...] = ()
+    warnings: tuple[str, ...] = ()
+    source: str = ""
+    link: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+# --- rebase ---------------------------------------------------------------------------
+
+OUTCOMES = ("clean", "offset", "3way", "conflict", "already-upstream", "skipped", "not-applicable")
+
+
+@dataclass(frozen=True)
+class Hunk:
+    """A hunk that failed to apply, with its line range in the target file."""
+
+    path: str
+    header: str
+    start: int
+    length: int
+
+
+@dataclass(frozen=True)
+class PatchOutcome:
+    index: int
+    subject: str
+    outcome: str  # one of OUTCOMES
+    paths: tuple[str, ...] = ()
+    detail: str = ""
+    git_error: str = ""
+    upstream_commit: str | None = None
+    failed_hunks: tuple[Hunk, ...] = ()
+    commit: str | None = None  # the commit made for this patch, when it applied
+
+
+@dataclass(frozen=True)
+class BaseChoice:
+    commit: str | None
+    how: str  # "--base" | "base-commit" | "guessed" | "onto"
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    series_id: str
+    onto: str
+    onto_commit: str
+    base: BaseChoice
+    patches: tuple[PatchOutcome, ...]
+    result_commit: str | None
+    result_tree: str | None
+    repo: str
+    branch: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+# --- check ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evidence:
+    patch: int  # 0 = series level / cover
+    file: str | None
+    line: int | None  # line in the post-image (new side) of the file
+    lines: tuple[str, ...] = ()  # the lines themselves, with their +/-/space prefix
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    title: str
+    severity: str  # "error" | "warning" | "info"
+    category: str
+    message: str
+    question: str
+    evidence: tuple[Evidence, ...]
+    source: str = "reviewtool"  # "reviewtool" | "checkpatch"
+    pre_existing: bool = False
+    status: str = "needs-review"  # "needs-review" | "looks-ok"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    category: str
+    title: str
+    question: str
+    evidence: tuple[Evidence, ...]
+    status: str = "needs-review"
+    reason: str = ""
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    series_id: str
+    findings: tuple[Finding, ...]
+    checklist: tuple[ChecklistItem, ...]
+    rules_run: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+
+# --- JSON round-trip ------------------------------------------------------------------
+
+_RENAMES = {"from_": "from"}
+_UNRENAMES = {v: k for k, v in _RENAMES.items()}
+
+
+def to_json(obj: Any) -> Any:
+    """Plain JSON-able data from a model object (tuples become lists, `from_` -> `from`)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            _RENAMES.get(f.name, f.name): to_json(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+        }
+    if isinstance(obj, (list, tuple)):
+        return [to_json(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_json(v) for k, v in obj.items()}
+    return obj
+
+
+def from_json(cls: type[T], data: Any) -> T:
+    """Rebuild a model object from `to_json` output; unknown keys are ignored."""
+    return typing.cast(T, _build(cls, data))
+
+
+def _build(tp: Any, data: Any) -> Any:
+    if data is None:
+        return None
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
+        inner = [a for a in args if a is not type(None)]
+        return _build(inner[0], data)
+    if origin is tuple:
+        return tuple(_build(args[0], x) for x in data)
+    if origin is dict:
+        return dict(data)
+    if dataclasses.is_dataclass(tp):
+        hints = typing.get_type_hints(tp)
+        kwargs = {}
+        for f in dataclasses.fields(tp):
+            key = _RENAMES.get(f.name, f.name)
+            if key in data:
+                kwargs[f.name] = _build(hints[f.name], data[key])
+        return tp(**kwargs)
+    return data

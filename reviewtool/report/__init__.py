@@ -1,0 +1,1 @@
+"""Renderers: the only place that prints or formats. One module per format."""
