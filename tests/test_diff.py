@@ -1,4 +1,5 @@
 """The diff model: files, hunks, line numbers, function context, hostile input."""
+# ruff: noqa: E101, W291, W293  (the diffs below are real diff text: tabs and trailing spaces matter)
 
 from __future__ import annotations
 
