@@ -239,5 +239,5 @@ def _build(tp: Any, data: Any) -> Any:
             key = _RENAMES.get(f.name, f.name)
             if key in data:
                 kwargs[f.name] = _build(hints[f.name], data[key])
-        return tp(**kwargs)
+        return typing.cast(Any, tp)(**kwargs)
     return data

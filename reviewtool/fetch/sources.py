@@ -1,0 +1,87 @@
+"""What SOURCE is: a message-id, a lore URL, an mbox, a maildir, a patch directory or stdin.
+
+Pure classification; nothing here reads the network or imports b4.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+from reviewtool.errors import SourceError
+
+# Trailing parts of a public-inbox URL after the message-id.
+_URL_TAILS = {"", "T", "t", "raw", "t.mbox.gz", "t.atom", "t.mbox", "mbox", "#r", "t.mbox.gz/"}
+_REDIRECT_HOSTS = {"patch.msgid.link", "msgid.link"}
+_BAD_MSGID = re.compile(r"[\s<>\x00-\x1f\x7f\"]")
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str  # "msgid" | "mbox" | "maildir" | "dir" | "stdin"
+    msgid: str | None = None
+    path: Path | None = None
+    inbox_url: str | None = None  # base URL given by a lore-style URL, e.g. https://host/list
+
+
+def clean_msgid(text: str) -> str:
+    """A bare message-id from `<id>`, `id:...`, or `id`; refuses what cannot be one."""
+    mid = text.strip()
+    if mid.startswith("id:"):
+        mid = mid[3:]
+    mid = mid.strip().removeprefix("<").removesuffix(">")
+    local, _, domain = mid.rpartition("@")
+    if (not local or not domain or _BAD_MSGID.search(mid) or mid.startswith("-") or "://" in mid
+            or len(mid) > 998):
+        raise SourceError(f"'{text}' is not a message-id, a lore URL or a readable mbox/maildir/directory")
+    return mid
+
+
+def _from_url(url: str) -> Source:
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SourceError(f"unsupported URL '{url}': give an http(s) public-inbox URL")
+    segs = [urllib.parse.unquote(s) for s in parts.path.split("/")]
+    segs = [s for s in segs if s != ""]
+    if parts.netloc in _REDIRECT_HOSTS:
+        if not segs:
+            raise SourceError(f"no message-id in '{url}'")
+        return Source("msgid", msgid=clean_msgid(segs[0]))
+    # /<list>/<msgid>/[T/|t.mbox.gz|raw|...] or /r/<msgid>
+    for i, seg in enumerate(segs):
+        if "@" in seg:
+            tail = segs[i + 1:]
+            if tail and tail[0] not in _URL_TAILS:
+                raise SourceError(f"unrecognised lore URL '{url}'")
+            listpath = "/".join(segs[:i])
+            if listpath in ("", "r"):
+                return Source("msgid", msgid=clean_msgid(seg))
+            base = f"{parts.scheme}://{parts.netloc}/{listpath}"
+            return Source("msgid", msgid=clean_msgid(seg), inbox_url=base)
+    raise SourceError(f"no message-id in '{url}'")
+
+
+def classify(source: str) -> Source:
+    """Decide what SOURCE names. An existing path wins over a message-id look-alike."""
+    if source == "-":
+        return Source("stdin")
+    if not source.strip():
+        raise SourceError("SOURCE is empty: give a message-id, a lore URL, an mbox, a maildir or a directory")
+    if source.startswith(("http://", "https://")):
+        return _from_url(source)
+    path = Path(source)
+    if not source.startswith("-"):
+        try:
+            if path.is_dir():
+                if all((path / d).is_dir() for d in ("cur", "new")):
+                    return Source("maildir", path=path)
+                return Source("dir", path=path)
+            if path.is_file():
+                return Source("mbox", path=path)
+        except OSError as e:
+            raise SourceError(f"cannot read '{source}': {e.strerror}") from None
+    if "@" in source or source.startswith("id:"):
+        return Source("msgid", msgid=clean_msgid(source))
+    raise SourceError(f"'{source}' is not a message-id, a lore URL or a readable mbox/maildir/directory")
