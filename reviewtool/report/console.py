@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -12,7 +13,10 @@ from reviewtool.model import to_json
 
 
 def stdout() -> Console:
-    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    con = Console(file=sys.stdout, highlight=False, soft_wrap=True)
+    if not con.is_terminal and "COLUMNS" not in os.environ:
+        con.width = 120  # pipes and CI logs: wide enough for a patch subject on one line
+    return con
 
 
 def stderr(quiet: bool = False) -> Console:
