@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reviewtool.cli import main
 from tests.conftest import MAIL, mails
@@ -282,3 +284,41 @@ def test_server_down_fails_fast_and_clearly(store: Path, capsys: pytest.CaptureF
     assert time.monotonic() - t0 < 10
     assert f"cannot reach {url}" in line
     assert stored(store) == []
+
+
+def test_duplicate_patch_is_flagged_and_ignored(tmp_path: Path, store: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    d2 = tmp_path / "dup"
+    d2.mkdir()
+    for f in mails("v2-"):
+        shutil.copy(f, d2)
+    # The same 3/6 posted again under a new Message-ID, and an exact copy of 4/6.
+    again = (MAIL / "v2-03.eml").read_text().replace("-4-pasha.tatashin@example.org>",
+                                                     "-99-pasha.tatashin@example.org>", 1)
+    (d2 / "v2-03-again.eml").write_text(again)
+    shutil.copy(MAIL / "v2-04.eml", d2 / "v2-04-copy.eml")
+    d = run_json(capsys, "fetch", str(d2), "--offline")
+    check_v2(d)
+    assert sorted(d["duplicates"]) == sorted(["20210809215402.804942-99-pasha.tatashin@example.org",
+                                              "20210809215402.804942-5-pasha.tatashin@example.org"])
+    assert any("2 duplicate message(s) ignored" in w for w in d["warnings"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from([
+    b"From x@z Thu Jan  1 00:00:00 1970\n", b"Subject: [PATCH v2 1/2] x\n", b"Message-Id: <a@b>\n",
+    b"Content-Transfer-Encoding: base64\n", b"Content-Type: text/plain; charset=bogus-7\n",
+    b"\n", b"diff --git a/../../etc/passwd b/../../etc/passwd\n", b"@@ -1 +1 @@\n", b"+x\n",
+    b"\xff\xfe\x00", b"=?utf-8?b?////?=\n", b"In-Reply-To: <a@b>\n", b"Subject: Re: [PATCH 0/1] y\n",
+]), max_size=40))
+def test_hostile_mbox_never_crashes(tmp_path: Path, store: Path, chunks: list[bytes]) -> None:
+    from reviewtool.errors import ReviewtoolError
+    from reviewtool.fetch import fetch
+
+    f = tmp_path / "h.mbox"
+    f.write_bytes(b"".join(chunks))
+    try:
+        got = fetch(str(f), lore_url="https://lore.kernel.org/all", offline=True)
+    except ReviewtoolError:
+        return
+    assert got.series.patches

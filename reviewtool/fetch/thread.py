@@ -93,19 +93,62 @@ def _dedup(trailers: tuple[Trailer, ...]) -> tuple[Trailer, ...]:
     return tuple(out)
 
 
+def _slot(msg: EmailMessage) -> tuple[int, int, int] | None:
+    """(revision, N, M) of a patch posting, None for anything else."""
+    try:
+        subj = b4.LoreSubject(str(msg.get("Subject", "")))
+    except (ValueError, LookupError, TypeError, AttributeError):
+        return None
+    if subj.patch and not subj.reply and subj.counter > 0 and not subj.counters_inferred:
+        return (subj.revision, subj.counter, subj.expected)
+    return None
+
+
+def _dropped_duplicates(msgs: list[tuple[str, EmailMessage]]) -> set[str]:
+    """Second postings of the same N/M of one revision (a resend, a cross-post with a new
+    Message-ID). Keep the copy the replies answer, else the first; b4 would misnumber them."""
+    answered: Counter[str] = Counter()
+    for _mid, msg in msgs:
+        parent = b4.LoreMessage.get_clean_msgid(msg, header="In-Reply-To")
+        if parent:
+            answered[parent] += 1
+    by_slot: dict[tuple[int, int, int], list[str]] = {}
+    for mid, msg in msgs:
+        slot = _slot(msg)
+        if slot is not None:
+            by_slot.setdefault(slot, []).append(mid)
+    dropped: set[str] = set()
+    for mids in by_slot.values():
+        if len(mids) > 1:
+            keep = max(mids, key=lambda m: (answered[m], -mids.index(m)))
+            dropped.update(m for m in mids if m != keep)
+    return dropped
+
+
 def _load(msgs: list[EmailMessage]) -> tuple[Any, list[str]]:
     lmbx = b4.LoreMailbox()
-    seen: Counter[str] = Counter()
+    unique: list[tuple[str, EmailMessage]] = []
+    dups: list[str] = []
+    seen: set[str] = set()
     for msg in msgs:
         mid = b4.LoreMessage.get_clean_msgid(msg)
         if not mid:
             continue  # b4 cannot place a message without a Message-ID
-        seen[mid] += 1
+        if mid in seen:
+            dups.append(mid)
+            continue
+        seen.add(mid)
+        unique.append((mid, msg))
+    dropped = _dropped_duplicates(unique)
+    for mid, msg in unique:
+        if mid in dropped:
+            dups.append(mid)
+            continue
         try:
             lmbx.add_message(msg)
-        except (ValueError, LookupError, TypeError, AttributeError):
+        except (ValueError, LookupError, TypeError, AttributeError, UnicodeError):
             continue  # one undecodable message must not sink the thread
-    return lmbx, [m for m, n in seen.items() if n > 1]
+    return lmbx, dups
 
 
 def _patch_index(lmbx: Any, lser: Any, lmsg: Any) -> int | None:
@@ -173,7 +216,8 @@ def build_series(msgs: list[EmailMessage], revision: int | None, source: str,
     if not lser.base_commit:
         warnings.append("no base-commit: rebase will have to guess the base")
     if dup_msgids:
-        warnings.append(f"{len(dup_msgids)} duplicate message(s) ignored")
+        warnings.append(f"{len(dup_msgids)} duplicate message(s) ignored: " +
+                        ", ".join(f"<{m}>" for m in dup_msgids[:3]) + (" ..." if len(dup_msgids) > 3 else ""))
 
     cover = None
     if cover_l is not None:
