@@ -21,6 +21,8 @@ COMMANDS = {
     "fetch": "fetch",
     "list": "fetch",
     "show": "fetch",
+    "check": "check",
+    "rules": "check",
 }
 
 
