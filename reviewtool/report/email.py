@@ -1,0 +1,281 @@
+"""Plain-text replies for the mailing list: one per patch with findings, one to the cover letter.
+
+Each reply threads under the original (`In-Reply-To`, `References`), goes `To` the author
+and `Cc` the original recipients, quotes only the hunks that carry findings (`> `, gaps
+trimmed with `[...]`) and puts each question right under its lines. Nothing is sent: the
+command writes `reply-NN.eml` files a person edits and sends with `git send-email` or a
+mail client.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import email.utils
+import hashlib
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+from reviewtool.model import ApplyResult, CheckResult, Finding, Patch, Series
+from reviewtool.report.quote import (
+    active,
+    apply_summary,
+    category_order,
+    category_title,
+    counter,
+    findings_for_patch,
+    locate,
+    parse_diff,
+)
+
+CONTEXT = 3  # lines of context quoted above the first line of a finding
+WIDTH = 72
+GAP = "> [...]"
+# Fold only past RFC 5322's hard limit: a folded Subject reads badly in mail clients.
+_POLICY = email.policy.default.clone(max_line_length=998)
+
+
+@dataclass(frozen=True)
+class ReplyMail:
+    """One reply, ready to be written as `name`."""
+
+    name: str
+    patch_index: int  # 0 = the cover letter (or the series as a whole)
+    in_reply_to: str
+    subject: str
+    text: str
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    first: int
+    last: int
+    questions: tuple[str, ...]
+
+
+def _wrap(question: str) -> list[str]:
+    return textwrap.wrap(" ".join(question.split()), WIDTH, break_long_words=False,
+                         break_on_hyphens=False) or [""]
+
+
+def _quote_windows(lines: Sequence[str], anchors: Sequence[_Anchor], keep_first: bool = False) -> list[str]:
+    """Quote the lines of each anchor (with context above it), each followed by its questions."""
+    out: list[str] = []
+    merged: dict[int, _Anchor] = {}
+    for a in anchors:
+        old = merged.get(a.last)
+        merged[a.last] = a if old is None else _Anchor(min(old.first, a.first), a.last,
+                                                       old.questions + a.questions)
+    shown = -1
+    if keep_first and lines:
+        out.append(f"> {lines[0]}".rstrip())
+        shown = 0
+    for a in sorted(merged.values(), key=lambda x: x.last):
+        start = max(a.first - CONTEXT, shown + 1, 0)
+        if start > shown + 1:
+            out.append(GAP)
+        out.extend(f"> {x}".rstrip() for x in lines[start: a.last + 1])
+        shown = max(shown, a.last)
+        out.append("")
+        for q in dict.fromkeys(a.questions):
+            out.extend(_wrap(q))
+            out.append("")
+    if shown < len(lines) - 1:
+        out.append(GAP)
+    return out
+
+
+def _find_text(lines: Sequence[str], wanted: Sequence[str]) -> tuple[int, int] | None:
+    want = [w.strip() for w in wanted if w.strip()]
+    if not want:
+        return None
+    for i in range(len(lines) - len(want) + 1):
+        if all(lines[i + k].strip() == want[k] for k in range(len(want))):
+            return i, i + len(want) - 1
+    return None
+
+
+def _body(text_lines: Sequence[str], diff_files_out: list[str], findings: Sequence[Finding],
+          index: int, patch: Patch | None) -> list[str]:
+    """Quoted text (message, then diff) with questions; findings that cannot be placed come last."""
+    msg_anchors: list[_Anchor] = []
+    hunk_anchors: dict[tuple[int, int], list[_Anchor]] = {}
+    loose: list[str] = []
+    files = parse_diff(patch.diff) if patch is not None else []
+    for f in findings:
+        placed = False
+        for ev in f.evidence:
+            if ev.patch != index:
+                continue
+            if ev.file is None:
+                hit = _find_text(text_lines, ev.lines)
+                if hit is not None:
+                    msg_anchors.append(_Anchor(hit[0], hit[1], (f.question,)))
+                    placed = True
+                continue
+            spot = locate(files, ev)
+            if spot is not None:
+                # +1: index 0 of the quoted hunk is its @@ header
+                hunk_anchors.setdefault((spot.file, spot.hunk), []).append(
+                    _Anchor(spot.first + 1, spot.last + 1, (f.question,)))
+                placed = True
+        if not placed and f.question not in loose:
+            where = next((f"{e.file}:{e.line}" if e.line is not None else e.file
+                          for e in f.evidence if e.patch == index and e.file), None)
+            # "About" keeps b4 from reading "path:line: ..." as a trailer
+            loose.append(f"About {where}: {f.question}" if where else f.question)
+    out: list[str] = []
+    if msg_anchors:
+        out += _quote_windows(text_lines, msg_anchors)
+    for fi, dfile in enumerate(files):
+        keys = sorted(h for (f2, h) in hunk_anchors if f2 == fi)
+        if not keys:
+            continue
+        if out and out[-1] != GAP:
+            out.append(GAP)
+        out.append(f"> {dfile.head[0]}".rstrip())
+        for hi in keys:
+            hunk = dfile.hunks[hi]
+            if out[-1] != GAP:
+                out.append(GAP)
+            lines = [hunk.header] + [x.text for x in hunk.lines]
+            out += _quote_windows(lines, hunk_anchors[(fi, hi)], keep_first=True)
+    if loose:
+        if out and out[-1] != "":
+            out.append("")
+        for q in loose:
+            out += _wrap(q) + [""]
+    diff_files_out.extend(f.path for f in files)
+    # "[...]" twice in a row says nothing more than once
+    return [x for i, x in enumerate(out) if not (x == GAP and i and out[i - 1] == GAP)]
+
+
+def _attribution(author: str, date: str) -> str:
+    name = email.utils.parseaddr(author)[0] or author
+    try:
+        when = datetime.fromisoformat(date)
+        return f"On {when.strftime('%a, %b %d, %Y at %I:%M:%S%p %z')}, {name} wrote:"
+    except ValueError:
+        return f"{name} wrote:"
+
+
+def _addresses(values: Sequence[str], drop: Sequence[str]) -> list[str]:
+    seen = {email.utils.parseaddr(d)[1].lower() for d in drop}
+    out = []
+    for v in values:
+        addr = email.utils.parseaddr(v)[1].lower()
+        if addr and addr not in seen:
+            seen.add(addr)
+            out.append(v)
+    return out
+
+
+def _message(sender: str, to: str, cc: Sequence[str], subject: str, msgid: str, in_reply_to: str,
+             references: Sequence[str], date: datetime, body: str) -> str:
+    msg = EmailMessage(policy=_POLICY)
+    msg["From"] = sender
+    msg["To"] = to
+    if cc:
+        msg["Cc"] = ", ".join(cc)
+    msg["Subject"] = subject
+    msg["Date"] = email.utils.format_datetime(date)
+    msg["Message-ID"] = f"<{msgid}>"
+    msg["In-Reply-To"] = f"<{in_reply_to}>"
+    msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys(references))
+    msg.set_content(body, charset="utf-8", cte="8bit")
+    return msg.as_string()
+
+
+def _reply_id(series: Series, target: str, sender: str) -> str:
+    addr = email.utils.parseaddr(sender)[1] or "reviewer@localhost"
+    digest = hashlib.sha1(f"{series.id}\n{target}\n{addr}".encode()).hexdigest()[:16]
+    return f"reviewtool.{digest}@{addr.rsplit('@', 1)[-1]}"
+
+
+def _series_checklist(series: Series, check: CheckResult, apply: ApplyResult | None) -> list[str]:
+    out: list[str] = []
+    if apply is not None:
+        out += _wrap(f"Applied onto {apply.onto}: {apply_summary(apply)}.")
+        for p in apply.patches:
+            if p.outcome == "conflict":
+                paths = ", ".join(p.paths) or "?"
+                out += _wrap(f"Patch {counter(series, p.index)} does not apply ({paths}); "
+                             f"could you rebase it onto {apply.onto}?")
+        out.append("")
+    items = [i for i in check.checklist if i.status != "looks-ok"]
+    if items:
+        out += ["Questions on the series, by area:", ""]
+    for cat in category_order(i.category for i in items):
+        out.append(category_title(cat))
+        for item in (i for i in items if i.category == cat):
+            where = sorted({e.patch for e in item.evidence})
+            label = ", ".join("series" if w == 0 else counter(series, w) for w in where)
+            text = textwrap.wrap(f"[{label}] {' '.join(item.question.split())}", WIDTH - 4,
+                                 break_long_words=False, break_on_hyphens=False)
+            out += [f"  - {text[0]}", *(f"    {t}" for t in text[1:])]
+        out.append("")
+    return out
+
+
+def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, *,
+          sender: str, date: datetime | None = None) -> list[ReplyMail]:
+    """The replies: `reply-00.eml` for the cover letter, `reply-NN.eml` for patch NN."""
+    when = date or datetime.now(UTC)
+    width = max(2, len(str(series.expected)))
+    sign = ["Thanks,", email.utils.parseaddr(sender)[0] or sender, ""]
+    replies: list[ReplyMail] = []
+
+    # The series-level reply, to the cover letter (or the first patch when there is none).
+    first = series.patches[0] if series.patches else None
+    target_msgid = series.cover.msgid if series.cover else (first.msgid if first else series.msgid)
+    target_author = series.cover.author if series.cover else series.author
+    target_subject = (f"[PATCH v{series.revision} 0/{series.expected}] {series.cover.subject}"
+                      if series.cover and series.revision > 1
+                      else (f"[PATCH 0/{series.expected}] {series.cover.subject}" if series.cover
+                            else (first.full_subject if first else series.subject)))
+    series_findings = [f for f in findings_for_patch(check, 0) if active(f)]
+    checklist = _series_checklist(series, check, apply)
+    if series_findings or any(line.strip() for line in checklist):
+        cover_lines = series.cover.body.rstrip("\n").split("\n") if series.cover else []
+        body = [_attribution(target_author, series.cover.date if series.cover else series.date)]
+        body += _body(cover_lines, [], series_findings, 0, None)
+        if body[-1] != "":
+            body.append("")
+        body += checklist + sign
+        cc = _addresses(first.to + first.cc if first else (), [target_author, sender])
+        replies.append(ReplyMail(
+            f"reply-{0:0{width}d}.eml", 0, target_msgid, f"Re: {target_subject}",
+            _message(sender, target_author, cc, f"Re: {target_subject}",
+                     _reply_id(series, target_msgid, sender), target_msgid, [target_msgid], when,
+                     "\n".join(body))))
+
+    for p in series.patches:
+        findings = [f for f in findings_for_patch(check, p.index) if active(f)]
+        if not findings:
+            continue
+        body = [_attribution(p.author, p.date)]
+        body += _body(p.message.rstrip("\n").split("\n"), [], findings, p.index, p)
+        if body[-1] != "":
+            body.append("")
+        body += sign
+        refs = ([series.cover.msgid] if series.cover else []) + [p.msgid]
+        subject = f"Re: {p.full_subject}"
+        replies.append(ReplyMail(
+            f"reply-{p.index:0{width}d}.eml", p.index, p.msgid, subject,
+            _message(sender, p.author, _addresses(p.to + p.cc, [p.author, sender]), subject,
+                     _reply_id(series, p.msgid, sender), p.msgid, refs, when, "\n".join(body))))
+    return replies
+
+
+def render(series: Series, check: CheckResult, apply: ApplyResult | None = None, *,
+           sender: str, date: datetime | None = None) -> str:
+    """All replies as one mbox (for stdout); `build` gives them one by one for files."""
+    out = []
+    for r in build(series, check, apply, sender=sender, date=date):
+        text = r.text if r.text.endswith("\n") else r.text + "\n"
+        # mboxrd: a body line starting with "From " (after any ">") gets one more ">"
+        lines = [(">" + x if x.lstrip(">").startswith("From ") else x) for x in text.split("\n")]
+        out.append("From reviewtool Thu Jan  1 00:00:00 1970\n" + "\n".join(lines) + "\n")
+    return "".join(out)
