@@ -107,7 +107,7 @@ def test_email_cover_reply_carries_the_series_checklist_and_apply_result() -> No
     body = _body(_parse(cover.text))
     assert "Applied onto v5.15-rc1: 2/3 applied (1 clean, 1 3way), 1 conflict." in body
     assert "Allocation failure\n  - [2/3] If `trans_pgd_create_copy()` fails" in body
-    assert "Kdump impact" not in body  # looks-ok items are not asked again
+    assert "Kdump / crash path" not in body  # looks-ok items are not asked again
     assert "> Tested on a machine with 4K pages, kexec reboot only." in body
 
 

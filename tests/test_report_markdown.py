@@ -45,7 +45,7 @@ def test_markdown_checklist_is_a_task_list_grouped_by_category() -> None:
     series, apply, check = _load()
     text = markdown.render(series, check, apply)
     checklist = text.split("#### Reviewer checklist", 1)[1].split("#### Patches", 1)[0]
-    assert checklist.index("**Kdump impact**") < checklist.index("**Allocation failure**")
+    assert checklist.index("**Kdump / crash path**") < checklist.index("**Allocation failure**")
     assert "- [x] Extra work on a crash kernel load" in checklist  # looks-ok is ticked
     assert "- [ ] **New allocation at kexec load time**: If `trans_pgd_create_copy()` fails" in checklist
     assert checklist.count("- [ ]") == 5

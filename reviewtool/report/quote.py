@@ -10,26 +10,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from reviewtool.check.checklist import CATEGORIES
 from reviewtool.model import ApplyResult, CheckResult, Evidence, Finding, PatchOutcome, Series
-
-# Stable checklist category ids, in the order every format lists them.
-CATEGORY_TITLES: dict[str, str] = {
-    "kdump_impact": "Kdump impact",
-    "alloc_failure": "Allocation failure",
-    "relocation_path": "Relocation path",
-    "cache_maintenance": "Cache maintenance",
-    "el2_mode": "EL2 mode",
-    "memory_reservation": "Memory reservation",
-    "error_path": "Error path",
-    "locking_concurrency": "Locking and concurrency",
-    "abi_compat": "ABI compatibility",
-    "kconfig_build": "Kconfig and build",
-    "docs": "Documentation",
-    "commit_msg_trailers": "Commit message and trailers",
-    "testing_request": "Testing",
-    "security_verification": "Security and verification",
-    "design_approach": "Design and approach",
-}
 
 SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}
 APPLIED = ("clean", "offset", "3way")
@@ -38,12 +20,13 @@ DEFAULT_LINK_BASE = "https://lore.kernel.org/r"
 
 def category_title(category: str) -> str:
     """A human title for a checklist category id (unknown ids are shown as they are)."""
-    return CATEGORY_TITLES.get(category, category.replace("_", " ").capitalize())
+    title = CATEGORIES.get(category, category.replace("_", " "))
+    return title[:1].upper() + title[1:]
 
 
 def category_order(categories: Iterable[str]) -> list[str]:
     """Categories in the stable order, unknown ones after, alphabetically."""
-    known = list(CATEGORY_TITLES)
+    known = list(CATEGORIES)
     uniq = set(categories)
     return [c for c in known if c in uniq] + sorted(uniq - set(known))
 
@@ -56,8 +39,13 @@ def counter(series: Series, index: int) -> str:
 
 def patch_link(series: Series, msgid: str | None = None, link_base: str = DEFAULT_LINK_BASE) -> str:
     """A lore link to the series (or to one message of it)."""
-    if msgid is None and series.link:
-        return series.link
+    if series.link:
+        if msgid is None:
+            return series.link
+        # keep the server the series was fetched from (a local public-inbox, lore's /all/)
+        tail = f"{series.msgid}/"
+        if series.link.endswith(tail):
+            return f"{series.link[: -len(tail)]}{msgid}/"
     return f"{link_base.rstrip('/')}/{msgid or series.msgid}/"
 
 
