@@ -28,7 +28,7 @@ def _load() -> tuple[Series, ApplyResult, CheckResult]:
 
 
 def _parse(text: str) -> EmailMessage:
-    msg = email.message_from_string(text, policy=email.policy.default)
+    msg = email.message_from_bytes(text.encode("utf-8"), policy=email.policy.default)
     assert isinstance(msg, EmailMessage)
     return msg
 
@@ -126,6 +126,7 @@ def test_email_encodes_a_non_ascii_sender_and_keeps_the_body_utf8() -> None:
     built = replies.build(series, check, apply, sender="Jörg Prüfer <joerg@example.org>", date=WHEN)
     raw = built[1].text
     assert "From: =?utf-8?q?J=C3=B6rg_Pr=C3=BCfer?= <joerg@example.org>" in raw
+    assert "Content-Transfer-Encoding: 8bit" in raw and raw.rstrip().endswith("Thanks,\nJörg Prüfer")
     msg = _parse(raw)
     assert msg["From"].addresses[0].display_name == "Jörg Prüfer"
     assert _body(msg).rstrip().endswith("Jörg Prüfer")

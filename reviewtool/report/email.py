@@ -186,7 +186,8 @@ def _message(sender: str, to: str, cc: Sequence[str], subject: str, msgid: str, 
     msg["In-Reply-To"] = f"<{in_reply_to}>"
     msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys(references))
     msg.set_content(body, charset="utf-8", cte="8bit")
-    return msg.as_string()
+    # as_bytes keeps the 8bit body; as_string would turn a non-ASCII body into base64
+    return msg.as_bytes().decode("utf-8", errors="surrogateescape")
 
 
 def _reply_id(series: Series, target: str, sender: str) -> str:
