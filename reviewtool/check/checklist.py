@@ -1,0 +1,85 @@
+"""Findings -> the reviewer checklist: one item per question, grouped by category.
+
+An item merges every finding of the same rule and question, with all their evidence.
+No item is made without evidence, and pre-existing findings (already on the base) are
+left out: the checklist is about what the series changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from reviewtool.model import ChecklistItem, Evidence, Finding
+
+# The fixed checklist categories, in the order every output shows them, with their titles.
+CATEGORIES: dict[str, str] = {
+    "kdump_impact": "kdump / crash path",
+    "alloc_failure": "allocation failure",
+    "relocation_path": "relocation path",
+    "cache_maintenance": "cache and TLB maintenance",
+    "el2_mode": "EL2 / VHE",
+    "memory_reservation": "memory reservation",
+    "error_path": "error paths",
+    "locking_concurrency": "locking and concurrency",
+    "abi_compat": "ABI and user-visible interfaces",
+    "kconfig_build": "Kconfig and build",
+    "docs": "documentation",
+    "commit_msg_trailers": "commit message and trailers",
+    "testing_request": "testing",
+    "security_verification": "security and verification",
+    "design_approach": "design and approach",
+}
+
+SEVERITIES = ("error", "warning", "info")
+STATUSES = ("needs-review", "looks-ok")
+
+_ORDER = {c: i for i, c in enumerate(CATEGORIES)}
+_SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+def counted(finding: Finding) -> bool:
+    """True when a finding counts: not pre-existing and not judged looks-ok."""
+    return not finding.pre_existing and finding.status != "looks-ok"
+
+
+def build_checklist(findings: Iterable[Finding]) -> tuple[ChecklistItem, ...]:
+    """Merge findings into checklist items, ordered by category, then severity, then first patch.
+
+    Findings of one rule that ask the same question become one item with all their
+    evidence. The item is `looks-ok` only when every finding in it is, with their reasons.
+    """
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    for f in findings:
+        if f.pre_existing or not f.evidence:
+            continue
+        groups.setdefault((f.category, f.rule, f.question), []).append(f)
+    items: list[tuple[tuple[int, int, int, str], ChecklistItem]] = []
+    for (category, rule, question), group in groups.items():
+        evidence = _merged_evidence(group)
+        if not evidence:
+            continue
+        ok = all(f.status == "looks-ok" for f in group)
+        reason = "; ".join(dict.fromkeys(f.reason for f in group if f.reason)) if ok else ""
+        item = ChecklistItem(
+            category=category,
+            title=group[0].title,
+            question=question,
+            evidence=evidence,
+            status="looks-ok" if ok else "needs-review",
+            reason=reason,
+            rules=(rule,),
+        )
+        severity = min(_SEVERITY_ORDER.get(f.severity, 9) for f in group)
+        first_patch = min(e.patch for e in evidence)
+        key = (_ORDER.get(category, len(_ORDER)), 1 if ok else 0, severity * 1000 + first_patch, rule)
+        items.append((key, item))
+    items.sort(key=lambda kv: kv[0])
+    return tuple(item for _, item in items)
+
+
+def _merged_evidence(group: list[Finding]) -> tuple[Evidence, ...]:
+    seen: dict[tuple[int, str | None, int | None, tuple[str, ...]], Evidence] = {}
+    for f in group:
+        for e in f.evidence:
+            seen.setdefault((e.patch, e.file, e.line, e.lines), e)
+    return tuple(sorted(seen.values(), key=lambda e: (e.patch, e.file or "", e.line or 0)))

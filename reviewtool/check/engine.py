@@ -1,0 +1,341 @@
+"""The check engine: run pattern rules and analyzers over a series, with series awareness.
+
+Pattern rules match the diff model (check/diff.py) hunk by hunk; rules that name an
+analyzer take their hits from check/analyzers/<name>.py. Then the series is taken into
+account (check/lineage.py): a finding on lines that a later patch removes or fixes is
+dropped, and a finding whose lines were already there (on the base of a rebase result,
+or moved within the patch) is marked pre-existing. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from reviewtool.check import lineage
+from reviewtool.check.diff import DiffFile, DiffHunk, DiffLine, PatchDiff, parse_series
+from reviewtool.check.rules import Rule, RuleSet
+from reviewtool.model import Evidence, Finding, Patch, Series
+
+FileText = Callable[[str], str | None]
+
+_MAX_LINES = 12  # lines of code kept per piece of evidence
+_COMMENT = ("/*", "*", "//")
+
+# Top-level entries of a Linux kernel tree; a path outside them is another project's.
+_KERNEL_TOP = frozenset({
+    "arch", "block", "certs", "crypto", "Documentation", "drivers", "fs", "include", "init",
+    "io_uring", "ipc", "kernel", "lib", "LICENSES", "mm", "net", "rust", "samples", "scripts",
+    "security", "sound", "tools", "usr", "virt", "Makefile", "Kconfig", "Kbuild", "MAINTAINERS",
+    "COPYING", "CREDITS", "README", ".mailmap", ".gitignore", ".clang-format", ".cocciconfig",
+    ".get_maintainer.ignore", ".gitattributes", ".rustfmt.toml", ".editorconfig", ".pylintrc",
+})
+_OTHER_PROJECT = re.compile(r"\[[^\]]*\b(kexec-tools|makedumpfile|crash-utility)\b[^\]]*\]", re.I)
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A finding left out because a later patch of the series removes or fixes its lines."""
+
+    finding: Finding
+    reason: str
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """What the engine found, what it dropped, and what the reader should know."""
+
+    findings: tuple[Finding, ...]
+    dropped: tuple[Dropped, ...] = ()
+    notes: tuple[str, ...] = ()
+    rules_run: tuple[str, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def kernel_path(path: str) -> bool:
+    """True when a path can be in a Linux kernel tree (kexec-tools/makedumpfile paths cannot)."""
+    parts = path.split("/")
+    if parts[0] not in _KERNEL_TOP:
+        return False
+    # makedumpfile keeps arch/arm64.c; the kernel has only directories (and Kconfig) under arch/
+    return not (parts[0] == "arch" and len(parts) == 2 and parts[1].endswith((".c", ".h")))
+
+
+def is_kernel_patch(patch: Patch, paths: tuple[str, ...] | None = None) -> bool:
+    """False for kexec-tools / makedumpfile patches (by subject tag or by the paths touched)."""
+    if _OTHER_PROJECT.search(patch.full_subject):
+        return False
+    return all(kernel_path(p) for p in (paths if paths is not None else patch.files))
+
+
+def run_engine(series: Series, ruleset: RuleSet, post_image: FileText | None = None,
+               base_image: FileText | None = None) -> EngineResult:
+    """Run every rule over the series and apply series awareness; never raises on bad diffs."""
+    t0 = time.perf_counter()
+    diffs = parse_series(series, post_image)
+    timings = {"parse": time.perf_counter() - t0}
+    total = series.expected or len(series.patches)
+    notes: list[str] = []
+    kernel: dict[int, bool] = {}
+    for pd in diffs:
+        paths = tuple(p for f in pd.files for p in (f.path, f.old_path) if p) or pd.patch.files
+        kernel[pd.index] = is_kernel_patch(pd.patch, paths)
+        if pd.error:
+            notes.append(f"patch {pd.index}/{total}: malformed diff ({pd.error}); checked what could be read")
+        if not kernel[pd.index]:
+            notes.append(f"patch {pd.index}/{total} is not a kernel patch (kexec-tools/makedumpfile?): "
+                         "only the generic checks ran")
+
+    t1 = time.perf_counter()
+    raw: list[lineage.Raw] = []
+    cover_text = _cover_text(series)
+    for pd in diffs:
+        for rule in ruleset.rules:
+            if rule.analyzer or (rule.scope == "kernel" and not kernel[pd.index]):
+                continue
+            raw.extend(_pattern_findings(rule, pd, cover_text))
+    raw = _merge(raw)
+    timings["rules"] = time.perf_counter() - t1
+
+    if ruleset.analyzers:
+        raw.extend(_analyzer_findings(series, diffs, ruleset, post_image, base_image,
+                                      lambda i: kernel.get(i, True), notes, timings))
+
+    t2 = time.perf_counter()
+    kept, dropped = lineage.apply(raw, diffs, base_image, total)
+    timings["series"] = time.perf_counter() - t2
+    kept.sort(key=lambda f: (f.evidence[0].patch if f.evidence else 0,
+                             (f.evidence[0].file or "") if f.evidence else "",
+                             (f.evidence[0].line or 0) if f.evidence else 0, f.rule))
+    return EngineResult(tuple(kept), tuple(Dropped(f, why) for f, why in dropped), tuple(notes),
+                        tuple(r.id for r in ruleset.rules), timings)
+
+
+# --- pattern rules ---------------------------------------------------------------------------
+
+def _cover_text(series: Series) -> str:
+    if series.cover is None:
+        return ""
+    trailers = "\n".join(f"{t.name}: {t.value}" for t in series.cover.trailers)
+    return f"{series.cover.body}\n{trailers}"
+
+
+def _message_text(patch: Patch, cover_text: str) -> str:
+    trailers = "\n".join(f"{t.name}: {t.value}" for t in patch.trailers)
+    return f"{patch.message}\n{trailers}\n{cover_text}"
+
+
+def _path_matches(rule: Rule, f: DiffFile) -> bool:
+    if not rule.paths:
+        return True
+    return any(fnmatch.fnmatchcase(p, g) for p in (f.path, f.old_path) if p for g in rule.paths)
+
+
+def _pattern_findings(rule: Rule, pd: PatchDiff, cover_text: str) -> list[lineage.Raw]:
+    patch = pd.patch
+    if rule.unless_message and any(p.search(_message_text(patch, cover_text)) for p in rule.unless_message):
+        return []
+    msg_match: re.Match[str] | None = None
+    if rule.commit_message:
+        msg_match = next((m for p in rule.commit_message if (m := p.search(patch.message))), None)
+        if msg_match is None:
+            return []
+        match_text = _match_text(msg_match)
+    files = [f for f in pd.files if _path_matches(rule, f)]
+    if rule.min_added:
+        added = sum(1 for f in files for h in f.hunks for ln in h.lines if ln.kind == "+" and _code(ln))
+        if added < rule.min_added:
+            return []
+    if msg_match is not None and not (rule.paths or rule.functions or rule.line_patterns):
+        s = msg_match.string
+        end = s.find("\n", msg_match.start())
+        ev = Evidence(pd.index, None, None, (s[s.rfind("\n", 0, msg_match.start()) + 1:end if end >= 0 else None],))
+        return [lineage.Raw(rule, _finding(rule, (ev,), match_text, None, None), None, None)]
+    if not rule.functions and not rule.line_patterns:
+        return _file_findings(rule, pd.index, files)
+    out: list[lineage.Raw] = []
+    for f in files:
+        for hunk in f.hunks:
+            found = _match_hunk(rule, pd.index, f, hunk)
+            if found is not None:
+                out.append(found)
+    return out
+
+
+def _file_findings(rule: Rule, index: int, files: list[DiffFile]) -> list[lineage.Raw]:
+    """A rule on paths only: one finding per patch, one piece of evidence per file it touches."""
+    if rule.unless:
+        files = [f for f in files
+                 if not any(p.search(ln.prefixed) for h in f.hunks for ln in h.lines for p in rule.unless)]
+    if not files:
+        return []
+    evidence = tuple(ev for f in files if (ev := _file_evidence(index, f, rule.min_added > 0)) is not None)
+    if not evidence:
+        return []
+    return [lineage.Raw(rule, _finding(rule, evidence, "", None, files[0].path), files[0].path, None)]
+
+
+def _merge(raw: list[lineage.Raw]) -> list[lineage.Raw]:
+    """One finding per rule, patch, file, function and message, with all its evidence."""
+    merged: dict[tuple[str, int, str | None, str | None, str], lineage.Raw] = {}
+    for r in raw:
+        patch = r.finding.evidence[0].patch if r.finding.evidence else 0
+        key = (r.rule.id, patch, r.path, r.function, r.finding.message)
+        if key in merged:
+            prev = merged[key]
+            merged[key] = replace(prev, finding=replace(prev.finding,
+                                                        evidence=prev.finding.evidence + r.finding.evidence))
+        else:
+            merged[key] = r
+    return list(merged.values())
+
+
+def _code(ln: DiffLine) -> bool:
+    text = ln.text.strip()
+    return bool(text) and not text.startswith(_COMMENT)
+
+
+def _match_hunk(rule: Rule, index: int, f: DiffFile, hunk: DiffHunk) -> lineage.Raw | None:
+    if rule.functions and not (hunk.function and any(p.search(hunk.function) for p in rule.functions)):
+        return None
+    lines = hunk.lines
+    picked: list[int] = []
+    first_match = ""
+    for kind, patterns in (("+", rule.added), ("-", rule.removed), (" ", rule.context)):
+        if not patterns:
+            continue
+        hits = []
+        for i, ln in enumerate(lines):
+            if ln.kind != kind or not _code(ln):
+                continue
+            m = next((m for p in patterns if (m := p.search(ln.text))), None)
+            if m is not None:
+                hits.append(i)
+                first_match = first_match or _match_text(m)
+        if not hits:
+            return None
+        picked.extend(hits)
+    if rule.unless and any(p.search(ln.prefixed) for ln in lines for p in rule.unless):
+        return None
+    if not any(lines[i].kind != " " for i in picked):
+        picked.extend(_first_change_run(lines))
+    if not picked:
+        return None
+    evidence = _runs(index, f.path, lines, sorted(set(picked)))
+    finding = _finding(rule, evidence, first_match.strip(), hunk.function, f.path)
+    return lineage.Raw(rule, finding, f.path, hunk.function)
+
+
+def _match_text(m: re.Match[str]) -> str:
+    """What `{match}` shows: the `match` group if the regex names one, else the whole match."""
+    text = m.groupdict().get("match") or m.group(0)
+    return " ".join(text.split()).rstrip("( ").lstrip('"')
+
+
+def _first_change_run(lines: tuple[DiffLine, ...], added_only: bool = False) -> list[int]:
+    """The first run of changed lines that starts with code (not a comment or blank line)."""
+    out: list[int] = []
+    for i, ln in enumerate(lines):
+        if ln.kind != " " and (out or (_code(ln) and (ln.kind == "+" or not added_only))):
+            out.append(i)
+        elif out:
+            break
+        if len(out) >= _MAX_LINES // 2:
+            break
+    return out
+
+
+def _runs(index: int, path: str, lines: tuple[DiffLine, ...], picked: list[int]) -> tuple[Evidence, ...]:
+    """Consecutive picked lines become one piece of evidence each."""
+    groups: list[list[int]] = []
+    for i in picked:
+        if groups and i - groups[-1][-1] <= 1:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    out = []
+    for g in groups:
+        g = g[:_MAX_LINES]
+        out.append(Evidence(index, path, _new_line(lines, g[0]), tuple(lines[i].prefixed for i in g)))
+    return tuple(out)
+
+
+def _new_line(lines: tuple[DiffLine, ...], i: int) -> int | None:
+    for ln in lines[i:]:
+        if ln.new_no is not None:
+            return ln.new_no
+    for ln in reversed(lines[:i]):
+        if ln.new_no is not None:
+            return ln.new_no + 1
+    return None
+
+
+def _file_evidence(index: int, f: DiffFile, added_only: bool = False) -> Evidence | None:
+    """The first changed code of a file (added code only, if asked); a note for binary/mode changes."""
+    if not f.hunks:
+        return None if added_only else Evidence(index, f.path, None, (f"({f.status} file)",))
+    for h in f.hunks:
+        run = _first_change_run(h.lines, added_only)
+        if run:
+            return Evidence(index, f.path, _new_line(h.lines, run[0]), tuple(h.lines[i].prefixed for i in run))
+    if added_only:
+        return None
+    lines = f.hunks[0].lines
+    run = [i for i, ln in enumerate(lines) if ln.kind != " "][:_MAX_LINES // 2]
+    return Evidence(index, f.path, _new_line(lines, run[0]) if run else f.hunks[0].new_start,
+                    tuple(lines[i].prefixed for i in run))
+
+
+def _finding(rule: Rule, evidence: tuple[Evidence, ...], match: str, function: str | None,
+             path: str | None) -> Finding:
+    values = {"match": match, "function": function or "?", "file": path or "?"}
+    return Finding(
+        rule=rule.id, title=rule.title, severity=rule.severity, category=rule.category,
+        message=rule.message.format_map(values), question=rule.question.format_map(values),
+        evidence=evidence,
+    )
+
+
+# --- analyzers -------------------------------------------------------------------------------
+
+def _analyzer_findings(series: Series, diffs: tuple[PatchDiff, ...], ruleset: RuleSet,
+                       post_image: FileText | None, base_image: FileText | None,
+                       kernel: Callable[[int], bool], notes: list[str],
+                       timings: dict[str, float]) -> list[lineage.Raw]:
+    from reviewtool.check.analyzers import AnalyzerContext, run_analyzer  # lazy: tree-sitter
+
+    ctx = AnalyzerContext(series=series, diffs=diffs, post_image=post_image, base_image=base_image,
+                          kernel_patch=kernel)
+    out: list[lineage.Raw] = []
+    for name in ruleset.analyzers:
+        t = time.perf_counter()
+        try:
+            hits = run_analyzer(name, ctx)
+        except Exception as e:  # noqa: BLE001 - one broken analyzer must not hide the rest
+            notes.append(f"analyzer '{name}' failed ({type(e).__name__}: {e}); its rules did not run")
+            continue
+        finally:
+            timings[f"analyzer:{name}"] = time.perf_counter() - t
+        for hit in hits:
+            rule = ruleset.get(hit.rule)
+            if rule is None or rule.analyzer != name or not hit.evidence:
+                continue
+            evidence = tuple(e for e in hit.evidence
+                             if not rule.paths or e.file is None
+                             or any(fnmatch.fnmatchcase(e.file, g) for g in rule.paths))
+            if not evidence:
+                continue
+            if rule.scope == "kernel" and not any(kernel(e.patch) for e in evidence if e.patch):
+                if any(e.patch for e in evidence):
+                    continue
+            path = next((e.file for e in evidence if e.file), None)
+            finding = _finding(rule, evidence, "", None, path)
+            finding = replace(finding, message=hit.message or finding.message,
+                              question=hit.question or finding.question,
+                              status=hit.status if hit.status in ("needs-review", "looks-ok") else "needs-review",
+                              reason=hit.reason)
+            out.append(lineage.Raw(rule, finding, path, None))
+    return out

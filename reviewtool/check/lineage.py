@@ -1,0 +1,252 @@
+"""Series awareness: follow a finding's lines through the later patches of the series.
+
+- A finding whose added lines a later patch removes (or whose file it deletes) is dropped;
+  so is a pattern finding when a later patch adds, in the same function, a line matching
+  the rule's `unless` exemption (the later patch fixed it).
+- A finding whose added lines were already there is marked pre-existing: on the base of a
+  rebase result (same file, same function), or moved/re-indented within the same patch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from reviewtool.check.diff import DiffFile, PatchDiff
+from reviewtool.check.rules import Rule
+from reviewtool.model import Evidence, Finding
+
+FileText = Callable[[str], str | None]
+Index = dict[str, set[str | None]]  # stripped line -> functions it appears in
+
+_C_FUNC = re.compile(r"^[A-Za-z_][^;{}=]*?\b([A-Za-z_]\w*)\s*\(")
+_ASM_SYM = re.compile(r"^\s*SYM_[A-Z_]*START[A-Z_]*\(\s*([A-Za-z_.$][\w.$]*)")
+_ASM_LABEL = re.compile(r"^([A-Za-z_][\w.$]*):")
+_NOT_FUNCS = frozenset({"if", "for", "while", "switch", "return", "sizeof", "defined"})
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A finding with what series awareness needs to know about where it came from."""
+
+    rule: Rule
+    finding: Finding
+    path: str | None
+    function: str | None
+
+
+def added_lines(ev: Evidence) -> list[tuple[int, str]]:
+    """(new line number, text) of each added line of a piece of evidence.
+
+    Evidence lines are consecutive diff lines starting at `ev.line` on the new side.
+    """
+    if ev.line is None or ev.file is None:
+        return []
+    out, n = [], ev.line
+    for text in ev.lines:
+        kind = text[:1]
+        if kind == "+":
+            out.append((n, text[1:]))
+            n += 1
+        elif kind == " ":
+            n += 1
+    return out
+
+
+def apply(raw: Iterable[Raw], diffs: tuple[PatchDiff, ...], base_image: FileText | None,
+          total: int) -> tuple[list[Finding], list[tuple[Finding, str]]]:
+    """Split findings into kept (some marked pre-existing) and dropped (with the reason)."""
+    kept: list[Finding] = []
+    dropped: list[tuple[Finding, str]] = []
+    later = {pd.index: pd for pd in diffs}
+    base_cache: dict[str, Index | None] = {}
+    moved_cache: dict[tuple[int, str, str], Index] = {}
+    for r in raw:
+        f = r.finding
+        survivors: list[Evidence] = []
+        why = ""
+        for ev in f.evidence:
+            gone = _removed_later(ev, diffs, total)
+            if gone is None:
+                survivors.append(ev)
+            else:
+                why = why or gone
+        if not survivors:
+            dropped.append((f, why))
+            continue
+        if len(survivors) < len(f.evidence):
+            f = replace(f, evidence=tuple(survivors))
+        fixed = _fixed_later(r, f, diffs, total)
+        if fixed:
+            dropped.append((f, fixed))
+            continue
+        reason = _pre_existing(r, f, later, base_image, base_cache, moved_cache)
+        if reason:
+            f = replace(f, pre_existing=True, reason=f.reason or reason)
+        kept.append(f)
+    return kept, dropped
+
+
+def map_line(file: DiffFile, line: int) -> int | None:
+    """Where old line `line` is after this file's hunks; None when a hunk removes it."""
+    delta = 0
+    for h in file.hunks:
+        end = h.old_start + h.old_len - 1 if h.old_len else h.old_start
+        if h.old_len and h.old_start <= line <= end:
+            for ln in h.lines:
+                if ln.old_no == line:
+                    return None if ln.kind == "-" else ln.new_no
+            return line + delta  # a truncated hunk: keep the line
+        if line > end:
+            delta += h.new_len - h.old_len
+        else:
+            break
+    return line + delta
+
+
+def _touching(pd: PatchDiff, path: str) -> DiffFile | None:
+    for f in pd.files:
+        if (f.old_path or f.path) == path:
+            return f
+    return None
+
+
+def _removed_later(ev: Evidence, diffs: tuple[PatchDiff, ...], total: int) -> str | None:
+    lines = added_lines(ev)
+    if not lines or ev.file is None:
+        return None
+    reasons = []
+    for n, _ in lines:
+        path, cur = ev.file, n
+        reason = None
+        for pd in diffs:
+            if pd.index <= ev.patch:
+                continue
+            f = _touching(pd, path)
+            if f is None:
+                continue
+            if f.status == "deleted":
+                reason = f"patch {pd.index}/{total} deletes {path}"
+                break
+            if f.status == "binary":
+                break
+            mapped = map_line(f, cur)
+            if mapped is None:
+                reason = f"patch {pd.index}/{total} removes or rewrites {path}:{n}"
+                break
+            path, cur = f.path, mapped
+        if reason is None:
+            return None
+        reasons.append(reason)
+    return reasons[0]
+
+
+def _fixed_later(r: Raw, f: Finding, diffs: tuple[PatchDiff, ...], total: int) -> str | None:
+    if not r.rule.unless or r.path is None or r.function is None or not f.evidence:
+        return None
+    path = r.path
+    start = f.evidence[0].patch
+    for pd in diffs:
+        if pd.index <= start:
+            continue
+        file = _touching(pd, path)
+        if file is None:
+            continue
+        for h in file.hunks:
+            if h.function != r.function:
+                continue
+            for ln in h.added():
+                if any(p.search(ln.prefixed) for p in r.rule.unless):
+                    return f"patch {pd.index}/{total} adds '{ln.text.strip()}' in {r.function}()"
+        path = file.path
+    return None
+
+
+def _pre_existing(r: Raw, f: Finding, later: dict[int, PatchDiff], base_image: FileText | None,
+                  base_cache: dict[str, Index | None], moved_cache: dict[tuple[int, str, str], Index]) -> str:
+    lines = [(ev, text.strip()) for ev in f.evidence for _, text in added_lines(ev) if text.strip()]
+    kind = "-"  # added lines are looked for among the removed ones
+    if not lines:
+        # a finding on removed lines only: were they added back in the same function?
+        lines = [(ev, t[1:].strip()) for ev in f.evidence if ev.file
+                 for t in ev.lines if t[:1] == "-" and t[1:].strip()]
+        kind = "+"
+    if not lines:
+        return ""
+
+    def within(index: Index | None) -> bool:
+        if index is None:
+            return False
+        for _, text in lines:
+            funcs = index.get(text)
+            if not funcs:
+                return False
+            if r.function is not None and r.function not in funcs and None not in funcs:
+                return False
+        return True
+
+    evs = {(ev.patch, ev.file) for ev, _ in lines}
+    moved = True
+    for patch, path in evs:
+        pd = later.get(patch)
+        if pd is None or path is None:
+            moved = False
+            break
+        key = (patch, path, kind)
+        if key not in moved_cache:
+            moved_cache[key] = _side_index(pd, path, kind)
+        if not within(moved_cache[key]):
+            moved = False
+            break
+    if moved:
+        return ("the same lines are removed elsewhere in the patch (moved or re-indented code)" if kind == "-"
+                else "the same lines are added back in the same function (moved code)")
+    if kind == "-" and base_image is not None and r.path is not None:
+        if r.path not in base_cache:
+            base_cache[r.path] = _base_index(base_image, r.path)
+        if within(base_cache[r.path]):
+            return "already on the base"
+    return ""
+
+
+def _side_index(pd: PatchDiff, path: str, kind: str) -> Index:
+    """The removed (kind '-') or added ('+') lines of one file of a patch, with their functions."""
+    index: Index = {}
+    for f in pd.files:
+        if f.path != path and f.old_path != path:
+            continue
+        for h in f.hunks:
+            for ln in h.lines:
+                if ln.kind == kind:
+                    index.setdefault(ln.text.strip(), set()).add(h.function)
+    return index
+
+
+def _base_index(base_image: FileText, path: str) -> Index | None:
+    try:
+        text = base_image(path)
+    except Exception:  # noqa: BLE001 - an unreadable base only loses the pre-existing mark
+        return None
+    if text is None:
+        return None
+    asm = path.endswith((".S", ".s"))
+    index: Index = {}
+    current: str | None = None
+    for line in text.replace("\r\n", "\n").split("\n"):
+        current = _function_start(line, asm) or current
+        index.setdefault(line.strip(), set()).add(current)
+    return index
+
+
+def _function_start(line: str, asm: bool) -> str | None:
+    if asm:
+        m = _ASM_SYM.match(line) or _ASM_LABEL.match(line)
+        return m.group(1) if m else None
+    if line.rstrip().endswith(";"):
+        return None
+    m = _C_FUNC.match(line)
+    if m and m.group(1) not in _NOT_FUNCS:
+        return m.group(1)
+    return None
+

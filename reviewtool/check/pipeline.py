@@ -1,0 +1,75 @@
+"""One check of a series: engine + checkpatch (beside it, in parallel) + checklist -> CheckResult."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from reviewtool.check.checklist import build_checklist
+from reviewtool.check.engine import Dropped, FileText, run_engine
+from reviewtool.check.rules import RuleSet
+from reviewtool.model import CheckResult, Finding, Series
+
+DROPPED_PREFIX = "dropped: "
+
+
+def dropped_note(d: Dropped) -> str:
+    """The note that records a finding dropped because a later patch removed or fixed it."""
+    ev = d.finding.evidence[0] if d.finding.evidence else None
+    where = f"patch {ev.patch}" if ev else "series"
+    if ev and ev.file:
+        where += f" {ev.file}" + (f":{ev.line}" if ev.line else "")
+    return f"{DROPPED_PREFIX}{d.finding.rule} in {where}: {d.reason}"
+
+
+def check_series(series: Series, ruleset: RuleSet, *, post_image: FileText | None = None,
+                 base_image: FileText | None = None, checkpatch: Path | None = None,
+                 checkpatch_missing: str = "") -> CheckResult:
+    """Run every rule and analyzer (and checkpatch when given) and build the checklist.
+
+    checkpatch runs in worker threads while the engine works; `checkpatch_missing` is
+    the note to record when it is not run.
+    """
+    start = time.perf_counter()
+    cp_future: Future[tuple[list[Finding], list[str]]] | None = None
+    pool: ThreadPoolExecutor | None = None
+    if checkpatch is not None and series.patches:
+        from reviewtool.check.external import run_checkpatch
+
+        pool = ThreadPoolExecutor(max_workers=1)
+        cp_future = pool.submit(run_checkpatch, checkpatch, series)
+    try:
+        result = run_engine(series, ruleset, post_image=post_image, base_image=base_image)
+        findings = list(result.findings)
+        notes = list(result.notes)
+        timings = dict(result.timings)
+        rules_run = list(result.rules_run)
+        if cp_future is not None:
+            t = time.perf_counter()
+            cp_findings, cp_notes = cp_future.result()
+            timings["checkpatch_wait"] = time.perf_counter() - t
+            findings.extend(cp_findings)
+            notes.extend(cp_notes)
+            rules_run.append("checkpatch")
+        elif checkpatch_missing:
+            notes.append(checkpatch_missing)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    t = time.perf_counter()
+    findings.sort(key=_order)
+    checklist = build_checklist(findings)
+    timings["checklist"] = time.perf_counter() - t
+    notes.extend(dropped_note(d) for d in result.dropped)
+    timings["total"] = time.perf_counter() - start
+    return CheckResult(
+        series_id=series.id, findings=tuple(findings), checklist=checklist,
+        rules_run=tuple(rules_run), notes=tuple(notes),
+        timings={k: round(v, 4) for k, v in timings.items()},
+    )
+
+
+def _order(f: Finding) -> tuple[int, str, int, str]:
+    ev = f.evidence[0] if f.evidence else None
+    return (ev.patch if ev else 0, (ev.file or "") if ev else "", (ev.line or 0) if ev else 0, f.rule)

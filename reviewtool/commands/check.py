@@ -1,0 +1,185 @@
+"""`reviewtool check` (rules + analyzers + checkpatch -> checklist) and `reviewtool rules`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import sys
+from pathlib import Path
+from typing import Any
+
+from reviewtool import config
+from reviewtool.errors import ReviewtoolError, StoreError
+from reviewtool.model import ApplyResult, CheckResult, Series
+
+# --format name -> the report module whose render(series, check, apply=None, **options) -> str
+FORMATS: dict[str, str] = {
+    "text": "reviewtool.report.terminal",
+    "json": "reviewtool.report.json_report",
+    "markdown": "reviewtool.report.markdown",
+    "sarif": "reviewtool.report.sarif",
+    "b4": "reviewtool.report.b4check",
+    "patchwork": "reviewtool.report.patchwork",
+    "email": "reviewtool.report.email",
+}
+FAIL_ON = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add the `check` and `rules` commands."""
+    p = sub.add_parser("check", parents=[common], help="run the rule packs and build the reviewer checklist",
+                       description="Run the rule packs, the analyzers and checkpatch.pl over every patch "
+                                   "of a series and print the reviewer checklist.")
+    p.add_argument("series", nargs="?", metavar="SERIES",
+                   help="store id, message-id, or an mbox / patch directory (default: the latest fetched)")
+    p.add_argument("--rules", action="append", default=[], metavar="DIR",
+                   help="also load the *.toml rule packs in DIR (repeatable)")
+    p.add_argument("--format", choices=sorted(FORMATS), default=None, help="output format (default: text)")
+    p.add_argument("--fail-on", choices=list(FAIL_ON), default="error",
+                   help="exit 1 when a new finding has this severity or worse (default: error)")
+    p.add_argument("--checkpatch", metavar="PATH",
+                   help="checkpatch.pl to run (or a kernel tree holding scripts/checkpatch.pl)")
+    p.add_argument("--no-checkpatch", action="store_true", help="do not run checkpatch.pl")
+    p.add_argument("--repo", metavar="PATH",
+                   help="the target kernel repository (for scripts/checkpatch.pl; default: the rebase result's)")
+    p.set_defaults(func=run_check)
+
+    r = sub.add_parser("rules", parents=[common], help="list the rules, or show one rule's documentation",
+                       description="List every rule of the loaded packs; 'rules show ID' prints a rule's "
+                                   "documentation.")
+    r.add_argument("--rules", action="append", default=[], metavar="DIR",
+                   help="also load the *.toml rule packs in DIR (repeatable)")
+    r.add_argument("words", nargs="*", metavar="show ID", help="'show' and a rule id")
+    r.set_defaults(func=run_rules)
+
+
+def _ruleset(dirs: list[str]) -> Any:
+    from reviewtool.check.rules import load_rules
+
+    return load_rules(extra=[Path(d).expanduser() for d in dirs])
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    """List the rules, or print one rule's documentation."""
+    from reviewtool.check.rules import rule_meta
+    from reviewtool.report import terminal
+
+    ruleset = _ruleset(args.rules)
+    words = list(args.words)
+    if not words or words == ["list"]:
+        if args.json:
+            return _print_json([rule_meta(r) for r in ruleset.rules])
+        sys.stdout.write(terminal.render_rules(ruleset.rules, tty=sys.stdout.isatty()))
+        return 0
+    if len(words) != 2 or words[0] != "show":
+        raise ReviewtoolError(f"rules {' '.join(words)}: use 'reviewtool rules' or 'reviewtool rules show ID'")
+    rule = ruleset.get(words[1].upper())
+    if rule is None:
+        raise ReviewtoolError(f"no rule {words[1]} (see 'reviewtool rules')")
+    if args.json:
+        return _print_json(rule_meta(rule))
+    sys.stdout.write(terminal.render_rule_doc(rule, tty=sys.stdout.isatty()))
+    return 0
+
+
+def _print_json(data: Any) -> int:
+    from reviewtool.report.console import print_json
+
+    print_json(data)
+    return 0
+
+
+def _load_series(key: str | None, store: Any, verbose: int) -> Series:
+    if key == "-" or (key is not None and Path(key).exists()):  # "-": one mail on stdin (b4's checks)
+        from reviewtool.fetch import fetch
+
+        got = fetch(key, lore_url=config.lore_url(), offline=True)
+        store.save_series(got.series, {"am.mbox": got.am_mbox, "thread.mbox": got.thread_mbox})
+        return got.series
+    series: Series = store.find(key)
+    return series
+
+
+def _rebase_result(store: Any, series: Series) -> ApplyResult | None:
+    from reviewtool.model import from_json
+
+    data = store.load_result(series.id, "rebase")
+    if not isinstance(data, dict):
+        return None
+    try:
+        return from_json(ApplyResult, data)
+    except (TypeError, KeyError, ValueError) as e:
+        raise StoreError(f"the stored rebase result of {series.id} is unreadable ({e}): run rebase again") from None
+
+
+def _images(apply: ApplyResult | None) -> tuple[Any, Any]:
+    """post_image / base_image readers over the rebase result, through the rebase layer."""
+    if apply is None or not apply.repo or not apply.result_commit:
+        return None, None
+    from reviewtool.rebase.blobs import read_blob
+
+    repo, result, base = apply.repo, apply.result_commit, apply.base.commit or apply.onto_commit
+
+    def post(path: str) -> str | None:
+        return read_blob(repo, result, path)
+
+    def old(path: str) -> str | None:
+        return read_blob(repo, base, path) if base else None
+
+    return post, old
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Check a series; exit 1 when a counted finding reaches --fail-on."""
+    from reviewtool.check.pipeline import check_series
+    from reviewtool.store import Store
+
+    fmt = "json" if args.json and args.format is None else (args.format or "text")
+    ruleset = _ruleset(args.rules)
+    store = Store(config.store_dir(args.store))
+    series = _load_series(args.series, store, args.verbose)
+    apply = _rebase_result(store, series)
+    post_image, base_image = _images(apply)
+    script, missing = _checkpatch(args, apply)
+    result = check_series(series, ruleset, post_image=post_image, base_image=base_image,
+                          checkpatch=script, checkpatch_missing=missing)
+    store.save_result(series.id, "check", result)
+    sys.stdout.write(_render(fmt, series, result, apply, ruleset, args))
+    return exit_code(result, args.fail_on)
+
+
+def _checkpatch(args: argparse.Namespace, apply: ApplyResult | None) -> tuple[Path | None, str]:
+    if args.no_checkpatch:
+        return None, "checkpatch.pl was not run (--no-checkpatch)"
+    from reviewtool.check.external import find_checkpatch
+
+    repo = args.repo or (apply.repo if apply else None)
+    script = find_checkpatch(args.checkpatch, repo)
+    if script is None:
+        where = f"{repo}/scripts/checkpatch.pl does not exist" if repo else "no target repository"
+        return None, f"checkpatch.pl was not run: {where} (give --checkpatch PATH or --repo PATH)"
+    return script, ""
+
+
+def _render(fmt: str, series: Series, result: CheckResult, apply: ApplyResult | None, ruleset: Any,
+            args: argparse.Namespace) -> str:
+    module = importlib.import_module(FORMATS[fmt])
+    render = module.render
+    params = inspect.signature(render).parameters
+    options: dict[str, Any] = {"verbose": args.verbose, "tty": sys.stdout.isatty()}
+    if "rules" in params:
+        from reviewtool.check.rules import rule_meta
+
+        options["rules"] = [rule_meta(r) for r in ruleset.rules]
+    text: str = render(series, result, apply, **{k: v for k, v in options.items() if k in params})
+    return text
+
+
+def exit_code(result: CheckResult, fail_on: str) -> int:
+    """1 when a finding that counts (new, not looks-ok) has a severity in --fail-on, else 0."""
+    levels = FAIL_ON[fail_on]
+    for f in result.findings:
+        if f.severity in levels and not f.pre_existing and f.status != "looks-ok":
+            return 1
+    return 0

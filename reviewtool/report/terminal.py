@@ -1,0 +1,227 @@
+"""Terminal output of `reviewtool check` and `reviewtool rules` (rich; plain when not a TTY).
+
+Layout: a summary line, the checklist grouped by category (question, status, where),
+then the findings patch by patch with their code lines, then notes. Pre-existing
+findings and dropped ones (fixed later in the series) are listed only with --verbose.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+
+from rich.console import Console
+from rich.text import Text
+
+from reviewtool.check.checklist import CATEGORIES
+from reviewtool.check.pipeline import DROPPED_PREFIX
+from reviewtool.check.rules import Rule
+from reviewtool.model import ApplyResult, ChecklistItem, CheckResult, Evidence, Finding, Series
+
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "looks-ok": "green"}
+_MAX_PLACES = 6  # places listed per checklist item unless --verbose
+_MAX_CODE = 8  # code lines shown per piece of evidence unless --verbose
+
+
+class _Out:
+    """Lines of styled text, rendered through rich only when writing to a terminal."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self.buf = io.StringIO()
+        self.console = Console(file=self.buf, force_terminal=tty, no_color=not tty, highlight=False,
+                               soft_wrap=True, emoji=False, markup=False, width=200)
+
+    def line(self, *parts: str | tuple[str, str]) -> None:
+        text = Text()
+        for p in parts:
+            if isinstance(p, tuple):
+                text.append(p[0], style=p[1] if self.tty else None)
+            else:
+                text.append(p)
+        self.console.print(text)
+
+    def text(self) -> str:
+        return self.buf.getvalue()
+
+
+def _counter(series: Series, index: int) -> str:
+    total = series.expected or len(series.patches)
+    return f"{index:0{len(str(total))}d}/{total}"
+
+
+def _where(series: Series, ev: Evidence) -> str:
+    head = "series" if ev.patch == 0 else _counter(series, ev.patch)
+    if ev.file:
+        head += f" {ev.file}" + (f":{ev.line}" if ev.line else "")
+    return head
+
+
+def _counted(f: Finding) -> bool:
+    return not f.pre_existing and f.status != "looks-ok"
+
+
+def summary_line(series: Series, check: CheckResult) -> str:
+    """One line: how many patches, findings by severity, checklist items, left-out findings."""
+    counted = [f for f in check.findings if _counted(f)]
+    by_sev = {s: sum(1 for f in counted if f.severity == s) for s in ("error", "warning", "info")}
+    sev = ", ".join(f"{n} {s}{'s' if n != 1 and s != 'info' else ''}" for s, n in by_sev.items() if n)
+    parts = [f"{len(series.patches)} patch{'es' if len(series.patches) != 1 else ''}",
+             f"{len(counted)} finding{'s' if len(counted) != 1 else ''}" + (f" ({sev})" if sev else ""),
+             f"{len(check.checklist)} checklist item{'s' if len(check.checklist) != 1 else ''}"]
+    ok = sum(1 for f in check.findings if f.status == "looks-ok" and not f.pre_existing)
+    pre = sum(1 for f in check.findings if f.pre_existing)
+    dropped = sum(1 for n in check.notes if n.startswith(DROPPED_PREFIX))
+    if ok:
+        parts.append(f"{ok} looks ok")
+    if pre:
+        parts.append(f"{pre} pre-existing")
+    if dropped:
+        parts.append(f"{dropped} fixed later in the series")
+    return " · ".join(parts)
+
+
+def render(series: Series, check: CheckResult, apply: ApplyResult | None = None, *,
+           verbose: int = 0, tty: bool = False) -> str:
+    """The whole check report as text (with colour codes only when tty is True)."""
+    out = _Out(tty)
+    title = series.cover.subject if series.cover else series.subject
+    out.line(("reviewtool check: ", "bold"), title)
+    out.line(summary_line(series, check))
+    if apply is not None:
+        base = apply.base.commit[:12] if apply.base.commit else "?"
+        out.line(f"rebased onto {apply.onto} ({apply.onto_commit[:12]}), base {base} ({apply.base.how})")
+    _checklist(out, series, check.checklist, verbose)
+    _per_patch(out, series, check.findings, verbose)
+    _notes(out, check.notes, verbose)
+    return out.text()
+
+
+def _checklist(out: _Out, series: Series, items: Sequence[ChecklistItem], verbose: int) -> None:
+    out.line()
+    out.line(("Checklist", "bold underline"))
+    if not items:
+        out.line("  nothing to ask: no rule found anything in this series")
+        return
+    current = None
+    for item in items:
+        if item.category != current:
+            current = item.category
+            out.line()
+            out.line((f"{CATEGORIES.get(item.category, item.category)} [{item.category}]", "bold"))
+        mark = ("[ok]", _STYLE["looks-ok"]) if item.status == "looks-ok" else ("[  ]", "bold")
+        out.line("  ", mark, " ", (item.question, "bold"))
+        out.line(f"       {item.title} ({', '.join(item.rules)})")
+        if item.status == "looks-ok" and item.reason:
+            out.line("       looks ok: ", (item.reason, _STYLE["looks-ok"]))
+        places = item.evidence if verbose else item.evidence[:_MAX_PLACES]
+        for ev in places:
+            first = next((ln for ln in ev.lines if ln[:1] in "+-"), ev.lines[0] if ev.lines else "")
+            out.line(f"       - {_where(series, ev)}" + (f"  {first.strip()}" if first.strip() else ""))
+        if len(places) < len(item.evidence):
+            out.line(f"       ... and {len(item.evidence) - len(places)} more (--verbose lists them)")
+
+
+def _per_patch(out: _Out, series: Series, findings: Iterable[Finding], verbose: int) -> None:
+    shown = [f for f in findings if verbose or not f.pre_existing]
+    by_patch: dict[int, list[Finding]] = {}
+    for f in shown:
+        patch = f.evidence[0].patch if f.evidence else 0
+        by_patch.setdefault(patch, []).append(f)
+    out.line()
+    out.line(("Findings by patch", "bold underline"))
+    subjects = {p.index: p.subject for p in series.patches}
+    if by_patch.get(0):
+        out.line()
+        out.line(("[series]", "bold"))
+        _findings(out, series, by_patch[0], verbose)
+    for index in sorted(set(subjects) | {i for i in by_patch if i}):
+        out.line()
+        out.line((f"[{_counter(series, index)}] ", "bold"), subjects.get(index, "(missing patch)"))
+        if not by_patch.get(index):
+            out.line("  no findings")
+            continue
+        _findings(out, series, by_patch[index], verbose)
+
+
+def _findings(out: _Out, series: Series, findings: Sequence[Finding], verbose: int) -> None:
+    for f in findings:
+        tags = []
+        if f.pre_existing:
+            tags.append("pre-existing")
+        if f.status == "looks-ok":
+            tags.append("looks ok")
+        if f.source != "reviewtool":
+            tags.append(f.source)
+        tag = f" ({', '.join(tags)})" if tags else ""
+        style = _STYLE["looks-ok"] if f.status == "looks-ok" else _STYLE.get(f.severity, "")
+        out.line("  ", (f"{f.severity:<7}", style), f" {f.rule}{tag}: {f.message}")
+        if f.reason:
+            out.line(f"          {f.reason}")
+        for ev in f.evidence:
+            out.line(f"          {_where(series, ev)}")
+            lines = ev.lines if verbose else ev.lines[:_MAX_CODE]
+            for ln in lines:
+                style = "green" if ln.startswith("+") else "red" if ln.startswith("-") else "dim"
+                out.line("            ", (ln, style))
+            if len(lines) < len(ev.lines):
+                out.line(f"            ... {len(ev.lines) - len(lines)} more lines")
+
+
+def _notes(out: _Out, notes: Sequence[str], verbose: int) -> None:
+    shown = [n for n in notes if verbose or not n.startswith(DROPPED_PREFIX)]
+    if not shown:
+        return
+    out.line()
+    out.line(("Notes", "bold underline"))
+    for n in shown:
+        out.line(f"  - {n}")
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+def render_rules(rules: Sequence[Rule], tty: bool = False) -> str:
+    """One line per rule: id, severity, category, title; grouped by pack."""
+    out = _Out(tty)
+    width = max((len(r.id) for r in rules), default=10)
+    pack = None
+    for r in rules:
+        if r.pack != pack:
+            pack = r.pack
+            if out.buf.tell():
+                out.line()
+            out.line((pack, "bold"))
+        kind = f"analyzer:{r.analyzer}" if r.analyzer else "pattern"
+        out.line(f"  {r.id:<{width}}  ", (f"{r.severity:<7}", _STYLE[r.severity]),
+                 f"  {r.category:<21}  {r.title}  [{kind}]")
+    out.line()
+    out.line(f"{len(rules)} rules; 'reviewtool rules show ID' prints a rule's documentation")
+    return out.text()
+
+
+def render_rule_doc(rule: Rule, tty: bool = False) -> str:
+    """A rule's documentation, generated from its data: What it checks, Why it matters, ..."""
+    out = _Out(tty)
+    out.line((rule.id, "bold"), f": {rule.title}")
+    out.line(f"severity {rule.severity} · category {rule.category} · scope {rule.scope} · {rule.pack}")
+    if rule.analyzer:
+        out.line(f"analyzer: reviewtool/check/analyzers/{rule.analyzer}.py")
+    if rule.paths:
+        out.line(f"paths: {', '.join(rule.paths)}")
+    for key in ("functions", "added", "removed", "context", "commit_message", "unless", "unless_message"):
+        patterns = getattr(rule, key)
+        if patterns:
+            out.line(f"{key}: " + "  ".join(p.pattern for p in patterns))
+    if rule.min_added:
+        out.line(f"min_added: {rule.min_added}")
+    sections = (("What it checks", rule.doc.what), ("Why it matters", rule.doc.why),
+                ("Example", rule.doc.example), ("Not flagged", rule.doc.not_flagged),
+                ("Question asked", rule.question), ("Message", rule.message))
+    for head, body in sections:
+        out.line()
+        out.line((head, "bold underline"))
+        for ln in body.split("\n"):
+            style = ("green" if ln.startswith("+") else "red" if ln.startswith("-") else "") \
+                if head == "Example" else ""
+            out.line("  ", (ln, style) if style else ln)
+    return out.text()
