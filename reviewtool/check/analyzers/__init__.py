@@ -1,0 +1,163 @@
+"""Analyzers: Python checks for what line patterns cannot do well.
+
+Each analyzer is a module `reviewtool.check.analyzers.<name>` with
+`analyze(ctx: AnalyzerContext) -> list[Hit]`. A hit names a rule (defined in
+`rules/*-analyzers.toml`) and carries its evidence; the engine turns it into a finding.
+Analyzers never print, and a hit without evidence is never produced.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from reviewtool.check.diff import DiffFile, DiffHunk, DiffLine, PatchDiff
+from reviewtool.errors import RulesError
+from reviewtool.model import Evidence, Series
+
+FileText = Callable[[str], str | None]
+
+ANALYZERS = ("alloc", "loadtime", "crashpath", "arm64asm", "commitmsg", "uapi", "kconfig")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+MAX_EVIDENCE_LINES = 12
+
+
+def _always(_: int) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class AnalyzerContext:
+    """What an analyzer sees: the series, its parsed diffs, and the trees when known."""
+
+    series: Series
+    diffs: tuple[PatchDiff, ...]
+    post_image: FileText | None = None  # file text in the rebased result (or None)
+    base_image: FileText | None = None  # file text on the base (or None)
+    kernel_patch: Callable[[int], bool] = _always  # False for kexec-tools/makedumpfile patches
+    _images: dict[tuple[str, str], str | None] = field(default_factory=dict, compare=False, repr=False)
+
+    def image(self, path: str, side: str = "post") -> str | None:
+        """The text of a file in the rebased result ("post") or on the base ("base"), cached."""
+        reader = self.post_image if side == "post" else self.base_image
+        if reader is None:
+            return None
+        key = (side, path)
+        if key not in self._images:
+            try:
+                self._images[key] = reader(path)
+            except Exception:  # noqa: BLE001 - an unreadable tree only costs precision
+                self._images[key] = None
+        return self._images[key]
+
+    def kernel_diffs(self) -> Iterable[PatchDiff]:
+        """The diffs of kernel patches (others only get the generic checks)."""
+        return (pd for pd in self.diffs if self.kernel_patch(pd.index))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One thing an analyzer found, tied to the rule it belongs to."""
+
+    rule: str
+    evidence: tuple[Evidence, ...]
+    message: str | None = None  # overrides the rule's message
+    status: str = "needs-review"  # or "looks-ok", with a reason
+    reason: str = ""
+    question: str | None = None  # a sharper question than the rule's, when the analyzer knows more
+
+
+def run_analyzer(name: str, ctx: AnalyzerContext) -> list[Hit]:
+    """Import `reviewtool.check.analyzers.<name>` (lazily) and run its `analyze(ctx)`."""
+    if not _NAME_RE.match(name):
+        raise RulesError(f"analyzer '{name}' is not a module name")
+    try:
+        module = importlib.import_module(f"reviewtool.check.analyzers.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"reviewtool.check.analyzers.{name}":
+            raise RulesError(f"unknown analyzer '{name}' (one of {', '.join(ANALYZERS)})") from exc
+        raise
+    analyze: Callable[[AnalyzerContext], list[Hit]] = module.analyze
+    return [h for h in analyze(ctx) if h.evidence]
+
+
+# --- evidence --------------------------------------------------------------------------
+
+def evidence(patch: int, path: str, hunk: DiffHunk, first: int, last: int | None = None) -> Evidence:
+    """Evidence from hunk lines `first`..`last` (inclusive indexes), consecutive as in the diff.
+
+    `line` is the new-side number of the first line that has one, so the lines can be
+    followed through later patches.
+    """
+    last = first if last is None else last
+    lines = hunk.lines[first:last + 1][:MAX_EVIDENCE_LINES]
+    return Evidence(patch, path, new_line_at(hunk, first), tuple(ln.prefixed for ln in lines))
+
+
+def new_line_at(hunk: DiffHunk, idx: int) -> int | None:
+    """The new-side line number at hunk line `idx` (a removed line: the line after it)."""
+    for ln in hunk.lines[idx:]:
+        if ln.new_no is not None:
+            return ln.new_no
+    for ln in reversed(hunk.lines[:idx]):
+        if ln.new_no is not None:
+            return ln.new_no + 1
+    return None
+
+
+def evidence_for_lines(patch: int, path: str, hunk: DiffHunk, targets: Sequence[DiffLine],
+                       context: int = 0) -> tuple[Evidence, ...]:
+    """Evidence covering the given lines of one hunk: one piece per run of nearby lines."""
+    idxs = sorted({i for i, ln in enumerate(hunk.lines) if any(ln is t for t in targets)})
+    if not idxs:
+        return ()
+    runs: list[list[int]] = []
+    for i in idxs:
+        if runs and i - runs[-1][-1] <= 1 + 2 * context:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    out = []
+    for run in runs:
+        a = max(0, run[0] - context)
+        b = min(len(hunk.lines) - 1, run[-1] + context)
+        out.append(evidence(patch, path, hunk, a, b))
+    return tuple(out)
+
+
+def hunk_index(hunk: DiffHunk, line: DiffLine) -> int:
+    """The index of `line` in its hunk (by identity)."""
+    for i, ln in enumerate(hunk.lines):
+        if ln is line:
+            return i
+    raise ValueError("line is not in this hunk")
+
+
+def code(text: str) -> str:
+    """A source line without its trailing `//` or one-line `/* */` comment, stripped."""
+    text = re.sub(r"/\*.*?\*/", "", text)
+    if "//" in text:
+        text = text.split("//", 1)[0]
+    return text.strip()
+
+
+def is_comment_or_blank(text: str) -> bool:
+    """True for blank lines and lines that are only comment."""
+    t = text.strip()
+    return not t or t.startswith(("/*", "*", "//")) or not code(text)
+
+
+def c_files(pd: PatchDiff) -> Iterable[DiffFile]:
+    """The C source and header files of a patch (not deleted)."""
+    return (f for f in pd.files if f.kind in ("c", "header") and f.status != "deleted")
+
+
+def changed_in_function(f: DiffFile, names: frozenset[str] | set[str]) -> Iterable[tuple[DiffHunk, list[DiffLine]]]:
+    """Hunks whose function is in `names`, with their changed code lines."""
+    for h in f.hunks:
+        if h.function in names:
+            lines = [ln for ln in h.lines if ln.kind != " " and not is_comment_or_blank(ln.text)]
+            if lines:
+                yield h, lines

@@ -1,0 +1,142 @@
+"""The kdump path: changes that run after a panic, or that cost a crash kernel load.
+
+KEXEC-CRASH-PATH-CHANGE: code changed in functions reachable from
+machine_crash_shutdown()/__crash_kexec() (machine_kexec() included: it starts the crash
+kernel too), in vmcore/elfcorehdr code, or lines that name the crash image.
+KEXEC-CRASH-LOAD-WORK: new allocations or page-table work at load time
+(machine_kexec_post_load() and friends) that nothing skips for crash loads
+(`kimage->type == KEXEC_TYPE_CRASH`); an `IND_DONE` (in-place) early return is
+reported with the question, since it only skips crash loads by implication.
+"""
+
+from __future__ import annotations
+
+import re
+
+from reviewtool.check.analyzers import AnalyzerContext, Hit, c_files, evidence
+from reviewtool.check.analyzers import _tables as T
+from reviewtool.check.analyzers._cfunc import changed_code, line_functions
+from reviewtool.check.analyzers.alloc import series_wrappers
+from reviewtool.check.diff import DiffHunk
+from reviewtool.model import Evidence
+
+PATH_CHANGE = "KEXEC-CRASH-PATH-CHANGE"
+LOAD_WORK = "KEXEC-CRASH-LOAD-WORK"
+
+_MAX_PIECES = 4
+_CALL = re.compile(r"\b[A-Za-z_]\w*\s*\(")
+_CRASH_GUARD = re.compile(r"\b(?:KEXEC_TYPE_CRASH|kexec_crash_image|in_kexec_crash|KEXEC_ON_CRASH)\b")
+_INPLACE_GUARD = re.compile(r"\bIND_DONE\b")
+_LOAD_WORK_FUNCS = frozenset({"machine_kexec_post_load", "machine_kexec_prepare", "arch_kexec_kernel_image_load",
+                              "kimage_alloc_init", "do_kexec_load"})
+_PAGE_TABLE = re.compile(r"\b(?:trans_pgd_\w+|create_\w*mapping\w*|pgd_alloc|__create_pgd_mapping|"
+                         r"kexec_alloc_pgtable\w*|init_pgtable|map_kernel)\s*\(")
+
+
+def analyze(ctx: AnalyzerContext) -> list[Hit]:
+    """Changes on the crash path, and load-time work not skipped for crash loads."""
+    wrappers = series_wrappers(ctx)
+    alloc_re = re.compile(r"\b(" + "|".join(sorted(T.POINTER_ALLOCATORS | wrappers)) + r")\s*\(")
+    guards = _guards_in_series(ctx)
+    hits: list[Hit] = []
+    for pd in ctx.kernel_diffs():
+        pieces: list[Evidence] = []
+        where: list[str] = []
+        for f in c_files(pd):
+            image = ctx.image(f.path)
+            for hunk in f.hunks:
+                funcs = line_functions(f, hunk, image)
+                picked = [i for i in changed_code(hunk) if _on_crash_path(f.path, funcs[i], hunk.lines[i].text)]
+                for run in _runs(picked):
+                    pieces.append(evidence(pd.index, f.path, hunk, run[0], run[-1]))
+                    name = funcs[run[0]]
+                    where.append(f"{name}()" if name else f.path.rsplit("/", 1)[-1])
+                hits.extend(_load_work(pd.index, f.path, hunk, funcs, alloc_re, guards))
+        if pieces:
+            names = list(dict.fromkeys(where))
+            msg = (f"Changes code on the kdump path: {', '.join(names[:5])}"
+                   + (" (machine_kexec() also starts the crash kernel, from __crash_kexec())"
+                      if "machine_kexec()" in names else "") + ".")
+            hits.append(Hit(PATH_CHANGE, tuple(pieces[:_MAX_PIECES]), msg))
+    return hits
+
+
+def _on_crash_path(path: str, function: str | None, text: str) -> bool:
+    if T.CRASH_WORDS.search(text) or T.CRASH_FILES.match(path):
+        return True
+    if function in T.CRASH_FUNCTIONS:
+        return True
+    # machine_kexec() runs for kexec reboot and for kdump: new or removed work there
+    return function == "machine_kexec" and bool(_CALL.search(text))
+
+
+def _runs(idxs: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for i in idxs:
+        if runs and i - runs[-1][-1] <= 2:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+def _guards_in_series(ctx: AnalyzerContext) -> dict[tuple[str, str], list[tuple[int, str, str]]]:
+    """Early returns for crash or in-place loads, per (path, function): (patch, kind, line)."""
+    out: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
+    for pd in ctx.kernel_diffs():
+        for f in c_files(pd):
+            image = ctx.image(f.path)
+            for hunk in f.hunks:
+                funcs = line_functions(f, hunk, image)
+                for i, ln in enumerate(hunk.lines):
+                    if ln.kind == "-" or funcs[i] not in _LOAD_WORK_FUNCS:
+                        continue
+                    kind = _guard_kind(hunk, i)
+                    if kind:
+                        out.setdefault((f.path, funcs[i] or ""), []).append((pd.index, kind, ln.text.strip()))
+    return out
+
+
+def _guard_kind(hunk: DiffHunk, i: int) -> str | None:
+    """'crash' or 'inplace' when line i is an `if` that returns early for such loads."""
+    text = hunk.lines[i].text
+    if not re.match(r"\s*(?:\}\s*else\s+)?if\s*\(", text):
+        return None
+    follow = " ".join(ln.text for ln in hunk.lines[i:i + 6] if ln.kind != "-")
+    cond = text
+    if _CRASH_GUARD.search(cond) and ("return" in follow or "!=" in cond):
+        return "crash"
+    if _INPLACE_GUARD.search(cond) and "return" in follow:
+        return "inplace"
+    return None
+
+
+def _load_work(index: int, path: str, hunk: DiffHunk, funcs: list[str | None], alloc_re: re.Pattern[str],
+               guards: dict[tuple[str, str], list[tuple[int, str, str]]]) -> list[Hit]:
+    work = [i for i in changed_code(hunk)
+            if hunk.lines[i].kind == "+" and funcs[i] in _LOAD_WORK_FUNCS
+            and (alloc_re.search(hunk.lines[i].text) or _PAGE_TABLE.search(hunk.lines[i].text))]
+    if not work:
+        return []
+    fn = funcs[work[0]] or ""
+    known = [g for g in guards.get((path, fn), []) if g[0] <= index]
+    crash = next((g for g in known if g[1] == "crash"), None)
+    inplace = next((g for g in known if g[1] == "inplace"), None)
+    calls = list(dict.fromkeys(m.group(0).rstrip("( ") + "()" for i in work
+                               for m in [alloc_re.search(hunk.lines[i].text) or _PAGE_TABLE.search(hunk.lines[i].text)]
+                               if m))
+    evs = tuple(evidence(index, path, hunk, run[0], run[-1]) for run in _runs(work))
+    what = " and ".join(calls[:4])
+    if crash is not None:
+        return [Hit(LOAD_WORK, evs, f"{fn}(): {what}: skipped for crash loads (`{crash[2]}`).",
+                    status="looks-ok", reason=f"skipped for crash loads by `{crash[2]}`")]
+    if inplace is not None:
+        verb = "run" if len(calls) > 1 else "runs"
+        msg = (f"{fn}(): {what} {verb} for every load that is not in place; crash loads are skipped only "
+               f"through `{inplace[2]}` (a crash kernel is loaded in place).")
+        q = (f"Is {what} skipped for every crash kernel load (kimage->type == KEXEC_TYPE_CRASH), "
+             "so that kdump does not build it and the reserved memory stays intact?")
+        return [Hit(LOAD_WORK, evs, msg, question=q)]
+    msg = f"{fn}(): {what} also runs when a crash kernel is loaded: nothing skips it for KEXEC_TYPE_CRASH."
+    q = f"Is {what} needed for a crash kernel load, or should it be skipped for kdump?"
+    return [Hit(LOAD_WORK, evs, msg, question=q)]

@@ -1,0 +1,141 @@
+"""User-visible interfaces: what userspace tools parse, and what must be documented.
+
+- UAPI-VMCOREINFO: VMCOREINFO_* keys added or removed (makedumpfile and crash read them);
+  an added key is reported only when the series leaves vmcoreinfo.rst alone.
+- UAPI-IOMEM-NAME: a /proc/iomem resource name (which kexec-tools parses) removed or renamed.
+- UAPI-HEADER: a change to a uapi header.
+- UAPI-DT-PROPERTY-UNDOCUMENTED: a new device-tree property read or written, with no
+  binding change under Documentation/devicetree in the series.
+- UAPI-PARAM-UNDOCUMENTED: a new kernel or module parameter with no Documentation change.
+"""
+
+from __future__ import annotations
+
+import re
+
+from reviewtool.check.analyzers import AnalyzerContext, Hit, evidence
+from reviewtool.check.analyzers._cfunc import changed_code
+from reviewtool.check.diff import DiffFile, PatchDiff
+
+VMCOREINFO = "UAPI-VMCOREINFO"
+IOMEM = "UAPI-IOMEM-NAME"
+HEADER = "UAPI-HEADER"
+DT_PROP = "UAPI-DT-PROPERTY-UNDOCUMENTED"
+PARAM = "UAPI-PARAM-UNDOCUMENTED"
+
+_VMCOREINFO = re.compile(r"\bVMCOREINFO_\w+\s*\(\s*([^)]*)\)")
+_IOMEM_NAMES = ("System RAM", "Crash kernel", "Kernel code", "Kernel data", "Kernel bss", "Kernel rodata",
+                "reserved", "ELF core hdr", "Persistent Memory", "Reserved", "ACPI Tables", "ACPI Non-volatile Storage")
+_IOMEM_RE = re.compile(r"\"(" + "|".join(re.escape(n) for n in _IOMEM_NAMES) + r")\"")
+_RES_NAME = re.compile(r"\.name\s*=\s*\"([^\"]+)\"")
+_DT_CALL = re.compile(r"\b(?:of_(?:property_\w+|get_property|find_property|get_\w*prop\w*)|fdt_\w*prop\w*|"
+                      r"fdt_(?:setprop|getprop|delprop|appendprop)\w*)\s*\([^\"]*\"([A-Za-z][\w,.+-]*)\"")
+_PARAM = re.compile(r"\b(early_param|__setup|core_param|module_param(?:_named|_array|_cb)?)\s*\(\s*\"?([\w.-]+)")
+_UAPI_PATH = re.compile(r"^(?:include/uapi/|arch/[^/]+/include/uapi/)")
+
+
+def analyze(ctx: AnalyzerContext) -> list[Hit]:
+    """Interfaces userspace depends on, and whether the series documents new ones."""
+    docs = [f.path for pd in ctx.diffs for f in pd.files if f.path.startswith("Documentation/")]
+    vmcoreinfo_doc = any("vmcoreinfo" in p for p in docs)
+    dt_doc = any(p.startswith("Documentation/devicetree/") for p in docs)
+    param_doc = any("kernel-parameters" in p for p in docs)
+    hits: list[Hit] = []
+    for pd in ctx.kernel_diffs():
+        for f in pd.files:
+            if f.kind == "doc":
+                continue
+            if _UAPI_PATH.match(f.path):
+                hits.extend(_uapi_header(pd, f))
+                continue
+            if f.kind not in ("c", "header"):
+                continue
+            hits.extend(_vmcoreinfo(pd, f, vmcoreinfo_doc))
+            hits.extend(_iomem(pd, f))
+            if not dt_doc:
+                hits.extend(_new_names(pd, f, DT_PROP, _DT_CALL, 1,
+                                       "reads or writes the new device-tree property `{}`, and the series "
+                                       "changes no binding under Documentation/devicetree."))
+            hits.extend(_params(pd, f, param_doc, bool(docs)))
+    return hits
+
+
+def _uapi_header(pd: PatchDiff, f: DiffFile) -> list[Hit]:
+    for h in f.hunks:
+        idx = changed_code(h)
+        if idx:
+            removed = any(h.lines[i].kind == "-" for i in idx)
+            what = "changes or removes existing definitions" if removed else "adds definitions"
+            return [Hit(HEADER, (evidence(pd.index, f.path, h, idx[0], idx[min(len(idx), 8) - 1]),),
+                        f"{f.path} is a uapi header: this patch {what} that userspace builds against.")]
+    return []
+
+
+def _vmcoreinfo(pd: PatchDiff, f: DiffFile, documented: bool) -> list[Hit]:
+    hits = []
+    for h in f.hunks:
+        for i in changed_code(h):
+            ln = h.lines[i]
+            m = _VMCOREINFO.search(ln.text)
+            if not m:
+                continue
+            if ln.kind == "-":
+                hits.append(Hit(VMCOREINFO, (evidence(pd.index, f.path, h, i),),
+                                f"Removes or changes the vmcoreinfo entry `{m.group(0)}`: makedumpfile and "
+                                "crash may rely on it."))
+            elif not documented:
+                hits.append(Hit(VMCOREINFO, (evidence(pd.index, f.path, h, i),),
+                                f"Adds the vmcoreinfo entry `{m.group(0)}` without a change to "
+                                "Documentation/admin-guide/kdump/vmcoreinfo.rst."))
+    return hits
+
+
+def _iomem(pd: PatchDiff, f: DiffFile) -> list[Hit]:
+    hits = []
+    for h in f.hunks:
+        added = " ".join(ln.text for ln in h.added())
+        for i, ln in enumerate(h.lines):
+            if ln.kind != "-":
+                continue
+            names = _IOMEM_RE.findall(ln.text) + [n for n in _RES_NAME.findall(ln.text)]
+            for name in names:
+                if f'"{name}"' in added:
+                    continue
+                hits.append(Hit(IOMEM, (evidence(pd.index, f.path, h, i, min(i + 2, len(h.lines) - 1)),),
+                                f"The /proc/iomem name \"{name}\" is removed or renamed: kexec-tools and "
+                                "other tools find regions by these names."))
+                break
+    return hits
+
+
+def _new_names(pd: PatchDiff, f: DiffFile, rule: str, pattern: re.Pattern[str], group: int,
+               message: str) -> list[Hit]:
+    """Names a pattern captures on added lines that the patch did not just move."""
+    hits = []
+    old = {m.group(group) for h in f.hunks for ln in h.removed() for m in pattern.finditer(ln.text)}
+    seen: set[str] = set()
+    for h in f.hunks:
+        for i in changed_code(h):
+            ln = h.lines[i]
+            if ln.kind != "+":
+                continue
+            for m in pattern.finditer(ln.text):
+                name = m.group(group)
+                if name in old or name in seen:
+                    continue
+                seen.add(name)
+                hits.append(Hit(rule, (evidence(pd.index, f.path, h, i),), message.format(name)))
+    return hits
+
+
+def _params(pd: PatchDiff, f: DiffFile, kernel_doc: bool, any_doc: bool) -> list[Hit]:
+    hits = []
+    for hit in _new_names(pd, f, PARAM, _PARAM, 2, "adds the parameter `{}`"):
+        kind_line = hit.evidence[0].lines[0] if hit.evidence[0].lines else ""
+        module = "module_param" in kind_line
+        if (module and any_doc) or (not module and kernel_doc):
+            continue
+        where = "any Documentation" if module else "Documentation/admin-guide/kernel-parameters.txt"
+        text = hit.message or ""
+        hits.append(Hit(PARAM, hit.evidence, f"{text[:1].upper()}{text[1:]} without a change to {where}."))
+    return hits
