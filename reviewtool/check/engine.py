@@ -71,6 +71,11 @@ def is_kernel_patch(patch: Patch, paths: tuple[str, ...] | None = None) -> bool:
     return all(kernel_path(p) for p in (paths if paths is not None else patch.files))
 
 
+def in_scope(rule: Rule, kernel: bool) -> bool:
+    """Whether a rule runs on a patch: kernel rules on kernel patches, other on the rest, any on all."""
+    return rule.scope == "any" or (rule.scope == "kernel") == kernel
+
+
 def run_engine(series: Series, ruleset: RuleSet, post_image: FileText | None = None,
                base_image: FileText | None = None) -> EngineResult:
     """Run every rule over the series and apply series awareness; never raises on bad diffs."""
@@ -94,7 +99,7 @@ def run_engine(series: Series, ruleset: RuleSet, post_image: FileText | None = N
     cover_text = _cover_text(series)
     for pd in diffs:
         for rule in ruleset.rules:
-            if rule.analyzer or (rule.scope == "kernel" and not kernel[pd.index]):
+            if rule.analyzer or not in_scope(rule, kernel[pd.index]):
                 continue
             raw.extend(_pattern_findings(rule, pd, cover_text))
     raw = _merge(raw)
@@ -328,9 +333,9 @@ def _analyzer_findings(series: Series, diffs: tuple[PatchDiff, ...], ruleset: Ru
                              or any(fnmatch.fnmatchcase(e.file, g) for g in rule.paths))
             if not evidence:
                 continue
-            if rule.scope == "kernel" and not any(kernel(e.patch) for e in evidence if e.patch):
-                if any(e.patch for e in evidence):
-                    continue
+            patches = {e.patch for e in evidence if e.patch}
+            if patches and not any(in_scope(rule, kernel(p)) for p in patches):
+                continue
             path = next((e.file for e in evidence if e.file), None)
             finding = _finding(rule, evidence, "", None, path)
             finding = replace(finding, message=hit.message or finding.message,

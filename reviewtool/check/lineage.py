@@ -165,20 +165,17 @@ def _fixed_later(r: Raw, f: Finding, diffs: tuple[PatchDiff, ...], total: int) -
 
 def _pre_existing(r: Raw, f: Finding, later: dict[int, PatchDiff], base_image: FileText | None,
                   base_cache: dict[str, Index | None], moved_cache: dict[tuple[int, str, str], Index]) -> str:
-    lines = [(ev, text.strip()) for ev in f.evidence for _, text in added_lines(ev) if text.strip()]
-    kind = "-"  # added lines are looked for among the removed ones
-    if not lines:
-        # a finding on removed lines only: were they added back in the same function?
-        lines = [(ev, t[1:].strip()) for ev in f.evidence if ev.file
-                 for t in ev.lines if t[:1] == "-" and t[1:].strip()]
-        kind = "+"
-    if not lines:
+    """Why the finding's lines were already there (moved code, or on the base), or ""."""
+    plus = [(ev, text.strip()) for ev in f.evidence for _, text in added_lines(ev) if text.strip()]
+    minus = [(ev, t[1:].strip()) for ev in f.evidence if ev.file
+             for t in ev.lines if t[:1] == "-" and t[1:].strip()]
+    if not plus and not minus:
         return ""
 
-    def within(index: Index | None) -> bool:
+    def within(index: Index | None, texts: list[str]) -> bool:
         if index is None:
             return False
-        for _, text in lines:
+        for text in texts:
             funcs = index.get(text)
             if not funcs:
                 return False
@@ -186,26 +183,31 @@ def _pre_existing(r: Raw, f: Finding, later: dict[int, PatchDiff], base_image: F
                 return False
         return True
 
-    evs = {(ev.patch, ev.file) for ev, _ in lines}
-    moved = True
-    for patch, path in evs:
-        pd = later.get(patch)
-        if pd is None or path is None:
-            moved = False
-            break
-        key = (patch, path, kind)
-        if key not in moved_cache:
-            moved_cache[key] = _side_index(pd, path, kind)
-        if not within(moved_cache[key]):
-            moved = False
-            break
-    if moved:
-        return ("the same lines are removed elsewhere in the patch (moved or re-indented code)" if kind == "-"
+    def moved(lines: list[tuple[Evidence, str]], other_side: str) -> bool:
+        by_place: dict[tuple[int, str], list[str]] = {}
+        for ev, text in lines:
+            if ev.file is None:
+                return False
+            by_place.setdefault((ev.patch, ev.file), []).append(text)
+        for (patch, path), texts in by_place.items():
+            pd = later.get(patch)
+            if pd is None:
+                return False
+            key = (patch, path, other_side)
+            if key not in moved_cache:
+                moved_cache[key] = _side_index(pd, path, other_side)
+            if not within(moved_cache[key], texts):
+                return False
+        return True
+
+    # Moved code: every added line is removed elsewhere, every removed line added back.
+    if moved(plus, "-") and moved(minus, "+"):
+        return ("the same lines are removed elsewhere in the patch (moved or re-indented code)" if plus
                 else "the same lines are added back in the same function (moved code)")
-    if kind == "-" and base_image is not None and r.path is not None:
+    if plus and base_image is not None and r.path is not None:
         if r.path not in base_cache:
             base_cache[r.path] = _base_index(base_image, r.path)
-        if within(base_cache[r.path]):
+        if within(base_cache[r.path], [text for _, text in plus]):
             return "already on the base"
     return ""
 

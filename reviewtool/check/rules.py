@@ -22,7 +22,7 @@ from reviewtool.errors import RulesError
 DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 ANALYZERS_DIR = Path(__file__).resolve().parent / "analyzers"
 
-SCOPES = ("kernel", "any")
+SCOPES = ("kernel", "any", "other")  # other: only kexec-tools/makedumpfile patches
 _ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
 _ANALYZER_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PLACEHOLDERS = {"match", "function", "file"}
@@ -134,8 +134,8 @@ def load_rules(dirs: Sequence[Path] | None = None, extra: Sequence[Path] = ()) -
     for path in files:
         for rule in load_pack(path):
             if rule.id in seen:
-                raise RulesError(f"{path}: rule {rule.id}: duplicate id (also in {seen[rule.id]})")
-            seen[rule.id] = str(path)
+                raise RulesError(f"{_shown(path)}: rule {rule.id}: duplicate id (also in {seen[rule.id]})")
+            seen[rule.id] = _shown(path)
             rules.append(rule)
     return RuleSet(tuple(rules), tuple(_shown(p) for p in files))
 
@@ -153,23 +153,23 @@ def load_pack(path: Path) -> list[Rule]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise RulesError(f"{path}: cannot read the rule pack: {e.strerror}") from None
+        raise RulesError(f"{_shown(path)}: cannot read the rule pack: {e.strerror}") from None
     except UnicodeDecodeError:
-        raise RulesError(f"{path}: the rule pack is not UTF-8") from None
+        raise RulesError(f"{_shown(path)}: the rule pack is not UTF-8") from None
     except tomllib.TOMLDecodeError as e:
-        raise RulesError(f"{path}: invalid TOML: {e}") from None
+        raise RulesError(f"{_shown(path)}: invalid TOML: {e}") from None
     unknown = set(data) - {"rule"}
     if unknown:
-        raise RulesError(f"{path}: unknown top-level key '{sorted(unknown)[0]}' (rules go in [[rule]] tables)")
+        raise RulesError(f"{_shown(path)}: unknown top-level key '{sorted(unknown)[0]}' (rules go in [[rule]] tables)")
     raw = data.get("rule", [])
     if not isinstance(raw, list):
-        raise RulesError(f"{path}: 'rule' must be an array of tables ([[rule]])")
+        raise RulesError(f"{_shown(path)}: 'rule' must be an array of tables ([[rule]])")
     out: list[Rule] = []
     ids: set[str] = set()
     for n, entry in enumerate(raw, 1):
         rule = _rule(path, n, entry)
         if rule.id in ids:
-            raise RulesError(f"{path}: rule {rule.id}: duplicate id")
+            raise RulesError(f"{_shown(path)}: rule {rule.id}: duplicate id")
         ids.add(rule.id)
         out.append(rule)
     return out
@@ -179,7 +179,7 @@ def _rule(path: Path, n: int, entry: Any) -> Rule:
     name = entry.get("id") if isinstance(entry, dict) and isinstance(entry.get("id"), str) else f"#{n}"
 
     def fail(msg: str) -> RulesError:
-        return RulesError(f"{path}: rule {name}: {msg}")
+        return RulesError(f"{_shown(path)}: rule {name}: {msg}")
 
     if not isinstance(entry, dict):
         raise fail("must be a table")
@@ -204,8 +204,8 @@ def _rule(path: Path, n: int, entry: Any) -> Rule:
     scope = entry.get("scope", "kernel")
     if scope not in SCOPES:
         raise fail(f"unknown scope '{scope}' (one of {', '.join(SCOPES)})")
-    if not entry["question"].rstrip().endswith("?"):
-        raise fail("question must be a question (end with '?')")
+    if "?" not in entry["question"]:
+        raise fail("question must ask something (it has no '?')")
     for key in ("message", "question"):
         _check_placeholders(entry[key], key, fail)
     lists: dict[str, tuple[str, ...]] = {}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import inspect
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ FORMATS: dict[str, str] = {
     "patchwork": "reviewtool.report.patchwork",
     "email": "reviewtool.report.email",
 }
+FileText = Callable[[str], str | None]
 FAIL_ON = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
 
 
@@ -113,21 +116,27 @@ def _rebase_result(store: Any, series: Series) -> ApplyResult | None:
         raise StoreError(f"the stored rebase result of {series.id} is unreadable ({e}): run rebase again") from None
 
 
-def _images(apply: ApplyResult | None) -> tuple[Any, Any]:
+@contextlib.contextmanager
+def _images(apply: ApplyResult | None) -> Iterator[tuple[FileText | None, FileText | None]]:
     """post_image / base_image readers over the rebase result, through the rebase layer."""
-    if apply is None or not apply.repo or not apply.result_commit:
-        return None, None
-    from reviewtool.rebase.blobs import read_blob
+    if apply is None or not apply.repo or not Path(apply.repo).is_dir():
+        yield None, None
+        return
+    from reviewtool.rebase.blobs import BlobReader
 
-    repo, result, base = apply.repo, apply.result_commit, apply.base.commit or apply.onto_commit
+    base = apply.base.commit or apply.onto_commit
+    with BlobReader(apply.repo) as reader:
+        post: FileText | None = None
+        if apply.result_commit:
+            result_commit = apply.result_commit
 
-    def post(path: str) -> str | None:
-        return read_blob(repo, result, path)
+            def post(path: str) -> str | None:
+                return reader.read(result_commit, path)
 
-    def old(path: str) -> str | None:
-        return read_blob(repo, base, path) if base else None
+        def old(path: str) -> str | None:
+            return reader.read(base, path) if base else None
 
-    return post, old
+        yield post, old
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -140,10 +149,10 @@ def run_check(args: argparse.Namespace) -> int:
     store = Store(config.store_dir(args.store))
     series = _load_series(args.series, store, args.verbose)
     apply = _rebase_result(store, series)
-    post_image, base_image = _images(apply)
     script, missing = _checkpatch(args, apply)
-    result = check_series(series, ruleset, post_image=post_image, base_image=base_image,
-                          checkpatch=script, checkpatch_missing=missing)
+    with _images(apply) as (post_image, base_image):
+        result = check_series(series, ruleset, post_image=post_image, base_image=base_image,
+                              checkpatch=script, checkpatch_missing=missing)
     store.save_result(series.id, "check", result)
     sys.stdout.write(_render(fmt, series, result, apply, ruleset, args))
     return exit_code(result, args.fail_on)
