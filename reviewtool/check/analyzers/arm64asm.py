@@ -2,7 +2,7 @@
 
 - ARM64-SCTLR-ISB: `msr sctlr_elN` not followed by an `isb`.
 - ARM64-TLBI-BARRIERS: `tlbi` without a following `dsb`, or without an `isb` after that
-  `dsb` before the new translations are used (`msr`, `br`, `blr`).
+  `dsb` before a branch (`br`, `blr`) to code that relies on it.
 - ARM64-CACHE-MAINT-DSB: `dc`/`ic` maintenance (or `dcache_by_myline_op`) with no `dsb`
   after it in the same routine.
 - ARM64-RELOC-CALL-OUT: `bl`/`b` from relocation or idmap code (`.kexec_relocate.text`,
@@ -79,11 +79,12 @@ def _insn(text: str) -> tuple[str, str]:
 def _following(hunk: DiffHunk, i: int, rows: list[str] | None, want: int) -> tuple[list[str], bool] | None:
     """The new-side code after hunk line i, and whether it runs to the end of the file.
 
-    From the hunk when it shows `want` instructions, else from the post-image when the
-    hunk can be located in it; None when neither shows enough.
+    From the hunk when it shows `want` instructions or the end of the routine, else from
+    the post-image when the hunk can be located in it; None when neither shows enough.
     """
     after = [ln.text for ln in hunk.lines[i + 1:] if ln.kind != "-"]
-    if sum(1 for t in after if _insn(t)[0]) >= want:
+    ops, closed = _window(after, want)
+    if closed or len(ops) >= want:
         return after, False
     new_no = hunk.lines[i].new_no
     if rows is not None and new_no is not None:
@@ -144,9 +145,9 @@ def _barriers(pd: PatchDiff, f: DiffFile, hunk: DiffHunk, rows: list[str] | None
                 problem = "no `dsb` after it, so the invalidation may not be complete"
             else:
                 rest = win[dsb + 1:]
-                use = next((k for k, (o, _) in enumerate(rest) if o in ("msr", "br", "blr")), None)
-                if use is not None and not any(o in ("isb", "eret") for o, _ in rest[:use]):
-                    problem = "no `isb` after its `dsb` before the new translation is used"
+                jump = next((k for k, (o, _) in enumerate(rest) if o in ("br", "blr")), None)
+                if jump is not None and not any(o in ("isb", "eret") for o, _ in rest[:jump]):
+                    problem = "no `isb` after its `dsb` before the branch that relies on it"
             if problem:
                 hits.append(Hit(TLBI, (evidence(pd.index, f.path, hunk, i, min(i + 3, len(hunk.lines) - 1)),),
                                 f"`{_clean(ln.text)}`: {problem}."))
