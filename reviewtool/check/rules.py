@@ -192,7 +192,8 @@ def _rule(path: Path, n: int, entry: Any) -> Rule:
             raise fail(f"missing field '{key}'")
     for key in ("id", "title", "severity", "category", "message", "question", "scope", "analyzer"):
         if key in entry and (not isinstance(entry[key], str) or not entry[key].strip()):
-            raise fail(f"'{key}' must be a non-empty string")
+            hint = " (commit-message regexes go in 'commit_message')" if key == "message" else ""
+            raise fail(f"'{key}' must be a non-empty string{hint}")
     if not _ID_RE.match(entry["id"]):
         raise fail("id must be UPPER-KEBAB-CASE, e.g. KEXEC-CRASH-PGTABLE")
     if "\n" in entry["title"]:
