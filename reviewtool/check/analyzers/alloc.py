@@ -384,7 +384,11 @@ def _line_no(view: FuncView, node: Any) -> str:
 
 def _hit(pd: PatchDiff, view: FuncView, rule: str, start: Any, end: Any, message: str,
          status: str = "needs-review", reason: str = "") -> Hit | None:
-    ev = _span(pd, view, start.start_point[0], end.end_point[0] if end is not None else start.end_point[0])
+    last = end.end_point[0] if end is not None else start.end_point[0]
+    first_ref, last_ref = view.hunk_ref(start.start_point[0]), view.hunk_ref(last)
+    if last_ref is None or first_ref is None or last_ref[0] is not first_ref[0]:
+        last = _statement(start).end_point[0] if _statement(start) is not None else start.end_point[0]
+    ev = _span(pd, view, start.start_point[0], last)
     if not ev:
         return None
     return Hit(rule, ev, message, status, reason)

@@ -282,7 +282,7 @@ def _offsets(ctx: AnalyzerContext) -> list[Hit]:
                             defines.setdefault(m.group(1), (pd.index, f.path, h, i, field.split(".")[-1]))
                         elif m and ln.kind == "-":
                             removed_defines.add(m.group(1))
-                    elif f.kind in ("header", "c") and ln.kind != " ":
+                    elif f.kind in ("header", "c") and ln.kind != " " and h.function is None:
                         mm = _MEMBER.match(ln.text)
                         if mm and "(" not in ln.text and not ln.text.lstrip().startswith(("return", "#")):
                             if ln.kind == "+":
@@ -311,7 +311,31 @@ def _offsets(ctx: AnalyzerContext) -> list[Hit]:
             hits.append(Hit(OFFSETS, (evidence(gone[0], gone[1], gone[2], gone[3]), evidence(patch, path, h, i)),
                             f"Patch {gone[0]}/{total} removes `{field}` from its struct, but asm-offsets.c "
                             f"still defines {name} from it."))
+    hits.extend(_removed_members_still_defined(ctx, members_removed, members_added, defines, total))
     return _dedupe(hits)
+
+
+def _removed_members_still_defined(ctx: AnalyzerContext, removed: dict[str, tuple[int, str, DiffHunk, int]],
+                                   added: dict[str, int], defines: dict[str, tuple[int, str, DiffHunk, int, str]],
+                                   total: int) -> list[Hit]:
+    """Members the series removes that asm-offsets.c (in the rebased result) still uses."""
+    if ctx.post_image is None:
+        return []
+    hits = []
+    for field, (patch, path, h, i) in removed.items():
+        if field in added or any(d[4] == field for d in defines.values()):
+            continue
+        arch = re.match(r"^arch/([^/]+)/", path)
+        if arch is None:
+            continue
+        offsets = f"arch/{arch.group(1)}/kernel/asm-offsets.c"
+        text = ctx.image(offsets)
+        m = re.search(rf"DEFINE\(\s*(\w+)\s*,\s*offsetof\([^;]*?[,.]\s*{re.escape(field)}\s*\)", text or "")
+        if m:
+            hits.append(Hit(OFFSETS, (evidence(patch, path, h, i),),
+                            f"Patch {patch}/{total} removes `{field}`, but {offsets} still defines "
+                            f"{m.group(1)} from it: the series does not build."))
+    return hits
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:
