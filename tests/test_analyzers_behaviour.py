@@ -179,7 +179,7 @@ def test_load_time_question_names_the_calls_that_can_fail(mmu_series: Series) ->
     assert [h.rule for h in hits] == ["KEXEC-LOAD-TIME-FAILURE"]
     assert "kexec_page_alloc() and trans_pgd_create_copy()" in (hits[0].message or "")
     assert hits[0].question and hits[0].question.startswith(
-        "If kexec_page_alloc() and trans_pgd_create_copy() fails, does kexec_load fail cleanly")
+        "If kexec_page_alloc() or trans_pgd_create_copy() fails, does kexec_load fail cleanly")
     assert [e.lines[-1] for e in hits[0].evidence] == ["+\t\treturn -ENOMEM;", "+\t\treturn rc;"]
 
 

@@ -219,6 +219,23 @@ def test_truncated_hunk_keeps_what_was_read_and_says_so() -> None:
     assert [ln.text for _, ln in f.added()][-1].startswith("\trc = trans_pgd_create_copy(")
 
 
+def test_blank_context_line_stripped_by_a_mailer_is_restored() -> None:
+    diff = (
+        "diff --git a/arch/arm64/kernel/relocate_kernel.S b/arch/arm64/kernel/relocate_kernel.S\n"
+        "--- a/arch/arm64/kernel/relocate_kernel.S\n+++ b/arch/arm64/kernel/relocate_kernel.S\n"
+        "@@ -35,3 +35,4 @@ SYM_CODE_START(arm64_relocate_new_kernel)\n"
+        "+\tbreak_before_make_ttbr_switch\tx18, x17, x1, x2\n"
+        " .Lloop:\n"
+        " \tand\tx12, x16, PAGE_MASK\n"
+    )  # the last line, " " (an empty source line), was eaten as trailing whitespace
+    pd = parse_patch(make_patch(diff))
+    assert pd.error is None
+    hunk = pd.files[0].hunks[0]
+    assert not hunk.truncated and hunk.lines[-1] == DiffLine(" ", "", 37, 38)
+    # a hunk that really is cut short is still reported
+    assert parse_patch(make_patch(diff.replace("+35,4", "+35,9").replace("-35,3", "-35,8"))).error
+
+
 def test_binary_rename_and_mode_changes() -> None:
     diff = """\
 diff --git a/fixtures/blob.bin b/fixtures/blob.bin

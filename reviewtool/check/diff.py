@@ -220,6 +220,38 @@ def _raw_hunks(chunk: str) -> tuple[list[tuple[str, int, int, int, int, list[Dif
     return hunks, problem
 
 
+def _restore_blank_tail(chunk: str) -> str:
+    """Put back blank context lines that mail handling stripped from the end of a diff.
+
+    A hunk that ends on an empty source line has a last line of a single space; mailers
+    and archives often drop it (trailing whitespace). When the last hunk is short by the
+    same small number of lines on both sides, those lines can only have been blank context.
+    """
+    lines = chunk.rstrip("\n").split("\n")
+    start = next((i for i in range(len(lines) - 1, -1, -1) if _HUNK_RE.match(lines[i])), None)
+    if start is None:
+        return chunk
+    m = _HUNK_RE.match(lines[start])
+    assert m is not None
+    want_old, want_new = int(m.group(2) or 1), int(m.group(4) or 1)
+    got_old = got_new = 0
+    for ln in lines[start + 1:]:
+        kind = ln[:1]
+        if kind == "-":
+            got_old += 1
+        elif kind == "+":
+            got_new += 1
+        elif kind in (" ", ""):
+            got_old += 1
+            got_new += 1
+        elif kind != "\\":
+            return chunk  # something else follows: not a clean cut
+    missing = want_old - got_old
+    if 0 < missing <= 3 and missing == want_new - got_new:
+        return "\n".join(lines) + "\n" + " \n" * missing
+    return chunk
+
+
 def _file_header(chunk: str) -> tuple[str | None, str | None, bool, bool, bool, bool]:
     """Paths and flags from a chunk's git header: (old, new, added, deleted, binary, mode)."""
     old = new = None
@@ -264,6 +296,7 @@ def _parse_chunk(chunk: str) -> tuple[list[DiffFile], str | None]:
     from unidiff.patch import PatchSet  # lazy: check must start fast
 
     old, new, added, deleted, binary, mode = _file_header(chunk)
+    chunk = _restore_blank_tail(chunk)
     try:
         pset = PatchSet(chunk)
     except (UnidiffParseError, ValueError, IndexError, AttributeError, TypeError) as exc:

@@ -111,6 +111,21 @@ def _guard_kind(hunk: DiffHunk, i: int) -> str | None:
     return None
 
 
+def _with_check(hunk: DiffHunk, last: int) -> int:
+    """Extend a run of work lines over the rest of its statement and the check that follows it."""
+    i = last
+    while i + 1 < len(hunk.lines) and not hunk.lines[i].text.rstrip().endswith((";", "{", "}")):
+        i += 1
+    nxt = i + 1
+    if nxt < len(hunk.lines) and hunk.lines[nxt].kind != "-" and re.match(r"\s*if\s*\(", hunk.lines[nxt].text):
+        end = nxt
+        while end + 1 < len(hunk.lines) and end - nxt < 3 and hunk.lines[end].kind != "-" \
+                and not hunk.lines[end].text.rstrip().endswith(";"):
+            end += 1
+        return end
+    return i
+
+
 def _load_work(index: int, path: str, hunk: DiffHunk, funcs: list[str | None], alloc_re: re.Pattern[str],
                guards: dict[tuple[str, str], list[tuple[int, str, str]]]) -> list[Hit]:
     work = [i for i in changed_code(hunk)
@@ -125,7 +140,7 @@ def _load_work(index: int, path: str, hunk: DiffHunk, funcs: list[str | None], a
     calls = list(dict.fromkeys(m.group(0).rstrip("( ") + "()" for i in work
                                for m in [alloc_re.search(hunk.lines[i].text) or _PAGE_TABLE.search(hunk.lines[i].text)]
                                if m))
-    evs = tuple(evidence(index, path, hunk, run[0], run[-1]) for run in _runs(work))
+    evs = tuple(evidence(index, path, hunk, run[0], _with_check(hunk, run[-1])) for run in _runs(work))
     what = " and ".join(calls[:4])
     if crash is not None:
         return []  # visibly skipped for crash loads
@@ -133,8 +148,9 @@ def _load_work(index: int, path: str, hunk: DiffHunk, funcs: list[str | None], a
         verb = "run" if len(calls) > 1 else "runs"
         msg = (f"{fn}(): {what} {verb} for every load that is not in place; crash loads are skipped only "
                f"through `{inplace[2]}` (a crash kernel is loaded in place).")
-        q = (f"Is {what} skipped for every crash kernel load (kimage->type == KEXEC_TYPE_CRASH), "
-             "so that kdump does not build it and the reserved memory stays intact?")
+        q = (f"{'Are' if len(calls) > 1 else 'Is'} {what} skipped for every crash kernel load "
+             "(kimage->type == KEXEC_TYPE_CRASH), so that kdump does not pay for it and the reserved memory "
+             "stays intact?")
         return [Hit(LOAD_WORK, evs, msg, question=q)]
     msg = f"{fn}(): {what} also runs when a crash kernel is loaded: nothing skips it for KEXEC_TYPE_CRASH."
     q = f"Is {what} needed for a crash kernel load, or should it be skipped for kdump?"

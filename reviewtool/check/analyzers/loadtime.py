@@ -63,7 +63,7 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
             else:
                 msg = (f"New failure point{'s' if len(points) > 1 else ''} at load time in {fn}(): "
                        f"{_join(points)}; the error goes back to kexec_load().")
-                q = (f"If {_join(points)} fails, does kexec_load fail cleanly (nothing left half set up), "
+                q = (f"If {_join(points, 'or')} fails, does kexec_load fail cleanly (nothing left half set up), "
                      "or is there a fallback at reboot time that will never be tested?")
             hits.append(Hit(rule, evs, msg, question=q))
     return hits
@@ -124,7 +124,7 @@ def _merge(evs: list[Evidence]) -> tuple[Evidence, ...]:
     return tuple(out)
 
 
-def _join(items: list[str]) -> str:
+def _join(items: list[str], word: str = "and") -> str:
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    return ", ".join(items[:-1]) + f" {word} " + items[-1]
