@@ -23,6 +23,7 @@ COMMANDS = {
     "show": "fetch",
     "check": "check",
     "rules": "check",
+    "review": "review",
 }
 
 

@@ -140,3 +140,11 @@ def test_email_render_is_an_mbox_of_every_reply(tmp_path: Path) -> None:
     subjects = [m["Subject"] for m in box]
     box.close()
     assert subjects == [f"Re: [PATCH v16 0/3] {series.subject}"] + [f"Re: {p.full_subject}" for p in series.patches]
+
+
+def test_email_cover_reply_without_series_findings_quotes_the_cover_opening() -> None:
+    series, apply, check = _load()
+    check = dataclasses.replace(check, findings=tuple(f for f in check.findings if f.rule != "SERIES-TESTING"))
+    body = _body(_parse(replies.build(series, check, apply, sender=SENDER, date=WHEN)[0].text)).split("\n")
+    assert body[1:4] == ["> Enable MMU during kexec relocation in order to improve reboot performance.",
+                         "> [...]", ""]

@@ -32,6 +32,7 @@ from reviewtool.report.quote import (
 )
 
 CONTEXT = 3  # lines of context quoted above the first line of a finding
+OPENING_LINES = 6  # at most this much of the cover letter when no finding quotes it
 WIDTH = 72
 GAP = "> [...]"
 # Fold only past RFC 5322's hard limit: a folded Subject reads badly in mail clients.
@@ -153,6 +154,23 @@ def _body(text_lines: Sequence[str], diff_files_out: list[str], findings: Sequen
     return [x for i, x in enumerate(out) if not (x == GAP and i and out[i - 1] == GAP)]
 
 
+def _opening(lines: Sequence[str]) -> list[str]:
+    """The first paragraph of a cover letter, quoted: what a series-level reply answers."""
+    para: list[str] = []
+    for line in lines:
+        if not line.strip():
+            if para:
+                break
+            continue
+        para.append(line)
+    if not para:
+        return []
+    out = [f"> {x}".rstrip() for x in para[:OPENING_LINES]]
+    if len(para) > OPENING_LINES or len(lines) > len(para):
+        out.append(GAP)
+    return out + [""]
+
+
 def _attribution(author: str, date: str) -> str:
     name = email.utils.parseaddr(author)[0] or author
     try:
@@ -262,7 +280,10 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
     if series_findings or any(line.strip() for line in checklist):
         cover_lines = series.cover.body.rstrip("\n").split("\n") if series.cover else []
         body = [_attribution(target_author, series.cover.date if series.cover else series.date)]
-        body += _body(cover_lines, [], series_findings, 0, None)
+        quoted = _body(cover_lines, [], series_findings, 0, None)
+        if not any(line.startswith(">") for line in quoted):
+            quoted = _opening(cover_lines) + quoted
+        body += quoted
         if body[-1] != "":
             body.append("")
         body += checklist + sign

@@ -1,0 +1,267 @@
+"""`reviewtool review SOURCE --onto REF`: fetch + rebase + check in one go, for CI.
+
+Progress goes to stderr; stdout carries only the chosen format. With --output-dir every
+format is written at once (report.md, report.json, report.sarif, reply-NN.eml,
+patchwork.jsonl), each file atomically. Exit 0 clean, 1 when a patch does not apply or a
+finding reaches --fail-on, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import inspect
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from reviewtool import config
+from reviewtool.errors import ReviewtoolError
+from reviewtool.model import ApplyResult, CheckResult, PatchOutcome, Series
+
+# --format name -> report module with render(series, check, apply=None, **options) -> str
+FORMATS: dict[str, str] = {
+    "text": "reviewtool.report.terminal",
+    "json": "reviewtool.report.json_report",
+    "markdown": "reviewtool.report.markdown",
+    "sarif": "reviewtool.report.sarif",
+    "b4": "reviewtool.report.b4check",
+    "patchwork": "reviewtool.report.patchwork",
+    "email": "reviewtool.report.email",
+}
+FAIL_ON = ("error", "warning", "never")
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Add the `review` command."""
+    p = sub.add_parser(
+        "review", parents=[common], help="fetch, rebase and check a series in one go (for CI)",
+        description="Fetch SOURCE, apply it onto REF in isolation, run the checks and print one "
+                    "report; --output-dir writes every format at once.")
+    p.add_argument("source", metavar="SOURCE",
+                   help="message-id, lore URL, mbox, maildir, directory of .patch/.eml files, or -")
+    p.add_argument("--onto", required=True, metavar="REF", help="the tree to apply onto (branch, tag, commit)")
+    p.add_argument("--repo", metavar="PATH", help="the target git repository (default: the current one)")
+    p.add_argument("--base", metavar="REF", help="the base the series was written against (default: found)")
+    p.add_argument("-v", "--revision", type=int, metavar="N", help="pick revision N (default: newest)")
+    p.add_argument("--lore-url", metavar="URL", help="public-inbox base URL (as for fetch)")
+    p.add_argument("--offline", action="store_true", help="never touch the network")
+    p.add_argument("--format", choices=sorted(FORMATS), default=None,
+                   help="what to print on stdout (default: text; --json means json)")
+    p.add_argument("--output-dir", metavar="DIR",
+                   help="also write report.md, report.json, report.sarif, reply-NN.eml, patchwork.jsonl")
+    p.add_argument("--fail-on", choices=FAIL_ON, default="error",
+                   help="exit 1 when a new finding has this severity or worse (default: error)")
+    p.add_argument("--rules", action="append", default=[], metavar="DIR",
+                   help="also load the *.toml rule packs in DIR (repeatable)")
+    p.add_argument("--checkpatch", metavar="PATH", help="checkpatch.pl to run (default: the repo's)")
+    p.add_argument("--no-checkpatch", action="store_true", help="do not run checkpatch.pl")
+    p.add_argument("--from", dest="sender", metavar="'NAME <ADDR>'",
+                   help="who signs the email replies (default: git config user.name/user.email)")
+    p.add_argument("--target-url", metavar="URL", help="link for the Patchwork checks (a CI job's page)")
+    p.add_argument("--patchwork-per-category", action="store_true",
+                   help="one more Patchwork check per checklist category with findings")
+    p.set_defaults(func=run_review)
+
+
+def run_review(args: argparse.Namespace) -> int:
+    """Fetch, rebase, check; print the chosen format; write the others; exit 0/1."""
+    from reviewtool.errors import SourceError
+    from reviewtool.report import console
+    from reviewtool.store import Store
+
+    if args.revision is not None and args.revision < 1:
+        raise SourceError(f"-v {args.revision}: a revision is a number from 1")
+    fmt = "json" if args.json and args.format is None else (args.format or "text")
+    out_dir = _output_dir(args.output_dir) if args.output_dir else None
+    err = console.stderr(args.quiet)
+    store = Store(config.store_dir(args.store))
+    ruleset = _ruleset(args.rules)  # a bad rule pack fails before any network or git work
+
+    series = _fetch(args, err, store)
+    apply = _rebase(args, err, series)
+    store.save_result(series.id, "rebase", apply)
+    result = _check(args, err, series, apply, ruleset)
+    store.save_result(series.id, "check", result)
+
+    rules = _rule_meta(ruleset)
+    options = {"sender": args.sender, "target_url": args.target_url,
+               "per_category": args.patchwork_per_category, "rules": rules,
+               "verbose": args.verbose, "tty": sys.stdout.isatty()}
+    if (out_dir is not None or fmt == "email") and not args.sender:
+        from reviewtool.report.email import PLACEHOLDER_SENDER, reviewer_identity
+
+        options["sender"] = reviewer_identity()
+        if options["sender"] is None:
+            err.print(f"warning: replies are signed {PLACEHOLDER_SENDER!r}: give --from or set git config "
+                      "user.name and user.email", markup=False, highlight=False)
+    if out_dir is not None:
+        written = write_outputs(out_dir, series, result, apply, options)
+        err.print(f"wrote {len(written)} files to {out_dir}")
+    sys.stdout.write(render(fmt, series, result, apply, options))
+    return exit_code(result, apply, args.fail_on)
+
+
+def _output_dir(value: str) -> Path:
+    d = Path(value).expanduser()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ReviewtoolError(f"--output-dir {value}: cannot create it: {e.strerror}") from None
+    if not os.access(d, os.W_OK):
+        raise ReviewtoolError(f"--output-dir {value}: not writable")
+    return d
+
+
+def _ruleset(dirs: list[str]) -> Any:
+    from reviewtool.check.rules import load_rules
+
+    return load_rules(extra=[Path(d).expanduser() for d in dirs])
+
+
+def _rule_meta(ruleset: Any) -> list[dict[str, Any]]:
+    from reviewtool.check.rules import rule_meta
+
+    return [rule_meta(r) for r in ruleset.rules]
+
+
+def _fetch(args: argparse.Namespace, err: Any, store: Any) -> Series:
+    from reviewtool.fetch import fetch
+
+    with _status(err, args.quiet, f"fetching {args.source}"):
+        got = fetch(args.source, revision=args.revision, lore_url=config.lore_url(args.lore_url),
+                    offline=args.offline)
+    store.save_series(got.series, {"am.mbox": got.am_mbox, "thread.mbox": got.thread_mbox})
+    s = got.series
+    err.print(f"fetched v{s.revision} of \"{s.subject}\": {len(s.patches)}/{s.expected} patches",
+              markup=False, highlight=False)
+    for w in s.warnings:
+        err.print(f"warning: {w}", markup=False, highlight=False)
+    return s
+
+
+def _rebase(args: argparse.Namespace, err: Any, series: Series) -> ApplyResult:
+    from reviewtool.rebase import apply_series
+
+    with _status(err, args.quiet, f"applying onto {args.onto}") as status:
+        def progress(n: int, total: int, outcome: PatchOutcome | None) -> None:
+            if outcome is None:
+                status(f"applying {n}/{total} onto {args.onto}")
+            elif outcome.outcome not in ("clean", "offset"):
+                err.print(f"  [{n}/{total}] {outcome.outcome}: {outcome.subject}", markup=False,
+                          highlight=False)
+
+        apply = apply_series(series, args.onto, repo=args.repo, base=args.base, progress=progress)
+    from reviewtool.report.quote import apply_summary, base_summary
+
+    err.print(f"base {base_summary(apply)}; onto {apply.onto}: {apply_summary(apply)}",
+              markup=False, highlight=False)
+    return apply
+
+
+def _check(args: argparse.Namespace, err: Any, series: Series, apply: ApplyResult,
+           ruleset: Any) -> CheckResult:
+    from reviewtool.check.pipeline import check_series
+    from reviewtool.rebase import BlobReader
+
+    script, missing = _checkpatch(args, apply)
+    base = apply.base.commit or apply.onto_commit
+    with _status(err, args.quiet, f"checking {len(series.patches)} patches"), \
+            BlobReader(apply.repo) as reader:
+        post: Callable[[str], str | None] | None = None
+        if apply.result_commit:
+            result_commit = apply.result_commit
+
+            def post(path: str) -> str | None:
+                return reader.read(result_commit, path)
+
+        def old(path: str) -> str | None:
+            return reader.read(base, path)
+
+        result = check_series(series, ruleset, post_image=post, base_image=old, checkpatch=script,
+                              checkpatch_missing=missing)
+    return result
+
+
+def _checkpatch(args: argparse.Namespace, apply: ApplyResult) -> tuple[Path | None, str]:
+    if args.no_checkpatch:
+        return None, "checkpatch.pl was not run (--no-checkpatch)"
+    from reviewtool.check.external import find_checkpatch
+
+    script = find_checkpatch(args.checkpatch, apply.repo)
+    if script is None:
+        return None, (f"checkpatch.pl was not run: {apply.repo}/scripts/checkpatch.pl does not exist "
+                      "(give --checkpatch PATH)")
+    return script, ""
+
+
+@contextlib.contextmanager
+def _status(err: Any, quiet: bool, text: str) -> Iterator[Callable[[str], None]]:
+    """A spinner with a message on stderr; yields a function that updates the message."""
+    if quiet or not err.is_terminal:
+        yield lambda _msg: None
+        return
+    with err.status(text, spinner="dots") as st:
+        yield lambda msg: st.update(msg)
+
+
+def render(fmt: str, series: Series, result: CheckResult, apply: ApplyResult | None,
+           options: dict[str, Any]) -> str:
+    """One format's text, passing each renderer only the options it takes."""
+    module = importlib.import_module(FORMATS[fmt])
+    fn = module.render
+    params = inspect.signature(fn).parameters
+    text: str = fn(series, result, apply, **{k: v for k, v in options.items() if k in params and v is not None})
+    return text
+
+
+def write_outputs(out_dir: Path, series: Series, result: CheckResult, apply: ApplyResult | None,
+                  options: dict[str, Any]) -> list[Path]:
+    """Every file format into OUT_DIR, each written to a temp file then renamed."""
+    from reviewtool.report import email as replies
+
+    files = {
+        "report.md": render("markdown", series, result, apply, options),
+        "report.json": render("json", series, result, apply, options),
+        "report.sarif": render("sarif", series, result, apply, options),
+        "patchwork.jsonl": render("patchwork", series, result, apply, options),
+    }
+    for mail in replies.build(series, result, apply, sender=options.get("sender")):
+        files[mail.name] = mail.text
+    # replies from an earlier run that this run did not write again would thread wrongly
+    for stale in out_dir.glob("reply-*.eml"):
+        if stale.name not in files:
+            stale.unlink()
+    return [write_atomic(out_dir / name, text) for name, text in files.items()]
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write text to path through a temp file in the same directory and a rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise ReviewtoolError(f"cannot write {path}: {e.strerror}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def exit_code(result: CheckResult, apply: ApplyResult | None, fail_on: str) -> int:
+    """1 when a patch conflicts or a counted finding reaches --fail-on, else 0."""
+    if apply is not None and any(p.outcome == "conflict" for p in apply.patches):
+        return 1
+    levels = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[fail_on]
+    for f in result.findings:
+        if f.severity in levels and not f.pre_existing and f.status != "looks-ok":
+            return 1
+    return 0
+
