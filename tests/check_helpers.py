@@ -29,7 +29,7 @@ def split_patches(text: str) -> list[str]:
 def parse_patch(text: str, index: int = 1, expected: int = 1) -> Patch:
     """One `git format-patch` mail as a Patch (subject tag stripped, in-body trailers read)."""
     headers: dict[str, str] = {}
-    lines = text.lstrip("\n").split("\n")
+    lines = _MBOX_SEP.sub("", text, count=1).lstrip("\n").split("\n")
     i = 0
     if lines and re.match(r"^[A-Za-z-]+: ", lines[0]):
         while i < len(lines) and lines[i].strip():

@@ -19,7 +19,7 @@ from reviewtool.errors import RulesError
 from reviewtool.model import Evidence, Finding, Patch, Series
 
 TIMEOUT = 120.0  # seconds for one patch
-_HEAD = re.compile(r"^(ERROR|WARNING|CHECK):([A-Z0-9_]+): (.*)$")
+_HEAD = re.compile(r"^(ERROR|WARNING|CHECK):([A-Z0-9_]+): (.*)$", re.M)
 _WHERE = re.compile(r"^#(\d+): (?:FILE: (.+?):(\d+):)?")
 _CARET = re.compile(r"^\s*\^\s*$")
 

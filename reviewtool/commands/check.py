@@ -124,7 +124,8 @@ def _images(apply: ApplyResult | None) -> Iterator[tuple[FileText | None, FileTe
         return
     from reviewtool.rebase.blobs import BlobReader
 
-    base = apply.base.commit or apply.onto_commit
+    # "the base" of the result: the tree the series now sits on (the target), as upstream has it
+    base = apply.onto_commit or apply.base.commit
     with BlobReader(apply.repo) as reader:
         post: FileText | None = None
         if apply.result_commit:
@@ -154,8 +155,19 @@ def run_check(args: argparse.Namespace) -> int:
         result = check_series(series, ruleset, post_image=post_image, base_image=base_image,
                               checkpatch=script, checkpatch_missing=missing)
     store.save_result(series.id, "check", result)
-    sys.stdout.write(_render(fmt, series, result, apply, ruleset, args))
+    _write(_render(fmt, series, result, apply, ruleset, args))
     return exit_code(result, args.fail_on)
+
+
+def _write(text: str) -> None:
+    """Write the report; characters the terminal cannot encode are replaced, never a traceback."""
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:
+        sys.stdout.flush()
+        encoding = sys.stdout.encoding or "utf-8"
+        sys.stdout.buffer.write(text.encode(encoding, "replace"))
+        sys.stdout.buffer.flush()
 
 
 def _checkpatch(args: argparse.Namespace, apply: ApplyResult | None) -> tuple[Path | None, str]:
