@@ -105,3 +105,20 @@ def test_markdown_cut_keeps_fences_balanced_when_even_the_checklist_is_too_long(
     assert len(text) <= 5000
     assert text.rstrip().endswith("_Cut at the comment size limit; see the full report._")
     assert text.count("```") % 2 == 0
+
+
+def test_markdown_for_a_huge_series_keeps_the_patch_table_and_caps_findings_per_patch() -> None:
+    series, apply, check = _load()
+    patches = tuple(dataclasses.replace(series.patches[i % 3], index=i + 1, expected=50) for i in range(50))
+    series = dataclasses.replace(series, patches=patches, expected=50)
+    many = tuple(
+        Finding(f"RULE-{i}", f"Title {i}", "warning", "error_path", "m" * 80, f"Question {i}? " + "q" * 80,
+                (Evidence(1 + i % 50, "arch/arm64/kernel/machine_kexec.c", 78, ("+x",)),))
+        for i in range(2000)
+    )
+    text = markdown.render(series, dataclasses.replace(check, findings=many), None)
+    assert len(text) <= markdown.LIMIT
+    assert "_Shortened: at most 5 findings per patch; see the full report._" in text
+    assert all(f"| {i:02d}/50 |" in text for i in range(1, 51))
+    assert "- _and 35 more_" in text
+    assert text.count("<details>") == text.count("</details>") == 50

@@ -29,6 +29,7 @@ from reviewtool.report.quote import (
 
 LIMIT = 65_000
 GIT_ERROR_LINES = 20
+BRIEF_FINDINGS = 5
 _PLAIN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 
@@ -175,7 +176,7 @@ def _finding(series: Series, f: Finding, index: int, with_code: bool) -> list[st
 
 
 def _patch_section(series: Series, check: CheckResult, apply: ApplyResult | None, index: int,
-                   subject: str, with_code: bool, brief: bool) -> list[str]:
+                   subject: str, with_code: bool, brief: bool, most: int | None) -> list[str]:
     findings = findings_for_patch(check, index)
     oc = outcome_of(apply, index)
     state = f"{oc.outcome}, " if oc is not None else ""
@@ -187,17 +188,20 @@ def _patch_section(series: Series, check: CheckResult, apply: ApplyResult | None
         out.append("")
     if not findings:
         out.append("No findings.")
-    for f in findings:
+    shown = findings if most is None else [f for f in findings if active(f)][:most]
+    for f in shown:
         if brief:
             out.append(f"- **{f.severity}** {code(f.rule)} {prose(f.question)}")
         else:
             out.extend(_finding(series, f, index, with_code))
+    if len(shown) < len(findings):
+        out.append(f"- _and {len(findings) - len(shown)} more_")
     out += ["", "</details>", ""]
     return out
 
 
 def _patches(series: Series, check: CheckResult, apply: ApplyResult | None, with_code: bool,
-             brief: bool) -> list[str]:
+             brief: bool, most: int | None, details: bool) -> list[str]:
     out = ["#### Patches", "", "| # | patch | apply | findings |", "|---|---|---|---|"]
     for p in series.patches:
         oc = outcome_of(apply, p.index)
@@ -207,12 +211,14 @@ def _patches(series: Series, check: CheckResult, apply: ApplyResult | None, with
     for i in series.missing:
         out.append(f"| {counter(series, i)} | _missing from the thread_ | | |")
     out.append("")
+    if not details:
+        return out
     if findings_for_patch(check, 0):
-        out += _patch_section(series, check, apply, 0, "the series as a whole", with_code, brief)
+        out += _patch_section(series, check, apply, 0, "the series as a whole", with_code, brief, most)
     for p in series.patches:
         if brief and not any(active(f) for f in findings_for_patch(check, p.index)):
             continue
-        out += _patch_section(series, check, apply, p.index, p.subject, with_code, brief)
+        out += _patch_section(series, check, apply, p.index, p.subject, with_code, brief, most)
     return out
 
 
@@ -221,16 +227,21 @@ def render(series: Series, check: CheckResult, apply: ApplyResult | None = None,
     """The whole comment as markdown, shorter than `limit` characters."""
     head = _header(series, check, apply, link_base) + _checklist(series, check.checklist)
     lines: list[str] = []
-    for with_code, brief, note in (
-        (True, False, ""),
-        (False, False, "_Code lines left out to keep this comment short; see the full report._"),
-        (False, True, "_Shortened: one line per finding, patches without findings left out; "
-                      "see the full report._"),
-        (False, True, None),
-    ):
-        body = _patches(series, check, apply, with_code, brief) if note is not None else \
-            ["_Per-patch findings left out to keep this comment short; see the full report._", ""]
-        lines = head + body + ([note, ""] if note else [])
+    # Ever shorter shapes until one fits: (code lines, one line per finding, findings per
+    # patch, per-patch sections, the note that says what was left out).
+    shapes: tuple[tuple[bool, bool, int | None, bool, str], ...] = (
+        (True, False, None, True, ""),
+        (False, False, None, True, "_Code lines left out to keep this comment short; see the full report._"),
+        (False, True, None, True, "_Shortened: one line per finding, patches without findings left out; "
+                                  "see the full report._"),
+        (False, True, BRIEF_FINDINGS, True, f"_Shortened: at most {BRIEF_FINDINGS} findings per patch; "
+                                            "see the full report._"),
+        (False, True, None, False, "_Per-patch findings left out to keep this comment short; "
+                                   "see the full report._"),
+    )
+    for with_code, brief, most, details, note in shapes:
+        lines = head + _patches(series, check, apply, with_code, brief, most, details) + \
+            ([note, ""] if note else [])
         text = "\n".join(lines).rstrip("\n") + "\n"
         if len(text) <= limit:
             return text
