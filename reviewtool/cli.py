@@ -18,6 +18,7 @@ from reviewtool.errors import ReviewtoolError
 # command name -> module that registers it
 # (each command module adds its own line here)
 COMMANDS = {
+    "rebase": "rebase",
     "fetch": "fetch",
     "list": "fetch",
     "show": "fetch",

@@ -1,0 +1,88 @@
+"""`reviewtool rebase`: apply a series onto a ref in isolation and report every patch."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from reviewtool import config
+from reviewtool.errors import SourceError
+from reviewtool.model import ApplyResult, Series
+from reviewtool.report import console
+from reviewtool.store import Store
+
+FAILED = ("conflict", "skipped")
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "rebase", parents=[common], help="apply a series onto a ref without touching your checkout",
+        description="Apply every patch of a series onto REF in isolation (a private index and git "
+                    "plumbing; your HEAD, index, working tree, branches and stash are never touched) "
+                    "and report per patch: clean, offset, 3way, conflict, already-upstream, skipped "
+                    "or not-applicable. Exit 0 when everything applied, 1 on any conflict, 2 on bad "
+                    "input.")
+    p.add_argument("series", nargs="?", metavar="SERIES",
+                   help="store id, message-id or path to an mbox (default: the latest fetched series)")
+    p.add_argument("--onto", required=True, metavar="REF", help="commit-ish to apply onto (v5.15-rc1, a sha)")
+    p.add_argument("--repo", metavar="PATH", help="the git repository (default: the one around .)")
+    p.add_argument("--base", metavar="REF",
+                   help="the series' base (default: base-commit:, else guessed from blob ids)")
+    p.add_argument("--branch", metavar="NAME", help="create branch NAME at the result when all applied")
+    p.add_argument("--force-partial", action="store_true",
+                   help="with --branch: create it even when some patches did not apply")
+    p.add_argument("--force", action="store_true", help="with --branch: move an existing branch")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from reviewtool.rebase import apply_series, branch
+    from reviewtool.report.rebase_text import ApplyProgress, render_result
+
+    if args.series is not None and args.series.startswith("-"):
+        raise SourceError(f"SERIES '{args.series}' starts with '-': refusing it")
+    store = Store(config.store_dir(args.store))
+    err = console.stderr(args.quiet or args.json)
+    series = _load_series(args.series, store)
+    if args.branch is not None:
+        branch.check_branch(args.repo, args.branch, args.force)
+    with ApplyProgress(err, quiet=args.quiet or args.json, verbose=args.verbose) as progress:
+        result = apply_series(series, args.onto, repo=args.repo, base=args.base, progress=progress)
+    note = None
+    if args.branch is not None:
+        result, note = _make_branch(result, args)
+    store.save_result(series.id, "rebase", result)
+    if args.json:
+        console.print_json(result)
+    else:
+        render_result(result, console.stdout(), series, branch_note=note)
+    return 1 if any(p.outcome in FAILED for p in result.patches) else 0
+
+
+def _load_series(key: str | None, store: Store) -> Series:
+    """A stored series by id or message-id, or an mbox/maildir path fetched offline first."""
+    if key is not None and Path(key).exists():
+        from reviewtool.fetch import fetch
+
+        got = fetch(key, lore_url=config.lore_url(), offline=True)
+        store.save_series(got.series, {"am.mbox": got.am_mbox, "thread.mbox": got.thread_mbox})
+        return got.series
+    return store.find(key)
+
+
+def _make_branch(result: ApplyResult, args: argparse.Namespace) -> tuple[ApplyResult, str | None]:
+    import dataclasses
+
+    from reviewtool.rebase import branch
+
+    failed = [p for p in result.patches if p.outcome in FAILED]
+    if failed and not args.force_partial:
+        return result, (f"branch '{args.branch}' not created: {len(failed)} patch"
+                        f"{'es' if len(failed) != 1 else ''} did not apply (add --force-partial "
+                        "to create it anyway)")
+    if not result.result_commit:
+        return result, f"branch '{args.branch}' not created: no result commit"
+    ref = branch.create_branch(args.repo, args.branch, result.result_commit, args.force,
+                               f"reviewtool rebase {result.series_id} onto {result.onto}")
+    return dataclasses.replace(result, branch=ref), None

@@ -1,0 +1,8 @@
+"""rebase: apply a Series onto a target ref in isolation. The only package that runs git."""
+
+from __future__ import annotations
+
+from reviewtool.rebase.blobs import BlobReader, read_blob
+from reviewtool.rebase.series import apply_series
+
+__all__ = ["BlobReader", "apply_series", "read_blob"]

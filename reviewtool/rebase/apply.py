@@ -1,0 +1,206 @@
+"""Apply one patch onto a tree, in isolation, the way `git am -3` would decide it.
+
+1. Direct: a tiny index holding only the target's versions of the touched paths,
+   `git apply --cached -v` onto it (clean, or offset with how far), and the new root tree
+   built from those few entries.
+2. Otherwise 3-way: `git apply --build-fake-ancestor` gives the pre-image blobs named by
+   the patch's `index` lines; the patch applied to them gives the post-image; the merge
+   of (pre-image -> target) with (pre-image -> post-image) is `git merge-tree
+   --write-tree`. git 2.39 has no `--merge-base`, so the base is forced with three
+   throw-away commits: B (pre-image), O (target tree, parent B), T (post-image, parent B).
+
+Cost follows the size of the patch, never the size of the tree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from reviewtool.model import Hunk
+from reviewtool.rebase import hunks
+from reviewtool.rebase.diffparse import FileDiff, complete_hunks
+from reviewtool.rebase.gitrepo import GitRepo, GitResult
+from reviewtool.rebase.trees import TREE_MODE, Entry, TreeConflict, Trees
+
+_PATCH_FAILED = re.compile(r"^error: patch failed: (.+):(\d+)$")
+_PROGRESS = re.compile(r"^(Checking patch .*\.\.\.|Hunk #\d+ succeeded at .*|Applied patch .* cleanly\.)$")
+_NOT_IN_INDEX = re.compile(r"^error: (.+): (does not exist in index|already exists in index|does not match index)$")
+
+# Identity and date of the throw-away commits that force the merge base: fixed, so the
+# same patch gives the same objects every time.
+_SCRATCH_ENV = {
+    "GIT_AUTHOR_NAME": "reviewtool", "GIT_AUTHOR_EMAIL": "reviewtool@localhost",
+    "GIT_COMMITTER_NAME": "reviewtool", "GIT_COMMITTER_EMAIL": "reviewtool@localhost",
+    "GIT_AUTHOR_DATE": "1000000000 +0000", "GIT_COMMITTER_DATE": "1000000000 +0000",
+}
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What applying one patch did; `tree` is the new root tree when it applied."""
+
+    outcome: str  # "clean" | "offset" | "3way" | "conflict"
+    tree: str | None
+    paths: tuple[str, ...] = ()
+    detail: str = ""
+    git_error: str = ""
+    failed_hunks: tuple[Hunk, ...] = ()
+    base_known: bool = True  # False when the pre-image blobs are not in the repository
+
+
+class PatchApplier:
+    """Applies patches onto trees of one repository (see the module docstring)."""
+
+    def __init__(self, repo: GitRepo, trees: Trees) -> None:
+        self.repo = repo
+        self.trees = trees
+        self._patch = repo.workdir / "patch"
+        self._direct = repo.workdir / "direct.index"
+        self._anc = repo.workdir / "ancestor.index"
+
+    def apply(self, diff: str, files: list[FileDiff], tree: str) -> Applied:
+        """Apply DIFF (whose parsed files are FILES) onto TREE."""
+        text = complete_hunks(diff)
+        self._patch.write_bytes(text.encode("utf-8", "surrogateescape"))
+        direct = self._direct_apply(files, tree)
+        if isinstance(direct, Applied):
+            return direct
+        return self._three_way(files, tree, direct)
+
+    # --- direct -----------------------------------------------------------------------
+
+    def _direct_apply(self, files: list[FileDiff], tree: str) -> Applied | GitResult:
+        self._direct.unlink(missing_ok=True)
+        env = {"GIT_INDEX_FILE": str(self._direct)}
+        records = []
+        for path in dict.fromkeys(p for fd in files for p in fd.paths):
+            entry = self.trees.lookup(tree, path)
+            if entry is not None and entry[0] != TREE_MODE:
+                records.append(f"{entry[0]} {entry[1]}\t{path}\0")
+        if records:
+            self.repo.run("update-index", "-z", "--index-info", input="".join(records).encode(), env=env)
+        res = self.repo.run("apply", "--cached", "-v", "--", str(self._patch), env=env, check=False)
+        if res.returncode != 0:
+            return res
+        changes: dict[str, Entry | None] = {p: None for fd in files for p in fd.paths}
+        listing = self.repo.run("ls-files", "-s", "-z", env=env).stdout
+        for rec in listing.split(b"\0"):
+            if not rec:
+                continue
+            meta, _, name = rec.partition(b"\t")
+            mode, oid, _stage = meta.decode().split()
+            changes[name.decode("utf-8", "surrogateescape")] = (mode, oid)
+        try:
+            new_tree = self.trees.edit(tree, changes)
+        except TreeConflict:
+            return res  # a file where a directory must go: let the merge say it
+        offsets = hunks.parse_offsets(res.err)
+        paths = tuple(fd.path for fd in files)
+        if offsets:
+            detail = f"applied with offsets: {hunks.describe_offsets(offsets)}"
+            return Applied("offset", new_tree, paths, detail)
+        return Applied("clean", new_tree, paths)
+
+    # --- 3-way ------------------------------------------------------------------------
+
+    def _three_way(self, files: list[FileDiff], tree: str, direct: GitResult) -> Applied:
+        self._anc.unlink(missing_ok=True)
+        env = {"GIT_INDEX_FILE": str(self._anc)}
+        failed_at = _failed_paths(direct.err)
+        direct_error = _errors_only(direct.err)
+        fake = self.repo.run("apply", f"--build-fake-ancestor={self._anc}", "--", str(self._patch),
+                             check=False)
+        if fake.returncode != 0:
+            paths = tuple(failed_at) or tuple(fd.path for fd in files)
+            detail = ("does not apply, and its pre-image blobs are not in this repository, so no "
+                      "3-way merge was possible")
+            return Applied("conflict", None, paths, detail, _join(direct_error, fake.err),
+                           self._failed_hunks(files, paths, tree), base_known=False)
+        pre = self.repo.run("write-tree", env=env).out.strip()
+        own = self.repo.run("apply", "--cached", "--", str(self._patch), env=env, check=False)
+        if own.returncode != 0:
+            paths = tuple(failed_at) or tuple(fd.path for fd in files)
+            return Applied("conflict", None, paths, "does not apply even to its own pre-image blobs",
+                           _join(direct_error, own.err), self._failed_hunks(files, paths, tree))
+        post = self.repo.run("write-tree", env=env).out.strip()
+        base = self._scratch_commit(pre, None, "pre-image")
+        ours = self._scratch_commit(tree, base, "target")
+        theirs = self._scratch_commit(post, base, "post-image")
+        merge = self.repo.run("merge-tree", "--write-tree", "--name-only", "--messages", ours, theirs,
+                              check=False)
+        out = merge.out.split("\n")
+        if merge.returncode == 0 and out and out[0].strip():
+            where = ", ".join(f"{p} (line {n})" for p, n in failed_at.items() if n) or ", ".join(failed_at)
+            detail = f"did not apply directly to {where}; merged cleanly with a 3-way merge"
+            return Applied("3way", out[0].strip(), tuple(fd.path for fd in files), detail)
+        conflicted, messages = _merge_output(out[1:]) if merge.returncode == 1 else ([], merge.err)
+        paths = tuple(conflicted) or tuple(failed_at) or tuple(fd.path for fd in files)
+        merged = [fd.path for fd in files if fd.path not in paths]
+        detail = f"conflict in {', '.join(paths)}"
+        if merged:
+            detail += f"; {len(merged)} other file{'s' if len(merged) != 1 else ''} merged cleanly"
+        return Applied("conflict", None, paths, detail, _join(direct_error, messages),
+                       self._failed_hunks(files, paths, tree))
+
+    def _scratch_commit(self, tree: str, parent: str | None, what: str) -> str:
+        args = ["commit-tree", tree]
+        if parent:
+            args += ["-p", parent]
+        return self.repo.run(*args, input=f"reviewtool: {what}\n".encode(), env=_SCRATCH_ENV).out.strip()
+
+    # --- reporting --------------------------------------------------------------------
+
+    def _failed_hunks(self, files: list[FileDiff], paths: tuple[str, ...], tree: str) -> tuple[Hunk, ...]:
+        out: list[Hunk] = []
+        for fd in files:
+            if not set(fd.paths) & set(paths) or fd.binary:
+                continue
+            target = self._lines(self.trees.lookup(tree, fd.old_path or fd.path))
+            pre = None
+            if fd.old_blob:
+                got = self.repo.cat(fd.old_blob)
+                pre = _split(got[2]) if got and got[1] == "blob" else None
+            out.extend(hunks.failed_hunks(fd, target, pre))
+        return tuple(out)
+
+    def _lines(self, entry: Entry | None) -> list[str] | None:
+        if entry is None or entry[0] == TREE_MODE:
+            return None
+        got = self.repo.cat(entry[1])
+        return _split(got[2]) if got else None
+
+
+def _split(data: bytes) -> list[str]:
+    return data.decode("utf-8", "replace").splitlines()
+
+
+def _failed_paths(err: str) -> dict[str, int]:
+    """Paths git apply named as failing, with the hunk line it gave (0 when none)."""
+    out: dict[str, int] = {}
+    for line in err.splitlines():
+        if m := _PATCH_FAILED.match(line):
+            out.setdefault(m.group(1), int(m.group(2)))
+        elif m := _NOT_IN_INDEX.match(line):
+            out.setdefault(m.group(1), 0)
+    return out
+
+
+def _merge_output(lines: list[str]) -> tuple[list[str], str]:
+    """(conflicted paths, messages) from `merge-tree --name-only --messages` after the tree line."""
+    paths: list[str] = []
+    k = 0
+    while k < len(lines) and lines[k].strip():
+        paths.append(lines[k].strip())
+        k += 1
+    messages = "\n".join(lines[k + 1:]).strip("\n")
+    return list(dict.fromkeys(paths)), messages
+
+
+def _join(*parts: str) -> str:
+    return "\n".join(p.strip("\n") for p in parts if p.strip())
+
+
+def _errors_only(err: str) -> str:
+    """`git apply -v` output without its progress lines: the errors, verbatim."""
+    return "\n".join(line for line in err.splitlines() if not _PROGRESS.match(line))

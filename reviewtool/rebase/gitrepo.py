@@ -1,0 +1,307 @@
+"""Isolated access to the user's repository through gitpython: plumbing only.
+
+Every git process runs with its current directory, work tree and default index in a
+private temporary directory, and GIT_DIR pointing at the repository. Nothing run from
+here can therefore read or write the user's checkout or index, whatever command it is.
+The only things written into the repository are objects (blobs, trees, unreachable
+commits), which git collects as garbage; refs only through `update_ref`, which the
+command calls for `--branch` alone.
+
+Children run in their own session, so a Ctrl-C typed in the terminal reaches this
+process only: the interrupt is held until the running git call returns, then raised as
+KeyboardInterrupt, and the context manager removes the temporary directory.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import IO, Any
+
+import git
+
+from reviewtool.errors import GitError
+
+TIMEOUT = 300.0  # seconds for any single git call
+
+# Settings forced for every call: stable messages and no surprises from user config.
+_CONFIG = {
+    "core.quotePath": "false",
+    "apply.whitespace": "nowarn",
+    "merge.conflictStyle": "merge",
+    "diff.noprefix": "false",
+    "diff.mnemonicPrefix": "false",
+    "log.showSignature": "false",
+    "gc.auto": "0",
+    "maintenance.auto": "false",
+}
+
+
+@dataclass(frozen=True)
+class GitResult:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def out(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+    @property
+    def err(self) -> str:
+        return self.stderr.decode("utf-8", "replace").rstrip("\n")
+
+
+class GitRepo:
+    """A repository opened for plumbing in isolation; use as a context manager."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        where = Path(path) if path is not None else Path.cwd()
+        try:
+            self.repo = git.Repo(str(where), search_parent_directories=True)
+        except git.NoSuchPathError:
+            raise GitError(f"{where}: no such directory") from None
+        except git.InvalidGitRepositoryError:
+            raise GitError(f"{where}: not a git repository (give --repo PATH)") from None
+        self.git_dir = Path(self.repo.git_dir).resolve()
+        self.path = Path(self.repo.working_tree_dir or self.git_dir).resolve()
+        self.tmp: Path | None = None
+        self._cmd: git.Git | None = None
+        self._batch: _Pipe | None = None
+        self._mktree: _Pipe | None = None
+        self._current: subprocess.Popen[bytes] | None = None
+        self._interrupted: int | None = None
+        self._old_handlers: dict[int, Any] = {}
+        self._hexlen = 0
+
+    # --- lifetime ---------------------------------------------------------------------
+
+    def __enter__(self) -> GitRepo:
+        self.tmp = Path(tempfile.mkdtemp(prefix="reviewtool-rebase."))
+        (self.tmp / "wt").mkdir()
+        env = {
+            "GIT_DIR": str(self.git_dir),
+            "GIT_WORK_TREE": str(self.tmp / "wt"),
+            "GIT_INDEX_FILE": str(self.tmp / "index"),
+            "GIT_OPTIONAL_LOCKS": "0",
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_PAGER": "cat",
+            "GIT_CONFIG_COUNT": str(len(_CONFIG)),
+        }
+        for i, (key, value) in enumerate(_CONFIG.items()):
+            env[f"GIT_CONFIG_KEY_{i}"] = key
+            env[f"GIT_CONFIG_VALUE_{i}"] = value
+        self._cmd = git.Git(str(self.tmp))
+        self._cmd.update_environment(**env)
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old_handlers[sig] = signal.signal(sig, self._on_signal)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            self.close()
+        finally:
+            for sig, handler in self._old_handlers.items():
+                signal.signal(sig, handler)
+            self._old_handlers.clear()
+        if exc_type is None and self._interrupted is not None:
+            raise KeyboardInterrupt
+
+    def close(self) -> None:
+        """Stop the long-lived git processes and remove the temporary directory."""
+        for pipe in (self._batch, self._mktree):
+            if pipe is not None:
+                pipe.close()
+        self._batch = self._mktree = None
+        if self._current is not None and self._current.poll() is None:
+            try:
+                self._current.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._current.kill()
+                self._current.wait()
+        self._current = None
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._interrupted is not None:  # asked twice: stop now
+            raise KeyboardInterrupt
+        self._interrupted = signum
+
+    def check_interrupt(self) -> None:
+        """Raise KeyboardInterrupt if a signal arrived while a git call was running."""
+        if self._interrupted is not None:
+            raise KeyboardInterrupt
+
+    # --- running git ------------------------------------------------------------------
+
+    @property
+    def workdir(self) -> Path:
+        if self.tmp is None:
+            raise RuntimeError("GitRepo used outside its context manager")
+        return self.tmp
+
+    def _git(self) -> git.Git:
+        if self._cmd is None:
+            raise RuntimeError("GitRepo used outside its context manager")
+        return self._cmd
+
+    def run(self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None,
+            check: bool = True, timeout: float = TIMEOUT) -> GitResult:
+        """Run `git ARGS` in isolation; raise GitError on failure when check is true."""
+        self.check_interrupt()
+        cmd = self._git()
+        proc: Any = cmd.execute(
+            ["git", *args], as_process=True, istream=subprocess.PIPE, env=dict(env or {}),
+            start_new_session=True,
+        )
+        popen: subprocess.Popen[bytes] = proc.proc
+        self._current = popen
+        try:
+            out, err = popen.communicate(input or b"", timeout=timeout)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.communicate()
+            raise GitError(f"git {args[0]} did not finish in {timeout:.0f} s") from None
+        finally:
+            self._current = None
+        result = GitResult(popen.returncode, out, err)
+        self.check_interrupt()
+        if check and result.returncode != 0:
+            raise GitError(f"git {args[0]} failed: {result.err.splitlines()[-1] if result.err else result.returncode}")
+        return result
+
+    def start(self, *args: str) -> Any:
+        """Start a long-lived git process with pipes on stdin and stdout.
+
+        Returns gitpython's AutoInterrupt wrapper (`.proc` is the Popen): the caller must
+        keep it, as dropping it kills the process.
+        """
+        return self._git().execute(
+            ["git", *args], as_process=True, istream=subprocess.PIPE, start_new_session=True,
+        )
+
+    # --- objects ----------------------------------------------------------------------
+
+    def cat(self, spec: str) -> tuple[str, str, bytes] | None:
+        """(oid, type, content) of SPEC through a long-lived `cat-file --batch`, or None."""
+        if "\n" in spec or not spec:
+            return None
+        if self._batch is None:
+            self._batch = _Pipe(self, "cat-file", "--batch")
+        return self._batch.cat(spec)
+
+    def mktree(self, entries: list[tuple[str, str, str]]) -> str:
+        """Write a tree of (mode, oid, name) entries through a long-lived `mktree --batch`."""
+        if self._mktree is None:
+            self._mktree = _Pipe(self, "mktree", "--batch", "-z")
+        return self._mktree.mktree(entries)
+
+    def resolve_commit(self, ref: str, what: str) -> str:
+        """The full id of the commit REF names; refuse option-like or unknown names."""
+        ref = ref.strip()
+        if not ref:
+            raise GitError(f"{what} is empty")
+        if ref.startswith("-"):
+            raise GitError(f"{what} '{ref}' starts with '-': refusing it (a ref never does)")
+        if any(c in ref for c in "\n\r\0"):
+            raise GitError(f"{what} {ref!r} is not a valid ref")
+        got = self.cat(f"{ref}^{{commit}}")
+        if got is None:
+            raise GitError(f"{what} '{ref}' is not a commit in {self.path}")
+        self._hexlen = len(got[0])
+        return got[0]
+
+    @property
+    def hexlen(self) -> int:
+        """Length of an object id in hex (40 for SHA-1 repositories, 64 for SHA-256)."""
+        if not self._hexlen:
+            fmt = self.repo.config_reader().get_value("extensions", "objectformat", "sha1")
+            self._hexlen = 64 if str(fmt).lower() == "sha256" else 40
+        return self._hexlen
+
+    def has_object(self, oid: str) -> bool:
+        return self.cat(oid) is not None
+
+
+class _Pipe:
+    """A long-lived `git cat-file --batch` or `git mktree --batch -z`."""
+
+    def __init__(self, repo: GitRepo, *args: str) -> None:
+        self.repo = repo
+        self.args = args
+        self._handle = repo.start(*args)  # keeps the process alive
+        self.proc: subprocess.Popen[bytes] = self._handle.proc
+        self.stdin: IO[bytes] = _stream(self.proc.stdin)
+        self.stdout: IO[bytes] = _stream(self.proc.stdout)
+
+    def _fail(self) -> GitError:
+        self.repo.check_interrupt()
+        err = self.proc.stderr.read().decode("utf-8", "replace").strip() if self.proc.stderr else ""
+        return GitError(f"git {self.args[0]} stopped: {err or 'no output'}")
+
+    def cat(self, spec: str) -> tuple[str, str, bytes] | None:
+        try:
+            self.stdin.write(spec.encode("utf-8") + b"\n")
+            self.stdin.flush()
+            header = self.stdout.readline()
+        except (BrokenPipeError, OSError):
+            raise self._fail() from None
+        if not header:
+            raise self._fail()
+        parts = header.decode("utf-8", "replace").split()
+        if len(parts) != 3 or parts[-1] in ("missing", "ambiguous") or not parts[2].isdigit():
+            return None
+        size = int(parts[2])
+        data = self.stdout.read(size + 1)
+        if len(data) != size + 1:
+            raise self._fail()
+        return parts[0], parts[1], data[:size]
+
+    def mktree(self, entries: list[tuple[str, str, str]]) -> str:
+        buf = bytearray()
+        for mode, oid, name in entries:
+            kind = "tree" if mode in ("40000", "040000") else "commit" if mode == "160000" else "blob"
+            buf += f"{mode} {kind} {oid}\t".encode() + name.encode("utf-8", "surrogateescape") + b"\0"
+        buf += b"\0"
+        try:
+            self.stdin.write(bytes(buf))
+            self.stdin.flush()
+            line = self.stdout.readline()
+        except (BrokenPipeError, OSError):
+            raise self._fail() from None
+        oid = line.decode().strip()
+        if not oid:
+            raise self._fail()
+        return oid
+
+    def close(self) -> None:
+        try:
+            self.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for s in (self.proc.stdout, self.proc.stderr):
+            if s is not None:
+                s.close()
+
+
+def _stream(s: IO[bytes] | None) -> IO[bytes]:
+    if s is None:
+        raise GitError("git process has no pipe")
+    return s
+

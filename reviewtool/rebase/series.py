@@ -1,0 +1,198 @@
+"""Apply a whole series onto REF in isolation and decide every patch's outcome."""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reviewtool.model import ApplyResult, BaseChoice, Patch, PatchOutcome, Series
+from reviewtool.rebase import hunks
+from reviewtool.rebase.apply import Applied, PatchApplier
+from reviewtool.rebase.base import choose_base
+from reviewtool.rebase.diffparse import FileDiff, parse_diff
+from reviewtool.rebase.gitrepo import GitRepo
+from reviewtool.rebase.trees import Trees
+from reviewtool.rebase.upstream import scan_upstream, series_patch_ids
+
+Progress = Callable[[int, int, PatchOutcome | None], None]
+
+APPLIED = ("clean", "offset", "3way")
+_FALLBACK_IDENT = ("reviewtool", "reviewtool@localhost")
+
+
+@dataclass
+class _Failed:
+    index: int
+    outcome: str
+    files: list[FileDiff] = field(default_factory=list)
+
+
+def apply_series(series: Series, onto: str, *, repo: str | Path | None = None, base: str | None = None,
+                 progress: Progress | None = None) -> ApplyResult:
+    """Apply SERIES onto the commit-ish ONTO of REPO without touching the user's checkout."""
+    with GitRepo(repo) as g:
+        onto_commit = g.resolve_commit(onto, "REF")
+        trees = Trees(g)
+        files = [parse_diff(p.diff) for p in series.patches]
+        choice = choose_base(g, trees, series, files, onto_commit, base)
+        run = _Run(g, trees, series, files, onto_commit, choice, progress)
+        outcomes = run.all()
+        tip = run.tip
+        return ApplyResult(
+            series_id=series.id, onto=onto, onto_commit=onto_commit, base=choice,
+            patches=tuple(outcomes), result_commit=tip, result_tree=trees.tree_of(tip), repo=str(g.path),
+        )
+
+
+class _Run:
+    def __init__(self, g: GitRepo, trees: Trees, series: Series, files: list[list[FileDiff]],
+                 onto: str, base: BaseChoice, progress: Progress | None) -> None:
+        self.g, self.trees, self.series, self.files = g, trees, series, files
+        self.onto, self.base, self.progress = onto, base, progress
+        self.tip = onto
+        self.tip_tree = trees.tree_of(onto)
+        self.base_tree = trees.tree_of(base.commit) if base.commit else self.tip_tree
+        self.applier = PatchApplier(g, trees)
+        self.failed: list[_Failed] = []
+        self.committer = _committer(g)
+
+    def all(self) -> list[PatchOutcome]:
+        paths = sorted({p for fs in self.files for fd in fs for p in fd.paths})
+        upstream_base = self.base.commit if self.base.how != "onto" else None
+        self.upstream = scan_upstream(self.g, upstream_base, self.onto, paths)
+        self.patch_ids = series_patch_ids(self.g, self.series.patches)
+        out: list[PatchOutcome] = []
+        total = len(self.series.patches)
+        for n, (patch, fds) in enumerate(zip(self.series.patches, self.files, strict=True), start=1):
+            if self.progress:
+                self.progress(n, total, None)
+            outcome = self.one(patch, fds)
+            out.append(outcome)
+            if self.progress:
+                self.progress(n, total, outcome)
+        return out
+
+    def one(self, patch: Patch, fds: list[FileDiff]) -> PatchOutcome:
+        """The outcome of one patch; on success the tip moves to its new commit."""
+        index, subject = patch.index, patch.subject
+        paths = tuple(fd.path for fd in fds)
+        if not fds:
+            return PatchOutcome(index, subject, "not-applicable", detail="the patch has no diff")
+        if self._foreign(fds):
+            return PatchOutcome(index, subject, "not-applicable", paths,
+                                "touches no file or directory of this tree (a patch for another project?)")
+        match = self.upstream.match(patch, self.patch_ids.get(index))
+        if match is not None:
+            c = match.commit
+            how = "same patch-id" if match.how == "patch-id" else "same subject and author (patch-id differs)"
+            return PatchOutcome(index, subject, "already-upstream", paths,
+                                f'{how} as {c.oid[:12]} "{c.subject}"', upstream_commit=c.oid)
+        got = self.applier.apply(patch.diff, fds, self.tip_tree)
+        if got.tree is not None and got.tree == self.tip_tree:
+            return PatchOutcome(index, subject, "already-upstream", paths,
+                                "applying it changes nothing: its changes are already in REF "
+                                "(no commit with the same patch-id or subject found)")
+        if got.tree is not None:
+            commit = self._commit(patch, got.tree)
+            self.tip, self.tip_tree = commit, got.tree
+            return PatchOutcome(index, subject, got.outcome, got.paths, got.detail, commit=commit)
+        return self._failure(index, subject, fds, got)
+
+    def _failure(self, index: int, subject: str, fds: list[FileDiff], got: Applied) -> PatchOutcome:
+        dep = self._dependency(fds)
+        outcome, detail = "conflict", got.detail
+        if dep is not None:
+            outcome, detail = "skipped", dep
+        elif not got.base_known and any(m < index for m in self.series.missing):
+            missing = ", ".join(f"{m:02d}" for m in self.series.missing if m < index)
+            outcome = "skipped"
+            detail = f"needs patch(es) {missing}, missing from the series: {got.detail}"
+        self.failed.append(_Failed(index, outcome, fds))
+        return PatchOutcome(index, subject, outcome, got.paths, detail, got.git_error,
+                            failed_hunks=got.failed_hunks)
+
+    def _dependency(self, fds: list[FileDiff]) -> str | None:
+        """Why a failed patch needs an earlier failed one, or None when it does not."""
+        total = self.series.expected or len(self.series.patches)
+        by_file: str | None = None
+        for f in reversed(self.failed):
+            for mine in fds:
+                for theirs in f.files:
+                    if not mine.old_path or mine.old_path != theirs.new_path:
+                        continue
+                    label = f"{f.index:02d}/{total:02d} ({f.outcome})"
+                    hit = hunks.overlap(hunks.touched_ranges(mine), hunks.changed_ranges(theirs))
+                    if hit is not None:
+                        return (f"depends on {label}: it changes lines {hit[0]}-{hit[1]} of "
+                                f"{mine.old_path} as that patch left them")
+                    by_file = by_file or f"depends on {label}: it changes {mine.old_path} after that patch"
+        return by_file
+
+    def _foreign(self, fds: list[FileDiff]) -> bool:
+        """True when no path of the patch, nor its directory, exists in the target or base."""
+        for fd in fds:
+            for path in fd.paths:
+                for tree in (self.tip_tree, self.base_tree):
+                    if self.trees.lookup(tree, path) is not None:
+                        return False
+                    parent = path.rpartition("/")[0]
+                    if parent and self.trees.is_dir(tree, parent):
+                        return False
+                    if not parent and fd.old_path is None:
+                        return False  # a new top-level file could belong anywhere
+        return True
+
+    def _commit(self, patch: Patch, tree: str) -> str:
+        name, addr = email.utils.parseaddr(patch.author)
+        date = _git_date(patch.date)
+        env = {
+            "GIT_AUTHOR_NAME": name or addr or "unknown", "GIT_AUTHOR_EMAIL": addr or "unknown",
+            "GIT_COMMITTER_NAME": self.committer[0], "GIT_COMMITTER_EMAIL": self.committer[1],
+            "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date,
+        }
+        return self.g.run("commit-tree", tree, "-p", self.tip, input=_message(patch).encode("utf-8"),
+                          env=env).out.strip()
+
+
+def _message(patch: Patch) -> str:
+    """Subject, body and the trailers collected from replies, as `b4 am` would write them."""
+    body = patch.message.strip("\n")
+    lines = body.splitlines()
+    for t in patch.trailers:
+        line = f"{t.name}: {t.value}"
+        if line not in lines:
+            lines.append(line)
+    body = "\n".join(lines).strip("\n")
+    return f"{patch.subject}\n\n{body}\n" if body else f"{patch.subject}\n"
+
+
+def _git_date(value: str) -> str:
+    """A date git accepts for sure: '<epoch> <+hhmm>' from an RFC 2822 or ISO date."""
+    try:
+        dt = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        dt = None
+    if dt is None:
+        from datetime import datetime
+
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            return "1000000000 +0000"
+    off = dt.utcoffset()
+    minutes = int(off.total_seconds() // 60) if off is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    minutes = abs(minutes)
+    return f"{int(dt.timestamp())} {sign}{minutes // 60:02d}{minutes % 60:02d}"
+
+
+def _committer(g: GitRepo) -> tuple[str, str]:
+    """The user's committer identity (as `git am` would use), else a fixed one."""
+    got = g.run("var", "GIT_COMMITTER_IDENT", check=False)
+    if got.returncode == 0:
+        name, addr = email.utils.parseaddr(got.out.rsplit(" ", 2)[0])
+        if addr:
+            return name or addr, addr
+    return _FALLBACK_IDENT

@@ -1,0 +1,125 @@
+"""Read and edit tree objects without an index: only the directories on a changed path.
+
+A kernel tree has ~90k files but a patch changes a handful, so a new root tree is built
+from the few tree objects on the way to each changed path (read through `cat-file
+--batch`, written through `mktree --batch`), never from a full index.
+"""
+
+from __future__ import annotations
+
+from reviewtool.errors import GitError
+from reviewtool.rebase.gitrepo import GitRepo
+
+Entry = tuple[str, str]  # (mode, oid); mode as git writes it in trees ("100644", "40000")
+TREE_MODE = "40000"
+
+
+class TreeConflict(Exception):
+    """A path cannot be placed: a file stands where a directory is needed, or the reverse."""
+
+
+class Trees:
+    """Cached tree reading and path-level editing on one repository."""
+
+    def __init__(self, repo: GitRepo) -> None:
+        self.repo = repo
+        self._cache: dict[str, dict[str, Entry]] = {}
+
+    def read(self, tree: str) -> dict[str, Entry]:
+        """The entries of TREE: name -> (mode, oid)."""
+        got = self._cache.get(tree)
+        if got is not None:
+            return got
+        obj = self.repo.cat(tree)
+        if obj is None or obj[1] != "tree":
+            raise GitError(f"{tree} is not a tree object")
+        entries = _parse_tree(obj[2], len(obj[0]) // 2)
+        self._cache[tree] = entries
+        return entries
+
+    def tree_of(self, commit: str) -> str:
+        """The root tree id of COMMIT."""
+        obj = self.repo.cat(f"{commit}^{{tree}}")
+        if obj is None:
+            raise GitError(f"{commit} has no tree")
+        return obj[0]
+
+    def lookup(self, tree: str, path: str) -> Entry | None:
+        """The (mode, oid) at PATH in TREE, or None."""
+        parts = path.split("/")
+        current = tree
+        for i, name in enumerate(parts):
+            entry = self.read(current).get(name)
+            if entry is None:
+                return None
+            if i == len(parts) - 1:
+                return entry
+            if entry[0] != TREE_MODE:
+                return None
+            current = entry[1]
+        return None
+
+    def is_dir(self, tree: str, path: str) -> bool:
+        """Whether PATH is a directory in TREE ('' is the root)."""
+        if not path:
+            return True
+        entry = self.lookup(tree, path)
+        return entry is not None and entry[0] == TREE_MODE
+
+    def edit(self, tree: str, changes: dict[str, Entry | None]) -> str:
+        """A new root tree: TREE with each path set to an entry, or removed when None."""
+        if not changes:
+            return tree
+        nested: dict[str, object] = {}
+        for path, entry in changes.items():
+            node = nested
+            parts = path.split("/")
+            for name in parts[:-1]:
+                child = node.setdefault(name, {})
+                if not isinstance(child, dict):
+                    raise TreeConflict(path)
+                node = child
+            if isinstance(node.get(parts[-1]), dict):
+                raise TreeConflict(path)
+            node[parts[-1]] = entry
+        new = self._edit(tree, nested, "")
+        return new if new is not None else self.repo.mktree([])
+
+    def _edit(self, tree: str | None, changes: dict[str, object], prefix: str) -> str | None:
+        entries = dict(self.read(tree)) if tree is not None else {}
+        for name, change in changes.items():
+            if isinstance(change, dict):
+                old = entries.get(name)
+                if old is not None and old[0] != TREE_MODE:
+                    raise TreeConflict(prefix + name)
+                sub = self._edit(old[1] if old else None, change, f"{prefix}{name}/")
+                if sub is None:
+                    entries.pop(name, None)
+                else:
+                    entries[name] = (TREE_MODE, sub)
+            elif change is None:
+                entries.pop(name, None)
+            else:
+                assert isinstance(change, tuple)
+                old = entries.get(name)
+                if old is not None and old[0] == TREE_MODE:
+                    raise TreeConflict(prefix + name)
+                entries[name] = (str(change[0]), str(change[1]))
+        if not entries:
+            return None
+        return self.repo.mktree([(mode, oid, name) for name, (mode, oid) in entries.items()])
+
+
+def _parse_tree(data: bytes, rawlen: int) -> dict[str, Entry]:
+    entries: dict[str, Entry] = {}
+    pos = 0
+    n = len(data)
+    while pos < n:
+        space = data.index(b" ", pos)
+        nul = data.index(b"\0", space)
+        mode = data[pos:space].decode()
+        name = data[space + 1:nul].decode("utf-8", "surrogateescape")
+        oid = data[nul + 1:nul + 1 + rawlen].hex()
+        entries[name] = (mode, oid)
+        pos = nul + 1 + rawlen
+    return entries

@@ -1,0 +1,142 @@
+"""Shared by the rebase tests: the fixture kernel repo (built once), copies, state snapshots."""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import functools
+import hashlib
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from reviewtool.model import Patch, Series
+
+ROOT = Path(__file__).resolve().parent.parent
+GIT_ENV = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+
+
+def kernel_repo_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("kernel_repo", ROOT / "fixtures" / "kernel_repo.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("kernel_repo", mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@functools.cache
+def built() -> Any:
+    """The fixture repo and series mbox, built once per test process (read-only: copy it)."""
+    root = Path(tempfile.mkdtemp(prefix="reviewtool-kernel-fixture-"))
+    atexit.register(shutil.rmtree, root, True)
+    return kernel_repo_module().build(root / "linux", root / "series.mbox")
+
+
+@functools.cache
+def fixture_series() -> Series:
+    """The fixture series as fetch reads it (10 patches, replies' trailers attached)."""
+    from reviewtool.fetch import series_from_mbox
+
+    return series_from_mbox(built().mbox)
+
+
+def copy_repo(dest: Path) -> Path:
+    """A private copy of the fixture repository for a test that may change it."""
+    target = dest / "linux"
+    subprocess.run(["cp", "-a", str(built().repo), str(target)], check=True, timeout=60)
+    return target
+
+
+def git(repo: Path, *args: str, env: dict[str, str] | None = None, check: bool = True,
+        input: str | None = None) -> str:
+    full = dict(GIT_ENV, GIT_OPTIONAL_LOCKS="0", GIT_CONFIG_NOSYSTEM="1", LC_ALL="C")
+    full.update(env or {})
+    out = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=full,
+                         timeout=60, check=False, input=input)
+    if check and out.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)}: {out.stderr}")
+    return out.stdout
+
+
+def snapshot(repo: Path) -> dict[str, Any]:
+    """Everything of the user's that must not change: status, stash, refs, HEAD, index, .git.
+
+    Objects are left out: rebase may add unreachable objects, which is allowed.
+    """
+    gitdir = repo / ".git"
+    files: dict[str, str] = {}
+    for p in sorted(gitdir.rglob("*")):
+        rel = p.relative_to(gitdir).as_posix()
+        if rel == "objects" or rel.startswith("objects/") or not p.is_file():
+            continue
+        files[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    tree: dict[str, str] = {}
+    for p in sorted(repo.rglob("*")):
+        rel = p.relative_to(repo).as_posix()
+        if rel == ".git" or rel.startswith(".git/") or not p.is_file():
+            continue
+        tree[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return {
+        "status": git(repo, "status", "--porcelain=v2", "--branch", "--untracked-files=all"),
+        "stash": git(repo, "stash", "list"),
+        "refs": git(repo, "for-each-ref", "--format=%(refname) %(objectname)"),
+        "head": (gitdir / "HEAD").read_text(),
+        "index": hashlib.sha256((gitdir / "index").read_bytes()).hexdigest()
+        if (gitdir / "index").exists() else None,
+        "config": (gitdir / "config").read_bytes(),
+        "worktrees": sorted(p.name for p in (gitdir / "worktrees").iterdir())
+        if (gitdir / "worktrees").exists() else [],
+        "gitdir_files": files,
+        "worktree_files": tree,
+    }
+
+
+def leftovers(repo: Path) -> list[str]:
+    """Lock files and half-written objects anywhere under .git."""
+    gitdir = repo / ".git"
+    return sorted(p.relative_to(gitdir).as_posix() for p in gitdir.rglob("*")
+                  if p.name.endswith(".lock") or p.name.startswith("tmp_obj_") or p.name.startswith("tmp_"))
+
+
+def run_cli(*args: str, store: Path, tmpdir: Path | None = None, cwd: Path | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`reviewtool ARGS` as a real subprocess."""
+    env = dict(os.environ, REVIEWTOOL_STORE=str(store))
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
+    return subprocess.run([sys.executable, "-m", "reviewtool", *args], capture_output=True, text=True,
+                          env=env, cwd=str(cwd or ROOT), timeout=timeout, check=False)
+
+
+def with_patches(series: Series, patches: list[Patch], **changes: Any) -> Series:
+    return dataclasses.replace(series, patches=tuple(patches), expected=len(patches), **changes)
+
+
+def blob_id(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def generated_series(n: int, series_id: str = "generated") -> Series:
+    """N patches, each adding a new file under kernel/: a long series for interrupt tests."""
+    patches = []
+    for i in range(1, n + 1):
+        body = f"// SPDX-License-Identifier: GPL-2.0\nint generated_{i};\n".encode()
+        diff = (f"diff --git a/kernel/generated_{i:04d}.c b/kernel/generated_{i:04d}.c\n"
+                f"new file mode 100644\nindex 0000000..{blob_id(body)[:7]}\n"
+                f"--- /dev/null\n+++ b/kernel/generated_{i:04d}.c\n@@ -0,0 +1,2 @@\n"
+                + "".join(f"+{line}\n" for line in body.decode().splitlines()))
+        patches.append(Patch(
+            index=i, expected=n, subject=f"kernel: add generated_{i}", full_subject=f"[PATCH {i}/{n}]",
+            msgid=f"<gen-{i}@example.org>", author="Gen Erator <gen@example.org>",
+            date="Mon, 2 Aug 2021 17:53:54 -0400", message=f"Add generated_{i}.\n\nSigned-off-by: Gen Erator "
+            "<gen@example.org>", diff=diff, files=(f"kernel/generated_{i:04d}.c",)))
+    return Series(id=series_id, revision=1, expected=n, subject="kernel: generated", author="Gen Erator",
+                  date="Mon, 2 Aug 2021 17:53:54 -0400", msgid="<gen-0@example.org>", cover=None,
+                  patches=tuple(patches))
