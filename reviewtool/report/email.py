@@ -99,8 +99,8 @@ def _find_text(lines: Sequence[str], wanted: Sequence[str]) -> tuple[int, int] |
     return None
 
 
-def _body(text_lines: Sequence[str], diff_files_out: list[str], findings: Sequence[Finding],
-          index: int, patch: Patch | None) -> list[str]:
+def _body(text_lines: Sequence[str], findings: Sequence[Finding], index: int,
+          patch: Patch | None) -> list[str]:
     """Quoted text (message, then diff) with questions; findings that cannot be placed come last."""
     msg_anchors: list[_Anchor] = []
     hunk_anchors: dict[tuple[int, int], list[_Anchor]] = {}
@@ -149,7 +149,6 @@ def _body(text_lines: Sequence[str], diff_files_out: list[str], findings: Sequen
             out.append("")
         for q in loose:
             out += _wrap(q) + [""]
-    diff_files_out.extend(f.path for f in files)
     # "[...]" twice in a row says nothing more than once
     return [x for i, x in enumerate(out) if not (x == GAP and i and out[i - 1] == GAP)]
 
@@ -280,7 +279,7 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
     if series_findings or any(line.strip() for line in checklist):
         cover_lines = series.cover.body.rstrip("\n").split("\n") if series.cover else []
         body = [_attribution(target_author, series.cover.date if series.cover else series.date)]
-        quoted = _body(cover_lines, [], series_findings, 0, None)
+        quoted = _body(cover_lines, series_findings, 0, None)
         if not any(line.startswith(">") for line in quoted):
             quoted = _opening(cover_lines) + quoted
         body += quoted
@@ -299,7 +298,7 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
         if not findings:
             continue
         body = [_attribution(p.author, p.date)]
-        body += _body(p.message.rstrip("\n").split("\n"), [], findings, p.index, p)
+        body += _body(p.message.rstrip("\n").split("\n"), findings, p.index, p)
         if body[-1] != "":
             body.append("")
         body += sign

@@ -75,6 +75,7 @@ def worst_severity(findings: Iterable[Finding]) -> str | None:
 
 
 def outcome_of(apply: ApplyResult | None, index: int) -> PatchOutcome | None:
+    """What rebase did with patch `index`, or None without a rebase result."""
     if apply is None:
         return None
     return next((p for p in apply.patches if p.index == index), None)
@@ -123,6 +124,8 @@ _HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
 @dataclass(frozen=True)
 class DiffLine:
+    """One line of a hunk, numbered in the post-image, the pre-image and the diff text."""
+
     text: str  # with its ' '/'+'/'-' prefix
     new: int | None  # line number in the post-image (None for removed lines)
     old: int | None  # line number in the pre-image (None for added lines)
@@ -131,6 +134,8 @@ class DiffLine:
 
 @dataclass(frozen=True)
 class DiffHunk:
+    """A hunk: its `@@` header and its lines."""
+
     header: str
     offset: int  # line of the header within the diff text
     lines: tuple[DiffLine, ...]
@@ -138,6 +143,8 @@ class DiffHunk:
 
 @dataclass(frozen=True)
 class DiffFile:
+    """One file of a diff: its header lines and hunks."""
+
     path: str  # post-image path (pre-image path for a deleted file)
     head: tuple[str, ...]  # `diff --git`, index, ---/+++ lines
     offset: int
@@ -268,6 +275,7 @@ def patch_diff_line(files: Sequence[DiffFile], ev: Evidence) -> int | None:
 
 
 def applied(outcome: PatchOutcome | None) -> bool:
+    """True when the patch is part of the rebased tree (clean, offset or 3-way)."""
     return outcome is not None and outcome.outcome in APPLIED
 
 
