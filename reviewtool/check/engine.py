@@ -97,11 +97,12 @@ def run_engine(series: Series, ruleset: RuleSet, post_image: FileText | None = N
     t1 = time.perf_counter()
     raw: list[lineage.Raw] = []
     cover_text = _cover_text(series)
+    texts: dict[tuple[int, str], str] = {}
     for pd in diffs:
         for rule in ruleset.rules:
             if rule.analyzer or not in_scope(rule, kernel[pd.index]):
                 continue
-            raw.extend(_pattern_findings(rule, pd, cover_text))
+            raw.extend(_pattern_findings(rule, pd, cover_text, texts))
     raw = _merge(raw)
     timings["rules"] = time.perf_counter() - t1
 
@@ -139,7 +140,8 @@ def _path_matches(rule: Rule, f: DiffFile) -> bool:
     return any(fnmatch.fnmatchcase(p, g) for p in (f.path, f.old_path) if p for g in rule.paths)
 
 
-def _pattern_findings(rule: Rule, pd: PatchDiff, cover_text: str) -> list[lineage.Raw]:
+def _pattern_findings(rule: Rule, pd: PatchDiff, cover_text: str,
+                      texts: dict[tuple[int, str], str]) -> list[lineage.Raw]:
     patch = pd.patch
     if rule.unless_message and any(p.search(_message_text(patch, cover_text)) for p in rule.unless_message):
         return []
@@ -164,7 +166,7 @@ def _pattern_findings(rule: Rule, pd: PatchDiff, cover_text: str) -> list[lineag
     out: list[lineage.Raw] = []
     for f in files:
         for hunk in f.hunks:
-            found = _match_hunk(rule, pd.index, f, hunk)
+            found = _match_hunk(rule, pd.index, f, hunk, texts)
             if found is not None:
                 out.append(found)
     return out
@@ -203,15 +205,42 @@ def _code(ln: DiffLine) -> bool:
     return bool(text) and not text.startswith(_COMMENT)
 
 
-def _match_hunk(rule: Rule, index: int, f: DiffFile, hunk: DiffHunk) -> lineage.Raw | None:
+_PREFILTERS: dict[tuple[str, ...], re.Pattern[str] | None] = {}
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+
+
+def _prefilter(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
+    """All of a rule's patterns for one kind of line as one multi-line regex, to skip hunks fast."""
+    key = tuple(p.pattern for p in patterns)
+    if key not in _PREFILTERS:
+        try:
+            _PREFILTERS[key] = re.compile("|".join(f"(?:{_NAMED_GROUP.sub('(?:', k)})" for k in key), re.M)
+        except re.error:
+            _PREFILTERS[key] = None
+    return _PREFILTERS[key]
+
+
+def _kind_text(hunk: DiffHunk, kind: str, texts: dict[tuple[int, str], str]) -> str:
+    """The code lines of one kind in a hunk, joined (cached per hunk for the whole run)."""
+    key = (id(hunk), kind)
+    if key not in texts:
+        texts[key] = "\n".join(ln.text for ln in hunk.lines if ln.kind == kind and _code(ln))
+    return texts[key]
+
+
+def _match_hunk(rule: Rule, index: int, f: DiffFile, hunk: DiffHunk,
+                texts: dict[tuple[int, str], str]) -> lineage.Raw | None:
     if rule.functions and not (hunk.function and any(p.search(hunk.function) for p in rule.functions)):
         return None
+    kinds = [(k, pats) for k, pats in (("+", rule.added), ("-", rule.removed), (" ", rule.context)) if pats]
+    for kind, patterns in kinds:
+        quick = _prefilter(patterns)
+        if quick is not None and not quick.search(_kind_text(hunk, kind, texts)):
+            return None
     lines = hunk.lines
     picked: list[int] = []
     first_match = ""
-    for kind, patterns in (("+", rule.added), ("-", rule.removed), (" ", rule.context)):
-        if not patterns:
-            continue
+    for kind, patterns in kinds:
         hits = []
         for i, ln in enumerate(lines):
             if ln.kind != kind or not _code(ln):

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
-
-from rich.console import Console
-from rich.text import Text
+from typing import Any
 
 from reviewtool.check.checklist import CATEGORIES
 from reviewtool.check.pipeline import DROPPED_PREFIX
@@ -24,25 +22,45 @@ _MAX_CODE = 8  # code lines shown per piece of evidence unless --verbose
 
 
 class _Out:
-    """Lines of styled text, rendered through rich only when writing to a terminal."""
+    """Lines of styled text: through rich on a terminal, plain strings otherwise.
+
+    Plain output skips rich altogether (importing and rendering through it is most of the
+    cost of a check's report), with tabs expanded the way rich does.
+    """
 
     def __init__(self, tty: bool) -> None:
         self.tty = tty
-        self.buf = io.StringIO()
-        self.console = Console(file=self.buf, force_terminal=tty, no_color=not tty, highlight=False,
-                               soft_wrap=True, emoji=False, markup=False, width=200)
+        self.lines: list[str] = []
+        self.console: Any = None
+        if tty:
+            from rich.console import Console
+
+            self.buf = io.StringIO()
+            self.console = Console(file=self.buf, force_terminal=True, highlight=False, soft_wrap=True,
+                                   emoji=False, markup=False, width=200)
 
     def line(self, *parts: str | tuple[str, str]) -> None:
+        if self.console is None:
+            self.lines.append("".join(p if isinstance(p, str) else p[0] for p in parts).expandtabs(8))
+            return
+        from rich.text import Text
+
         text = Text()
         for p in parts:
             if isinstance(p, tuple):
-                text.append(p[0], style=p[1] if self.tty else None)
+                text.append(p[0], style=p[1] or None)
             else:
                 text.append(p)
         self.console.print(text)
 
+    @property
+    def empty(self) -> bool:
+        return not self.lines if self.console is None else not self.buf.tell()
+
     def text(self) -> str:
-        return self.buf.getvalue()
+        if self.console is None:
+            return "".join(ln + "\n" for ln in self.lines)
+        return str(self.buf.getvalue())
 
 
 def _counter(series: Series, index: int) -> str:
@@ -188,7 +206,7 @@ def render_rules(rules: Sequence[Rule], tty: bool = False) -> str:
     for r in rules:
         if r.pack != pack:
             pack = r.pack
-            if out.buf.tell():
+            if not out.empty:
                 out.line()
             out.line((pack, "bold"))
         kind = f"analyzer:{r.analyzer}" if r.analyzer else "pattern"
