@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reviewtool.check.checklist import build_checklist
 from reviewtool.check.engine import Dropped, FileText, run_engine
 from reviewtool.check.rules import RuleSet
 from reviewtool.model import CheckResult, Finding, Series
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 DROPPED_PREFIX = "dropped: "
 
@@ -35,6 +38,8 @@ def check_series(series: Series, ruleset: RuleSet, *, post_image: FileText | Non
     cp_future: Future[tuple[list[Finding], list[str]]] | None = None
     pool: ThreadPoolExecutor | None = None
     if checkpatch is not None and series.patches:
+        from concurrent.futures import ThreadPoolExecutor  # only when checkpatch runs
+
         from reviewtool.check.external import run_checkpatch
 
         pool = ThreadPoolExecutor(max_workers=1)
