@@ -33,10 +33,16 @@ def kernel_repo_module() -> ModuleType:
 
 @functools.cache
 def built() -> Any:
-    """The fixture repo and series mbox, built once per test process (read-only: copy it)."""
+    """The fixture repo and series mbox, built once per test process.
+
+    Tests may rebase in it (that only adds objects); a test that changes anything else,
+    or needs the objects of earlier runs absent, works on `copy_repo` instead.
+    """
     root = Path(tempfile.mkdtemp(prefix="reviewtool-kernel-fixture-"))
     atexit.register(shutil.rmtree, root, True)
-    return kernel_repo_module().build(root / "linux", root / "series.mbox")
+    fx = kernel_repo_module().build(root / "linux", root / "series.mbox")
+    subprocess.run(["cp", "-a", str(fx.repo), str(root / "pristine")], check=True, timeout=60)
+    return fx
 
 
 @functools.cache
@@ -48,9 +54,9 @@ def fixture_series() -> Series:
 
 
 def copy_repo(dest: Path) -> Path:
-    """A private copy of the fixture repository for a test that may change it."""
+    """A private copy of the fixture repository as built, for a test that may change it."""
     target = dest / "linux"
-    subprocess.run(["cp", "-a", str(built().repo), str(target)], check=True, timeout=60)
+    subprocess.run(["cp", "-a", str(built().repo.parent / "pristine"), str(target)], check=True, timeout=60)
     return target
 
 

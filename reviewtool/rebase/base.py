@@ -65,14 +65,26 @@ def preimage_blobs(files: list[list[FileDiff]]) -> dict[str, str]:
     return seen
 
 
-def guess_base(repo: GitRepo, trees: Trees, blobs: dict[str, str], onto: str) -> tuple[str | None, str]:
-    """The newest commit in ONTO's history whose tree has all BLOBS, and a sentence on how."""
-    total = len(blobs)
+def guess_base(repo: GitRepo, trees: Trees, wanted: dict[str, str], onto: str) -> tuple[str | None, str]:
+    """The newest commit in ONTO's history whose tree has all WANTED blobs, and a sentence on how.
+
+    Paths outside this tree (no such file, nor its directory, in ONTO) are left out.
+    """
+    blobs = dict(wanted)
     onto_tree = trees.tree_of(onto)
     state: dict[str, str | None] = {}
-    for path in blobs:
+    foreign = 0
+    for path in list(blobs):
         entry = trees.lookup(onto_tree, path)
+        if entry is None and not trees.is_dir(onto_tree, path.rpartition("/")[0]):
+            del blobs[path]  # a file of another project (a kexec-tools patch in the series)
+            foreign += 1
+            continue
         state[path] = entry[1] if entry else None
+    total = len(blobs)
+    if not total:
+        return None, "no pre-image blob of a file in this tree to guess from"
+    left_out = f", {foreign} outside this tree left out" if foreign else ""
     best = (_matches(state, blobs), onto)
     if best[0] == total:
         return onto, f"guessed: REF itself has all {total} pre-image blobs ({total}/{total} matched)"
@@ -88,7 +100,7 @@ def guess_base(repo: GitRepo, trees: Trees, blobs: dict[str, str], onto: str) ->
                     best = (got, parent)
                 if got == total:
                     return parent, (f"guessed from the patches' index lines: the newest commit in REF's "
-                                    f"history with all {total} pre-image blobs ({total}/{total} matched; "
+                                    f"history with all {total} pre-image blobs ({total}/{total} matched{left_out}; "
                                     f"{walked} commit{'s' if walked != 1 else ''} on those paths walked)")
             parts = line.split()
             parent = parts[2] if len(parts) > 2 else None
