@@ -30,6 +30,7 @@ class FuncView:
     origin: dict[int, tuple[DiffHunk, int]] = field(default_factory=dict)  # row -> (hunk, index)
     complete: bool = False  # True when read from the real post-image
     signature: str = ""  # the text before the body (return type, annotations)
+    extra_depth: int = 0  # braces opened to balance a hunk that starts inside a block
 
     @property
     def body(self) -> Any:
@@ -161,7 +162,8 @@ def _from_hunk(path: str, hunk: DiffHunk) -> list[FuncView]:
     for fn in cparse.functions("\n".join(rows)):
         if any(fn.start - 1 <= r <= fn.end - 1 for r in origin):
             sig = hunk.section if prefix and fn.start == 1 else _signature(rows, fn.node)
-            views.append(FuncView(fn.name, path, rows, fn.node, origin, False, sig))
+            depth = -low if prefix and fn.start == 1 else 0
+            views.append(FuncView(fn.name, path, rows, fn.node, origin, False, sig, depth))
     return views
 
 

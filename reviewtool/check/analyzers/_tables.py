@@ -50,7 +50,14 @@ PRINT_RE = re.compile(r"^(?:pr_\w+|dev_\w+|printk\w*|seq_printf|WARN\w*)$")
 
 # Wrappers a condition may put around the value it tests.
 CHECK_WRAPPERS = frozenset({"unlikely", "likely", "IS_ERR", "IS_ERR_OR_NULL", "WARN_ON", "WARN_ON_ONCE",
-                            "BUG_ON", "IS_ERR_VALUE", "WARN"})
+                            "BUG_ON", "IS_ERR_VALUE", "WARN", "KUNIT_ASSERT_NOT_NULL",
+                            "KUNIT_ASSERT_NOT_ERR_OR_NULL", "KUNIT_EXPECT_NOT_NULL", "KUNIT_EXPECT_NOT_ERR_OR_NULL"})
+
+# Calls that store a pointer (possibly NULL) without dereferencing it.
+STORES = frozenset({"RCU_INIT_POINTER", "rcu_assign_pointer", "WRITE_ONCE", "smp_store_release", "xchg",
+                    "cmpxchg", "try_cmpxchg", "set_bit", "kfree_const"})
+# Calls that release what they are given (the caller's own free helpers included).
+RELEASE_RE = re.compile(r"^\w*(?:free|put|release|destroy|unref)\w*$")
 
 NEVER_FAIL = frozenset({"mempool_alloc", "memblock_alloc_or_panic"})
 

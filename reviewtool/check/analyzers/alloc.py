@@ -23,6 +23,9 @@ from reviewtool.check.analyzers._cfunc import FuncView, calls, function_views, t
 from reviewtool.check.diff import PatchDiff
 from reviewtool.model import Evidence
 
+# unit tests and selftests: an allocation failure there fails the test, which is the point
+_TEST_CODE = re.compile(r"(?:^|/)(?:tools/testing/|samples/)|(?:^|/)(?:test_\w+|\w+_kunit|kunit_\w+|\w+_test)\.c$")
+
 UNCHECKED = "ALLOC-UNCHECKED"
 IGNORED = "ALLOC-ERROR-IGNORED"
 LEAK = "ALLOC-LEAK-ON-ERROR"
@@ -49,6 +52,8 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
     hits: list[Hit] = []
     for pd in ctx.kernel_diffs():
         for f in c_files(pd):
+            if _TEST_CODE.search(f.path):
+                continue
             removed = {_norm("\n".join(ln.text for ln in h.removed())) for h in f.hunks}
             for view in function_views(f, ctx.image(f.path)):
                 hits.extend(_view_hits(pd, view, wrappers, removed))
@@ -56,18 +61,29 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
 
 
 def series_wrappers(ctx: AnalyzerContext) -> frozenset[str]:
-    """Functions the series adds that hand out the result of an allocator (NULL on failure)."""
+    """Functions the series adds that hand out an allocator's result, NULL when it fails.
+
+    A wrapper stores an allocator's result in a variable, returns NULL when that variable
+    is NULL, and returns something made from it otherwise (like kexec_page_alloc()).
+    """
+    alloc = re.compile(r"\b(\w+)\s*=\s*(?:\([^()]*\)\s*)?(?:" + "|".join(sorted(T.POINTER_ALLOCATORS)) + r")\s*\(")
     names: set[str] = set()
     for pd in ctx.kernel_diffs():
         for f in c_files(pd):
             for h in f.hunks:
                 added = [ln.text for ln in h.added()]
-                body = "\n".join(added)
-                for t in added:
-                    name = cparse.c_definition_name(t)
-                    if name and "*" in t.split(name, 1)[0] and re.search(r"\breturn\s+NULL\s*;", body) and any(
-                            re.search(rf"\b{re.escape(a)}\s*\(", body) for a in T.POINTER_ALLOCATORS):
-                        names.add(name)
+                if not any(cparse.c_definition_name(t) for t in added):
+                    continue
+                for fn in cparse.functions("\n".join(added)):
+                    body = "\n".join(added[fn.start - 1:fn.end])
+                    head = body.split(fn.name, 1)[0]
+                    if "*" not in head:
+                        continue
+                    for var in alloc.findall(body):
+                        v = re.escape(var)
+                        if re.search(rf"if\s*\(\s*!\s*{v}\s*\)\s*return\s+NULL\s*;", body) and \
+                                re.search(rf"return\s+[^;]*\b{v}\b[^;]*;", body):
+                            names.add(fn.name)
     return frozenset(names)
 
 
@@ -76,7 +92,7 @@ def _view_hits(pd: PatchDiff, view: FuncView, wrappers: frozenset[str], removed:
     body = view.body
     if body is None:
         return hits
-    allocations: list[tuple[str, Any, Any, str]] = []  # (var, call, statement, callee)
+    allocations: list[tuple[list[str], Any, Any, str]] = []  # (variables, call, statement, callee)
     for name, call in calls(body):
         kind = T.allocator_kind(name, wrappers)
         if kind is None or name in T.NEVER_FAIL:
@@ -84,9 +100,9 @@ def _view_hits(pd: PatchDiff, view: FuncView, wrappers: frozenset[str], removed:
         args = call.child_by_field_name("arguments")
         if args is not None and "__GFP_NOFAIL" in text(args):
             continue
-        target, stmt = _result_target(call)
-        if target and kind == "pointer" and stmt is not None and name not in T.OWNED_ALLOCATORS:
-            allocations.append((target, call, stmt, name))
+        targets, stmt = _result_targets(call)
+        if targets and kind == "pointer" and stmt is not None and name not in T.OWNED_ALLOCATORS:
+            allocations.append((targets, call, stmt, name))
         if not view.added(call.start_point[0]) or name == view.name:
             continue
         if view.rows[call.start_point[0]].lstrip().startswith(("*", "/*", "//")):
@@ -103,9 +119,15 @@ def _view_hits(pd: PatchDiff, view: FuncView, wrappers: frozenset[str], removed:
 # --- one allocation --------------------------------------------------------------------
 
 def _skip_wrappers(node: Any) -> Any:
-    """Climb out of parentheses and casts around an expression."""
-    while node.parent is not None and node.parent.type in ("parenthesized_expression", "cast_expression"):
-        node = node.parent
+    """Climb out of parentheses, casts and the arms of `c ? a : b` around an expression."""
+    while node.parent is not None:
+        p = node.parent
+        if p.type in ("parenthesized_expression", "cast_expression"):
+            node = p
+        elif p.type == "conditional_expression" and p.child_by_field_name("condition") != node:
+            node = p
+        else:
+            break
     return node
 
 
@@ -117,17 +139,27 @@ def _statement(node: Any) -> Any:
 
 def _result_target(call: Any) -> tuple[str | None, Any]:
     """The variable (or lvalue text) the call's result is stored in, and the statement."""
+    names, stmt = _result_targets(call)
+    return (names[0] if names else None), stmt
+
+
+def _result_targets(call: Any) -> tuple[list[str], Any]:
+    """Every variable the result is stored in (`a = s->a = kmalloc()`: both), innermost first."""
     node = _skip_wrappers(call)
     parent = node.parent
     if parent is None:
-        return None, None
+        return [], None
     if parent.type == "assignment_expression" and parent.child_by_field_name("right") == node:
-        left = parent.child_by_field_name("left")
-        return _norm(text(left)), _statement(parent)
+        names = [_norm(text(parent.child_by_field_name("left")))]
+        while parent.parent is not None and parent.parent.type == "assignment_expression" \
+                and parent.parent.child_by_field_name("right") == parent:
+            parent = parent.parent
+            names.append(_norm(text(parent.child_by_field_name("left"))))
+        return names, _statement(parent)
     if parent.type == "init_declarator":
         name = cparse.declarator_name(parent.child_by_field_name("declarator"))
-        return name, _statement(parent)
-    return None, _statement(parent)
+        return ([name] if name else []), _statement(parent)
+    return [], _statement(parent)
 
 
 def _norm(expr: str) -> str:
@@ -154,17 +186,19 @@ def _condition_of(node: Any) -> Any:
     return None
 
 
-def _occurrences(root: Any, target: str, after: int) -> list[Any]:
-    """Nodes under root, starting at or after byte `after`, whose text is the target lvalue."""
+def _occurrences(root: Any, target: str | list[str], after: int) -> list[Any]:
+    """Nodes under root, starting at or after byte `after`, whose text is (one of) the target lvalues."""
+    names = [target] if isinstance(target, str) else target
+    simple = {t for t in names if re.fullmatch(r"[A-Za-z_]\w*", t)}
+    lvalues = set(names) - simple
     out = []
-    simple = re.fullmatch(r"[A-Za-z_]\w*", target) is not None
     for n in cparse.walk(root):
         if n.start_byte < after:
             continue
-        if simple and n.type == "identifier" and text(n) == target:
+        if n.type == "identifier" and text(n) in simple:
             out.append(n)
-        elif not simple and n.type in ("field_expression", "pointer_expression", "subscript_expression") \
-                and _norm(text(n)) == target:
+        elif lvalues and n.type in ("field_expression", "pointer_expression", "subscript_expression") \
+                and _norm(text(n)) in lvalues:
             out.append(n)
     out.sort(key=lambda n: n.start_byte)
     # a field_expression also contains its identifiers: keep outermost matches only
@@ -186,6 +220,9 @@ def _classify(occ: Any) -> tuple[str, Any]:
     cond = _condition_of(occ)
     if cond is not None:
         return "check", cond
+    asserted = _asserted_by(occ)
+    if asserted is not None:
+        return "check", asserted
     wrapped = _skip_wrappers(occ)
     p = wrapped.parent
     if p is not None and p.type == "return_statement":
@@ -196,8 +233,10 @@ def _classify(occ: Any) -> tuple[str, Any]:
             return "freed", p.parent
         if fn in T.CHECK_WRAPPERS:
             return "check", p.parent
-        if T.PRINT_RE.match(fn) or fn in ("sizeof", "kmemleak_ignore"):
+        if T.PRINT_RE.match(fn) or fn in T.STORES or fn.startswith("kmemleak_") or fn == "sizeof":
             return "neutral", None
+        if T.RELEASE_RE.match(fn):
+            return "freed", p.parent
         return "use", p.parent
     if p is not None and p.type == "field_expression" and p.child_by_field_name("argument") == wrapped:
         return "use", p
@@ -206,6 +245,51 @@ def _classify(occ: Any) -> tuple[str, Any]:
     if p is not None and p.type == "pointer_expression" and text(p).lstrip().startswith("*"):
         return "use", p
     return "neutral", None
+
+
+def _other_branch(a: Any, b: Any) -> bool:
+    """True when `b` is in another branch (switch case, if/else arm) than `a`: never after it."""
+    ancestors = []
+    n = b
+    while n is not None:
+        ancestors.append(n)
+        n = n.parent
+    child, node = a, a.parent
+    while node is not None:
+        if node in ancestors:
+            other = ancestors[ancestors.index(node) - 1] if ancestors.index(node) > 0 else None
+            if other is None:
+                return False
+            if node.type == "if_statement":
+                fields = (node.field_name_for_child(_index(node, child)), node.field_name_for_child(_index(node, other)))
+                return bool(child != other and "condition" not in fields)
+            if node.type == "compound_statement" and node.parent is not None \
+                    and node.parent.type == "switch_statement":
+                return bool(child.type == "case_statement" and child != other)  # other: a case, or #ifdef'd cases
+            return False
+        child, node = node, node.parent
+    return False
+
+
+def _index(parent: Any, child: Any) -> int:
+    for i, c in enumerate(parent.children):
+        if c == child:
+            return i
+    return -1
+
+
+def _asserted_by(occ: Any) -> Any:
+    """The WARN_ON/BUG_ON/KUNIT_ASSERT call that tests `occ` (through !, ==, parentheses)."""
+    node = occ
+    while node.parent is not None and node.parent.type in ("parenthesized_expression", "unary_expression",
+                                                            "binary_expression"):
+        node = node.parent
+    p = node.parent
+    if p is not None and p.type == "argument_list" and p.parent is not None:
+        fn = p.parent.child_by_field_name("function")
+        if fn is not None and text(fn) in T.CHECK_WRAPPERS:
+            return p.parent
+    return None
 
 
 def _failure_in_then(cond_text: str, target: str, kind: str) -> bool | None:
@@ -237,6 +321,8 @@ def _exit_of(branch: Any, view: FuncView) -> Exit:
             return _return_exit(n, view)
         if n.type == "goto_statement":
             label = n.child_by_field_name("label")
+            if label is not None and not _top_level_label(view, text(label)):
+                return Exit("loops", "", n)
             ret = _label_return(view, text(label)) if label is not None else None
             if ret is not None:
                 got = _return_exit(ret, view)
@@ -256,9 +342,15 @@ def _return_exit(ret: Any, view: FuncView) -> Exit:
     if value is None:
         return Exit("void", "", ret)
     v = _norm(text(value))
-    if v in ("0", "(0)") and not view.returns_void:
+    if v in ("0", "(0)") and not view.returns_void and _uses_errno(view):
         return Exit("swallows", "0", ret)
     return Exit("returns", v, ret)
+
+
+def _uses_errno(view: FuncView) -> bool:
+    """True when the function reports failures as negative errno values (so 0 means success)."""
+    return any(n.type == "return_statement" and re.match(r"return\s+-\s*E[A-Z0-9]+", text(n))
+               for n in cparse.walk(view.body))
 
 
 def _label_return(view: FuncView, label: str) -> Any:
@@ -279,7 +371,15 @@ def _label_return(view: FuncView, label: str) -> Any:
 
 
 def _call_hit(pd: PatchDiff, view: FuncView, call: Any, name: str, kind: str) -> Hit | None:
-    target, stmt = _result_target(call)
+    hit = _call_hit_any(pd, view, call, name, kind)
+    if hit is not None and hit.rule == UNCHECKED and hit.status == "needs-review" and view.is_init:
+        return None  # boot-time code: a failed allocation there panics by design
+    return hit
+
+
+def _call_hit_any(pd: PatchDiff, view: FuncView, call: Any, name: str, kind: str) -> Hit | None:
+    targets, stmt = _result_targets(call)
+    target = targets[0] if targets else None
     wrapped = _skip_wrappers(call)
     parent = wrapped.parent
     fn = f"{name}()"
@@ -302,12 +402,18 @@ def _call_hit(pd: PatchDiff, view: FuncView, call: Any, name: str, kind: str) ->
         return _checked(pd, view, call, cond, target, kind, fn, where)
     if stmt is None:
         return None
-    for occ in _occurrences(view.body, target, stmt.end_byte):
+    handed_on = False  # stored or copied somewhere before any check
+    for occ in _occurrences(view.body, targets, stmt.end_byte):
+        if _other_branch(stmt, occ):
+            continue  # another case of the switch, or the else of the if
         what, node = _classify(occ)
+        if what == "neutral" and _skip_wrappers(occ).parent is not None \
+                and _skip_wrappers(occ).parent.type in ("assignment_expression", "init_declarator"):
+            handed_on = True
         if what == "check":
             if node.type == "call_expression":  # WARN_ON(!p) / BUG_ON(!p) as a statement
                 return None
-            return _checked(pd, view, call, node, target, kind, fn, where)
+            return _checked(pd, view, call, node, _norm(text(occ)), kind, fn, where)
         if what == "returned":
             return None
         if what == "use":
@@ -315,10 +421,14 @@ def _call_hit(pd: PatchDiff, view: FuncView, call: Any, name: str, kind: str) ->
                         f"{fn}{where}: `{target}` is used (line {_line_no(view, node)}) before it is checked "
                         f"for failure: `{_first_line(node)}`.")
         if what == "reassigned":
+            if handed_on:
+                return None
             return _hit(pd, view, UNCHECKED, call, node,
                         f"{fn}{where}: `{target}` is overwritten before the result is checked.")
     if not view.complete and _near_end(view, stmt):
         return None  # the check may be just past what the hunk shows
+    if not set(targets) & _local_names(view) or handed_on:
+        return None  # a field or global: whoever reads it may accept NULL
     what = "error code" if kind == "error" else "result"
     return _hit(pd, view, UNCHECKED, call, call, f"{fn}{where}: its {what} in `{target}` is never checked.")
 
@@ -350,19 +460,27 @@ def _checked(pd: PatchDiff, view: FuncView, call: Any, cond_stmt: Any, target: s
     if ex.kind == "swallows":
         return _hit(pd, view, IGNORED, call, end,
                     f"{fn}{where}: the failure is detected but the function returns 0 (success).")
-    if ex.kind == "continues" and _used_after(view, cond_stmt, target):
+    if ex.kind == "continues" and side and _used_after(view, cond_stmt, target):
         return _hit(pd, view, IGNORED, call, end,
                     f"{fn}{where}: the failure is detected but execution carries on and uses `{target}`.")
     return None
 
 
 def _used_after(view: FuncView, stmt: Any, target: str) -> bool:
+    """True when the statements right after `stmt`, in its own block, use the target unconditionally."""
     for occ in _occurrences(view.body, target, stmt.end_byte):
         what, _ = _classify(occ)
-        if what == "use":
-            return True
         if what in ("reassigned", "check"):
             return False
+        if what != "use":
+            continue
+        node = occ
+        while node.parent is not None and node.parent != stmt.parent:
+            if node.parent.type in ("if_statement", "conditional_expression", "switch_statement",
+                                    "while_statement", "for_statement"):
+                return False
+            node = node.parent
+        return node.parent is not None
     return False
 
 
@@ -411,9 +529,9 @@ def _span(pd: PatchDiff, view: FuncView, first_row: int, last_row: int) -> tuple
 
 # --- earlier allocations left behind by a new error exit -------------------------------
 
-def _leaks(pd: PatchDiff, view: FuncView, allocations: list[tuple[str, Any, Any, str]]) -> list[Hit]:
-    if not allocations:
-        return []
+def _leaks(pd: PatchDiff, view: FuncView, allocations: list[tuple[list[str], Any, Any, str]]) -> list[Hit]:
+    if not allocations or re.fullmatch(r"[A-Z0-9_]+", view.name):
+        return []  # none, or a "function" the grammar made of macro calls: too unsure
     local = _local_names(view)
     hits: list[Hit] = []
     reported: set[tuple[str, int]] = set()
@@ -428,20 +546,30 @@ def _leaks(pd: PatchDiff, view: FuncView, allocations: list[tuple[str, Any, Any,
         cond = guard.child_by_field_name("condition")
         cond_text = _norm(text(cond)) if cond is not None else ""
         branch_text = text(guard.child_by_field_name("consequence") or guard)
+        value = ex.value
         if ret.type == "goto_statement":
             label = ret.child_by_field_name("label")
-            branch_text += "\n" + _label_text(view, text(label) if label is not None else "")
-        for var, call, stmt, callee in allocations:
-            if var not in local or stmt.end_byte > guard.start_byte:
+            name = text(label) if label is not None else ""
+            if not _top_level_label(view, name):
+                continue  # a jump within a loop (retry, skip): not an exit
+            branch_text += "\n" + _label_text(view, name)
+            target = _label_return(view, name)
+            value = _return_exit(target, view).value if target is not None else ""
+        if not _error_exit(cond_text, branch_text, value, view):
+            continue
+        for names, call, stmt, callee in allocations:
+            var = next((n for n in names if n in local), None)
+            if var is None or stmt.end_byte > guard.start_byte:
                 continue
             if not (exit_new or view.added(call.start_point[0])):
                 continue
-            if re.search(rf"(?<![\w>.]){re.escape(var)}(?!\w)", cond_text):
+            if any(re.search(rf"(?<![\w>.]){re.escape(n)}(?!\w)", cond_text) for n in names):
                 continue  # this is the allocation's own check (or a combined one)
             if not _encloses(stmt.parent, guard) or _released(view, var, stmt.end_byte, guard.start_byte):
                 continue
-            if re.search(T.FREE_RE.pattern + rf"[^;]*\b{re.escape(var)}\b", branch_text):
-                continue
+            if re.search(rf"\b{re.escape(var)}\b", value) or re.search(
+                    rf"\b\w*(?:free|put|release|destroy|unref|drop)\w*\s*\([^;]*\b{re.escape(var)}\b", branch_text):
+                continue  # kfree(), vfree(), put_page() ... or the function's own free helper
             if (var, ret.start_byte) in reported:
                 continue
             reported.add((var, ret.start_byte))
@@ -452,6 +580,28 @@ def _leaks(pd: PatchDiff, view: FuncView, allocations: list[tuple[str, Any, Any,
             if hit is not None:
                 hits.append(hit)
     return hits
+
+
+def _error_exit(cond: str, branch: str, value: str, view: FuncView) -> bool:
+    """True when an exit visibly reports an error (not a success path that jumps to the end)."""
+    if re.match(r"^\(?-\s*E[A-Z0-9]+|^ERR_PTR\(|^PTR_ERR\(", value) or re.search(r"=\s*-\s*E[A-Z0-9]+\s*;", branch):
+        return True
+    if value == "NULL" and not view.returns_void:
+        return True
+    return bool(re.fullmatch(r"[A-Za-z_]\w*", value)) and re.search(rf"\b{re.escape(value)}\b", cond) is not None
+
+
+def _top_level_label(view: FuncView, label: str) -> bool:
+    """True when `label:` is a statement of the function body itself (an unwind label)."""
+    blocks = [view.body]
+    for _ in range(view.extra_depth):  # a hunk fragment: the real body is nested in balancing braces
+        blocks = [c for b in blocks for c in b.named_children if c.type == "compound_statement"] or blocks
+    for n in (c for b in blocks for c in b.named_children):
+        if n.type == "labeled_statement":
+            lab = n.child_by_field_name("label")
+            if lab is not None and text(lab) == label:
+                return True
+    return False
 
 
 def _local_names(view: FuncView) -> set[str]:
