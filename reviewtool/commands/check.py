@@ -150,12 +150,21 @@ def run_check(args: argparse.Namespace) -> int:
     series = _load_series(args.series, store, args.verbose)
     apply = _rebase_result(store, series)
     script, missing = _checkpatch(args, apply)
-    with _images(apply) as (post_image, base_image):
+    with _images(apply) as (post_image, base_image), _progress(args, script, len(series.patches)):
         result = check_series(series, ruleset, post_image=post_image, base_image=base_image,
                               checkpatch=script, checkpatch_missing=missing)
     store.save_result(series.id, "check", result)
     _write(_render(fmt, series, result, apply, ruleset, args))
     return exit_code(result, args.fail_on)
+
+
+def _progress(args: argparse.Namespace, script: Path | None, patches: int) -> contextlib.AbstractContextManager[Any]:
+    """A spinner on stderr while checkpatch.pl runs (the only slow part), on a terminal only."""
+    if script is None or args.quiet or not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from reviewtool.report.console import stderr
+
+    return stderr().status(f"running checkpatch.pl on {patches} patches", spinner="dots")
 
 
 def _write(text: str) -> None:
