@@ -1,12 +1,14 @@
 """arm64 assembly: barriers, relocation sections, symbol pairing, asm-offsets.
 
-- ARM64-SCTLR-ISB: `msr sctlr_elN` not followed by an `isb`.
+- ARM64-SCTLR-ISB: `msr sctlr_elN` not followed by an `isb` (or `eret`) before an indirect
+  branch or within the next eight straight-line instructions.
 - ARM64-TLBI-BARRIERS: `tlbi` without a following `dsb`, or without an `isb` after that
   `dsb` before a branch (`br`, `blr`) to code that relies on it.
 - ARM64-CACHE-MAINT-DSB: `dc`/`ic` maintenance (or `dcache_by_myline_op`) with no `dsb`
   after it in the same routine.
-- ARM64-RELOC-CALL-OUT: `bl`/`b` from relocation or idmap code (`.kexec_relocate.text`,
-  `.idmap.text`, relocate_kernel.S, cpu-reset.S) to a symbol not defined beside it.
+- ARM64-RELOC-CALL-OUT: `bl`/`b` from code that is copied and run elsewhere
+  (`.kexec_relocate.text`, `.hibernate_exit.text`, relocate_kernel.S) to a symbol not
+  defined beside it.
 - ARM64-SYM-PAIRING: `SYM_CODE_START` closed by `SYM_FUNC_END` (or the reverse), or a
   START/END whose partner the patch removed.
 - ARM64-ASM-OFFSETS-SYNC: an asm-offsets DEFINE used, or a struct member relied on,
@@ -33,11 +35,10 @@ OFFSETS = "ARM64-ASM-OFFSETS-SYNC"
 
 _INSN = re.compile(r"^\s*(?:[\w.$]+:\s*)*([a-z][\w.]*)\b\s*(.*)$")
 _SYM = re.compile(r"^\s*SYM_(CODE|FUNC|TYPED_FUNC|DATA|INNER_LABEL)_(START|END)\w*\s*\(\s*(\\?[\w.$]+)")
-_RELOC_SECTION = re.compile(r"\.(?:pushsection|section)\s+\"?(\.idmap\.text|\.kexec_relocate\.text|"
-                            r"\.hyp\.idmap\.text|\.mmuoff\.text)")
-_SECTION_END = re.compile(r"^\s*\.(?:popsection|section|text)\b")
-_RELOC_FILES = {"arch/arm64/kernel/relocate_kernel.S": ".kexec_relocate.text",
-                "arch/arm64/kernel/cpu-reset.S": ".idmap.text"}
+# Code that is copied and run from another page: nothing outside it is there to call.
+_RELOC_SECTION = re.compile(r"\.(?:pushsection|section)\s+\"?(\.kexec_relocate\.text|\.hibernate_exit\.text)")
+_SECTION_END = re.compile(r"^\s*(?:\.(?:popsection|section|text|previous)\b|__(?:INIT|HEAD|FINIT|IDMAP_TEXT)\b)")
+_RELOC_FILES = {"arch/arm64/kernel/relocate_kernel.S": ".kexec_relocate.text"}
 _DEFINE = re.compile(r"DEFINE\(\s*(\w+)\s*,\s*offsetof\(\s*struct\s+(\w+)\s*,\s*([\w.\[\]]+)\s*\)")
 _MEMBER = re.compile(r"^\s+(?:const\s+|unsigned\s+|struct\s+\w+\s+)*[A-Za-z_]\w*[\s*]+\**([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*;")
 _ASM_USE = re.compile(r"#\s*([A-Z][A-Z0-9_]{3,})\b")
@@ -102,7 +103,9 @@ def _window(lines: list[str], limit: int) -> tuple[list[tuple[str, str]], bool]:
     """
     out: list[tuple[str, str]] = []
     for t in lines:
-        if (_SYM.match(t) and "_END" in t) or re.match(r"^\s*\.endm\b", t):
+        if re.match(r"^\s*\.endm\b", t):
+            return out, False  # the end of a macro: its user decides what follows
+        if _SYM.match(t) and "_END" in t:
             return out, True
         op, args = _insn(t)
         if not op or op.startswith("."):
@@ -111,6 +114,22 @@ def _window(lines: list[str], limit: int) -> tuple[list[tuple[str, str]], bool]:
         if op in _ENDS or len(out) >= limit:
             return out, True
     return out, False
+
+
+def _lacks_sync(after: list[str]) -> bool:
+    """True when straight-line code after an SCTLR write runs on without isb (or eret).
+
+    A branch, a return or the end of a macro before that leaves it to code not shown: no verdict.
+    """
+    ops, closed = _window(after, 8)
+    for o, _ in ops:
+        if o in ("isb", "eret"):
+            return False
+        if o in ("br", "blr"):
+            return True  # jumps away (to the next image?) with the change unsynchronised
+        if o in ("b", "bl", "ret", "hvc", "smc") or o.startswith(("b.", "cb", "tb", "alternative")):
+            return False
+    return closed and len(ops) >= 8
 
 
 def _touched(hunk: DiffHunk, i: int, span: int = 4) -> bool:
@@ -127,8 +146,8 @@ def _barriers(pd: PatchDiff, f: DiffFile, hunk: DiffHunk, rows: list[str] | None
             continue
         op, args = _insn(ln.text)
         if op == "msr" and re.match(r"sctlr_el[12]\b", args) and _touched(hunk, i):
-            got = _following(hunk, i, rows, 2)
-            if got is not None and not any(o == "isb" for o, _ in _window(got[0], 2)[0]):
+            got = _following(hunk, i, rows, 8)
+            if got is not None and _lacks_sync(got[0]):
                 hits.append(Hit(SCTLR, (evidence(pd.index, f.path, hunk, i, min(i + 2, len(hunk.lines) - 1)),),
                                 f"`{_clean(ln.text)}` is not followed by an `isb`: the MMU/cache change "
                                 "is not synchronised before the next instructions run."))
@@ -137,7 +156,7 @@ def _barriers(pd: PatchDiff, f: DiffFile, hunk: DiffHunk, rows: list[str] | None
             if got is None:
                 continue
             win, closed = _window(got[0], 12)
-            if not closed and not got[1]:
+            if not closed:
                 continue
             dsb = next((k for k, (o, _) in enumerate(win) if o == "dsb"), None)
             problem = None
@@ -151,14 +170,14 @@ def _barriers(pd: PatchDiff, f: DiffFile, hunk: DiffHunk, rows: list[str] | None
             if problem:
                 hits.append(Hit(TLBI, (evidence(pd.index, f.path, hunk, i, min(i + 3, len(hunk.lines) - 1)),),
                                 f"`{_clean(ln.text)}`: {problem}."))
-        elif ln.kind == "+" and ((op in ("dc", "ic") and not args.startswith("zva"))
+        elif ln.kind == "+" and ((op in ("dc", "ic") and not re.match(r"g?z?va\b|gva\b|\\", args))
                                  or op in ("dcache_by_myline_op", "__dcache_op_workaround_clean_cache")):
             got = _following(hunk, i, rows, 12)
             if got is None:
                 continue
             win, closed = _window(got[0], 40)
-            if not closed and not got[1]:
-                continue  # the routine goes on past what the hunk shows
+            if not closed:
+                continue  # the routine goes on past what is shown, or a macro leaves it to its user
             if not any(o == "dsb" for o, _ in win):
                 hits.append(Hit(CACHE, (evidence(pd.index, f.path, hunk, i),),
                                 f"`{_clean(ln.text)}` has no `dsb` after it in this routine: the maintenance "
@@ -244,7 +263,8 @@ def _pairing(pd: PatchDiff, f: DiffFile, rows: list[str] | None) -> list[Hit]:
         if not changed:
             continue
         problem = None
-        if starts and ends and starts[0][1] != ends[-1][1]:
+        fam = {"TYPED_FUNC": "FUNC"}
+        if starts and ends and not {fam.get(e[1], e[1]) for e in starts} & {fam.get(e[1], e[1]) for e in ends}:
             problem = f"SYM_{starts[0][1]}_START({name}) is closed by SYM_{ends[-1][1]}_END({name})"
         elif full is not None:
             text = "\n".join(full)
