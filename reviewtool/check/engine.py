@@ -173,7 +173,11 @@ def _pattern_findings(rule: Rule, pd: PatchDiff, cover_text: str,
 
 
 def _file_findings(rule: Rule, index: int, files: list[DiffFile]) -> list[lineage.Raw]:
-    """A rule on paths only: one finding per patch, one piece of evidence per file it touches."""
+    """A rule on paths only: one finding per patch, one piece of evidence per file it touches.
+
+    Files whose changes are only comments or blank lines do not count.
+    """
+    files = [f for f in files if not f.hunks or any(ln.kind != " " and _code(ln) for h in f.hunks for ln in h.lines)]
     if rule.unless:
         files = [f for f in files
                  if not any(p.search(ln.prefixed) for h in f.hunks for ln in h.lines for p in rule.unless)]
