@@ -154,6 +154,7 @@ _C_KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof", "ty
                          "defined", "__attribute__", "offsetof"})
 
 
+@lru_cache(maxsize=16384)
 def c_definition_name(line: str) -> str | None:
     """The function name when `line` looks like the first line of a C function definition."""
     if not line or line[0] in " \t#/*}{":
@@ -185,7 +186,7 @@ def c_function_in_lines(lines: list[str], upto: int | None = None) -> tuple[bool
         text = lines[i]
         name = c_definition_name(text)
         if name:
-            shape = _signature_shape(lines, i)
+            shape = signature_shape(lines, i)
             if shape == "prototype" or (shape == "one-line" and i < upto):
                 return True, None
             return True, name
@@ -194,7 +195,7 @@ def c_function_in_lines(lines: list[str], upto: int | None = None) -> tuple[bool
     return False, None
 
 
-def _signature_shape(lines: list[str], start: int) -> str:
+def signature_shape(lines: list[str], start: int) -> str:
     """'definition', 'one-line' (a whole `f(void) {}` on one line) or 'prototype'."""
     for j in range(start, min(start + 12, len(lines))):
         text = lines[j].split("//", 1)[0]

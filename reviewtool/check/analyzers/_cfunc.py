@@ -198,19 +198,43 @@ def calls(node: Any) -> Iterator[tuple[str, Any]]:
 
 def line_functions(f: DiffFile, hunk: DiffHunk, image: str | None) -> list[str | None]:
     """The enclosing function of every line of a hunk (removed lines: where they were)."""
-    names: list[str | None] = []
+    key = (id(hunk), image is not None)
+    got = _LINE_FUNCS.get(key)
+    if got is not None and got[0] is hunk:
+        return got[1]
+    names = _line_functions(f, hunk, image)
+    if len(_LINE_FUNCS) > 4096:
+        _LINE_FUNCS.clear()
+    _LINE_FUNCS[key] = (hunk, names)
+    return names
+
+
+_LINE_FUNCS: dict[tuple[int, bool], tuple[DiffHunk, list[str | None]]] = {}
+
+
+def _line_functions(f: DiffFile, hunk: DiffHunk, image: str | None) -> list[str | None]:
     funcs = cparse.functions(image) if image is not None and f.kind in ("c", "header") else ()
     off = locate_hunk(hunk, image.split("\n")) if image is not None and funcs else None
     texts = [ln.text for ln in hunk.lines]
-    for i in range(len(hunk.lines)):
+    names: list[str | None] = []
+    # one pass: `carried` is what a scan back from the next line would decide
+    carried: tuple[bool, str | None] = (False, None)
+    for i in range(len(texts)):
+        here = carried
+        name = cparse.c_definition_name(texts[i])
+        if name:
+            shape = cparse.signature_shape(texts, i)
+            here = (True, None) if shape == "prototype" else (True, name)
+            carried = (True, None) if shape in ("prototype", "one-line") else (True, name)
+        elif texts[i].startswith("}"):
+            here = carried = (True, None)
         if off is not None:
             n = next((x.new_no for x in hunk.lines[i:] if x.new_no is not None), None)
             if n is not None:
                 row = n + off
                 names.append(next((fn.name for fn in funcs if fn.start <= row <= fn.end), None))
                 continue
-        decided, name = cparse.c_function_in_lines(texts, i)
-        names.append(name if decided else hunk.function)
+        names.append(here[1] if here[0] else hunk.function)
     return names
 
 
@@ -221,6 +245,20 @@ def _squash(text: str) -> str:
 def changed_code(hunk: DiffHunk) -> list[int]:
     """Indexes of the hunk's changed code lines, leaving out comments, blank lines and
     lines that only moved or were re-wrapped (the same code is on the other side)."""
+    got = _CHANGED.get(id(hunk))
+    if got is not None and got[0] is hunk:
+        return got[1]
+    out = _changed_code(hunk)
+    if len(_CHANGED) > 4096:
+        _CHANGED.clear()
+    _CHANGED[id(hunk)] = (hunk, out)
+    return out
+
+
+_CHANGED: dict[int, tuple[DiffHunk, list[int]]] = {}
+
+
+def _changed_code(hunk: DiffHunk) -> list[int]:
     removed = _squash("".join(_strip_literals_keep(ln.text) for ln in hunk.removed()))
     added = _squash("".join(_strip_literals_keep(ln.text) for ln in hunk.added()))
     out = []

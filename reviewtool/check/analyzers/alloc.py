@@ -26,6 +26,9 @@ from reviewtool.model import Evidence
 # unit tests and selftests: an allocation failure there fails the test, which is the point
 _TEST_CODE = re.compile(r"(?:^|/)(?:tools/testing/|samples/)|(?:^|/)(?:test_\w+|\w+_kunit|kunit_\w+|\w+_test)\.c$")
 
+_ASSIGNED_ALLOC = re.compile(r"\b(\w+)\s*=\s*(?:\([^()]*\)\s*)?(?:" + "|".join(sorted(T.POINTER_ALLOCATORS))
+                             + r")\s*\(")
+
 UNCHECKED = "ALLOC-UNCHECKED"
 IGNORED = "ALLOC-ERROR-IGNORED"
 LEAK = "ALLOC-LEAK-ON-ERROR"
@@ -66,7 +69,7 @@ def series_wrappers(ctx: AnalyzerContext) -> frozenset[str]:
     A wrapper stores an allocator's result in a variable, returns NULL when that variable
     is NULL, and returns something made from it otherwise (like kexec_page_alloc()).
     """
-    alloc = re.compile(r"\b(\w+)\s*=\s*(?:\([^()]*\)\s*)?(?:" + "|".join(sorted(T.POINTER_ALLOCATORS)) + r")\s*\(")
+    alloc = _ASSIGNED_ALLOC
     names: set[str] = set()
     for pd in ctx.kernel_diffs():
         for f in c_files(pd):
@@ -192,7 +195,12 @@ def _occurrences(root: Any, target: str | list[str], after: int) -> list[Any]:
     simple = {t for t in names if re.fullmatch(r"[A-Za-z_]\w*", t)}
     lvalues = set(names) - simple
     out = []
-    for n in cparse.walk(root):
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        if n.end_byte <= after:
+            continue  # the whole subtree is before the point of interest
+        stack.extend(n.children)
         if n.start_byte < after:
             continue
         if n.type == "identifier" and text(n) in simple:

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import re
-from email.utils import parseaddr
 
 from reviewtool.check.analyzers import AnalyzerContext, Hit
 from reviewtool.check.diff import PatchDiff
@@ -65,9 +64,16 @@ def _trailers(lines: list[str]) -> list[tuple[str, str, str]]:
     return out
 
 
+_ADDR = re.compile(r"^\s*\"?([^\"<]*?)\"?\s*<([^>]*)>")
+
+
 def _person(value: str) -> tuple[str, str]:
-    name, addr = parseaddr(value)
-    return name.strip().lower(), addr.strip().lower()
+    """(name, address), lowercased, from `Name <addr>` (or a bare address)."""
+    m = _ADDR.match(value)
+    if m:
+        return m.group(1).strip().lower(), m.group(2).strip().lower()
+    value = value.strip().lower()
+    return ("", value) if "@" in value else (value, "")
 
 
 def _same(a: tuple[str, str], b: tuple[str, str]) -> bool:
