@@ -475,3 +475,21 @@ def test_kernel_idioms_that_are_not_findings() -> None:
     assert [h for h in hits if h.status == "needs-review"] == []
     assert sorted(h.reason for h in hits) == [
         "checked; returns -ENOMEM", "checked; returns -ENOMEM", "checked; returns 0"]  # 0 is failure in grow()
+
+
+@pytest.mark.parametrize(("path", "subject", "flagged"), [
+    ("arch/arm64/kvm/arm.c", "KVM: arm64: fix the vcpu reset", False),
+    ("arch/arm64/kvm/arm.c", "arm64/mm: fix the vcpu reset", False),
+    ("arch/arm64/kvm/arm.c", "kvm: fix the vcpu reset", True),
+    ("arch/arm64/kernel/machine_kexec.c", "arm64/kexec: flush at load time", False),
+    ("arch/arm64/kernel/machine_kexec.c", "arm64: kdump: flush at load time", False),
+    ("arch/arm64/kernel/machine_kexec.c", "arm64: mm: flush at load time", True),
+    ("arch/arm64/kernel/machine_kexec.c", "kexec: flush at load time", True),
+    ("kernel/kexec_core.c", "crash: flush at load time", False),
+    ("kernel/kexec_core.c", "mm: flush at load time", True),
+])
+def test_subject_prefix_against_the_files_touched(path: str, subject: str, flagged: bool) -> None:
+    diff = f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -1,1 +1,1 @@\n-a\n+b\n"
+    body = "The old code flushed too late for the relocation with the MMU on."
+    hits = run("commitmsg", series_from_text(MAIL.format(n=1, subject=subject, body=body, diff=diff)))
+    assert ([h.rule for h in hits] == ["COMMIT-SUBJECT-PREFIX"]) is flagged

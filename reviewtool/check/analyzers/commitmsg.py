@@ -168,16 +168,18 @@ def _prefix(pd: PatchDiff) -> list[Hit]:
     if not paths:
         return []
     subject = re.sub(r"^\s*(?:\[[^\]]*\]\s*)+", "", pd.patch.subject).strip()
-    parts = [x.strip().lower() for x in subject.split(":")[:-1]] if ":" in subject else []
+    prefix = subject.rsplit(":", 1)[0].lower() if ":" in subject else ""
+    tokens = set(re.split(r"[\s:/,]+", prefix)) - {""}  # "KVM: arm64:", "arm64/mm:", "arm64: kexec:"
+    kexecish = any(t.startswith(("kexec", "kdump", "crash", "vmcore", "kho")) for t in tokens)
     want: str | None = None
     if all(_ARM64_KEXEC.match(p) for p in paths):
-        if not parts or parts[0] != "arm64" or not any(w in " ".join(parts[1:]) for w in ("kexec", "kdump", "crash")):
+        if "arm64" not in tokens or not kexecish:
             want = "arm64: kexec:"
     elif all(p.startswith("arch/arm64/") for p in paths):
-        if not parts or parts[0] != "arm64":
+        if "arm64" not in tokens:
             want = "arm64:"
     elif all(_GENERIC_KEXEC.match(p) for p in paths):
-        if not parts or not any(w in " ".join(parts) for w in ("kexec", "crash", "kdump", "vmcore", "kho")):
+        if not kexecish:
             want = "kexec: (or crash:, kdump:)"
     if want is None:
         return []
