@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reviewtool.check.analyzers import AnalyzerContext, Hit, run_analyzer
 from reviewtool.check.diff import parse_series
@@ -493,3 +495,20 @@ def test_subject_prefix_against_the_files_touched(path: str, subject: str, flagg
     body = "The old code flushed too late for the relocation with the MMU on."
     hits = run("commitmsg", series_from_text(MAIL.format(n=1, subject=subject, body=body, diff=diff)))
     assert ([h.rule for h in hits] == ["COMMIT-SUBJECT-PREFIX"]) is flagged
+
+
+_SAMPLES = [SKIP_INPLACE, LINEAR_MAP, PAGE_ALLOC, GOTO, EXEMPT, IDIOMS, UNCHECKED_IN_HUNK]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(_SAMPLES), st.integers(min_value=0, max_value=4000), st.integers(min_value=0, max_value=400),
+       st.text(alphabet=st.sampled_from(list("{}()[];!=*&/+- \t\n\\\"'#ifretun0x")), max_size=30))
+def test_analyzers_never_raise_on_damaged_code(diff: str, at: int, cut: int, junk: str) -> None:
+    at = at % (len(diff) + 1)
+    damaged = diff[:at] + junk + diff[at + cut:]
+    series = series_from_text(damaged)
+    from reviewtool.check.analyzers import ANALYZERS
+
+    for name in ANALYZERS:
+        for h in run(name, series, post=lambda p: POST_IMAGE):
+            assert h.evidence and all(e.lines for e in h.evidence)
