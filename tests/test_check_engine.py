@@ -228,3 +228,32 @@ def test_the_real_v16_series_puts_the_maintainers_questions_in_the_checklist(tmp
                               + mail("arm64: kexec: keep MMU enabled during kexec relocation", p12))
     cats = {i.category for i in build_checklist(run_engine(series, RULES).findings)}
     assert {"kdump_impact", "alloc_failure", "relocation_path"} <= cats
+
+
+def test_a_commit_message_rule_points_at_the_message_line(tmp_path: Path) -> None:
+    pack = tmp_path / "msg.toml"
+    pack.write_text('''
+[[rule]]
+id = "TEST-STABLE-CC"
+title = "Cc stable"
+severity = "info"
+category = "commit_msg_trailers"
+commit_message = ['^Cc: stable@vger\\.kernel\\.org']
+unless_message = ['^Fixes: ']
+message = "found {match}"
+question = "Which stable kernels need it?"
+[rule.doc]
+what = "w"
+why = "y"
+example = "Cc: stable@vger.kernel.org"
+not_flagged = "with a Fixes: tag"
+''', encoding="utf-8")
+    from reviewtool.check.rules import load_pack
+
+    rules = RuleSet(tuple(load_pack(pack)), ())
+    body = "Fix it.\n\nCc: stable@vger.kernel.org"
+    (f,) = run_engine(series_from_text(mail("kexec: fix", ADD_BUG, body=body)), rules).findings
+    assert f.evidence == (Evidence(1, None, None, ("Cc: stable@vger.kernel.org",)),)
+    assert f.message == "found Cc: stable@vger.kernel.org"
+    fixed = mail("kexec: fix", ADD_BUG, body="Fix it.\n\nFixes: 0123456789ab (\"x\")\n" + body)
+    assert not run_engine(series_from_text(fixed), rules).findings
