@@ -8,14 +8,14 @@ the post-image file when one is given, else from the hunk's own lines and header
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
-from reviewtool.check import cparse
+from reviewtool.check import cparse, difftext
 from reviewtool.model import Patch, Series
 
 PostImage = Callable[[str], str | None]
+
 
 KINDS = ("c", "header", "asm", "kconfig", "makefile", "lds", "dt", "doc", "other")
 STATUSES = ("modified", "added", "deleted", "renamed", "binary", "mode")
@@ -112,6 +112,7 @@ class PatchDiff:
 
 # --- file kinds ---------------------------------------------------------------------
 
+
 def file_kind(path: str) -> str:
     """The kind of a file from its path: c, header, asm, kconfig, makefile, lds, dt, doc, other."""
     name = path.rsplit("/", 1)[-1]
@@ -137,35 +138,6 @@ def file_kind(path: str) -> str:
 
 # --- parsing ------------------------------------------------------------------------
 
-_HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
-_GIT_HEADER_RE = re.compile(r"^diff --git ")
-
-
-def _normalise(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if text and not text.endswith("\n"):
-        text += "\n"
-    return text
-
-
-def _chunks(text: str) -> list[str]:
-    """Split a diff into per-file chunks at `diff --git` lines (one chunk if there are none)."""
-    lines = text.splitlines(keepends=True)
-    starts = [i for i, ln in enumerate(lines) if _GIT_HEADER_RE.match(ln)]
-    if not starts:
-        return [text]
-    bounds = starts + [len(lines)]
-    return ["".join(lines[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
-
-
-def _strip_prefix(name: str) -> str:
-    name = name.strip()
-    if len(name) >= 2 and name[0] == '"' and name[-1] == '"':
-        name = name[1:-1]
-    if name.startswith(("a/", "b/")):
-        return name[2:]
-    return name
-
 
 def _lines_from_unidiff(hunk: object) -> tuple[DiffLine, ...]:
     out = []
@@ -177,126 +149,13 @@ def _lines_from_unidiff(hunk: object) -> tuple[DiffLine, ...]:
     return tuple(out)
 
 
-def _raw_hunks(chunk: str) -> tuple[list[tuple[str, int, int, int, int, list[DiffLine], bool]], str | None]:
-    """Read hunks by hand, keeping what precedes a malformed or truncated line."""
-    hunks: list[tuple[str, int, int, int, int, list[DiffLine], bool]] = []
-    problem: str | None = None
-    lines = chunk.split("\n")
-    i = 0
-    while i < len(lines):
-        m = _HUNK_RE.match(lines[i])
-        if not m:
-            i += 1
-            continue
-        os_, ol, ns, nl = (int(m.group(1)), int(m.group(2) or 1), int(m.group(3)), int(m.group(4) or 1))
-        header = lines[i]
-        body: list[DiffLine] = []
-        o, n = os_, ns
-        i += 1
-        while i < len(lines) and (o < os_ + ol or n < ns + nl):
-            raw = lines[i]
-            kind = raw[:1] if raw else " "
-            if kind == "\\":
-                i += 1
-                continue
-            if kind not in ("+", "-", " "):
-                break
-            text = raw[1:]
-            if kind == " ":
-                body.append(DiffLine(" ", text, o, n))
-                o += 1
-                n += 1
-            elif kind == "-":
-                body.append(DiffLine("-", text, o, None))
-                o += 1
-            else:
-                body.append(DiffLine("+", text, None, n))
-                n += 1
-            i += 1
-        short = o < os_ + ol or n < ns + nl
-        if short:
-            problem = f"hunk {header.split('@@')[1].strip() if '@@' in header else header} is shorter than its header says (truncated?)"
-        hunks.append((header, os_, ol, ns, nl, body, short))
-    return hunks, problem
-
-
-def _restore_blank_tail(chunk: str) -> str:
-    """Put back blank context lines that mail handling stripped from the end of a diff.
-
-    A hunk that ends on an empty source line has a last line of a single space; mailers
-    and archives often drop it (trailing whitespace). When the last hunk is short by the
-    same small number of lines on both sides, those lines can only have been blank context.
-    """
-    lines = chunk.rstrip("\n").split("\n")
-    start = next((i for i in range(len(lines) - 1, -1, -1) if _HUNK_RE.match(lines[i])), None)
-    if start is None:
-        return chunk
-    m = _HUNK_RE.match(lines[start])
-    assert m is not None
-    want_old, want_new = int(m.group(2) or 1), int(m.group(4) or 1)
-    got_old = got_new = 0
-    for ln in lines[start + 1:]:
-        kind = ln[:1]
-        if kind == "-":
-            got_old += 1
-        elif kind == "+":
-            got_new += 1
-        elif kind in (" ", ""):
-            got_old += 1
-            got_new += 1
-        elif kind != "\\":
-            return chunk  # something else follows: not a clean cut
-    missing = want_old - got_old
-    if 0 < missing <= 3 and missing == want_new - got_new:
-        return "\n".join(lines) + "\n" + " \n" * missing
-    return chunk
-
-
-def _file_header(chunk: str) -> tuple[str | None, str | None, bool, bool, bool, bool]:
-    """Paths and flags from a chunk's git header: (old, new, added, deleted, binary, mode)."""
-    old = new = None
-    added = deleted = binary = mode = False
-    for ln in chunk.split("\n"):
-        if ln.startswith("@@"):
-            break
-        if ln.startswith("diff --git "):
-            m = re.match(r'^diff --git ("?a/.+?"?) ("?b/.+"?)$', ln)
-            if m:
-                old, new = _strip_prefix(m.group(1)), _strip_prefix(m.group(2))
-        elif ln.startswith("--- "):
-            name = ln[4:].split("\t")[0]
-            if name == "/dev/null":
-                added = True
-            else:
-                old = _strip_prefix(name)
-        elif ln.startswith("+++ "):
-            name = ln[4:].split("\t")[0]
-            if name == "/dev/null":
-                deleted = True
-            else:
-                new = _strip_prefix(name)
-        elif ln.startswith(("rename from ", "copy from ")):
-            old = ln.split(" ", 2)[2]
-        elif ln.startswith(("rename to ", "copy to ")):
-            new = ln.split(" ", 2)[2]
-        elif ln.startswith("new file mode"):
-            added = True
-        elif ln.startswith("deleted file mode"):
-            deleted = True
-        elif ln.startswith(("old mode", "new mode")):
-            mode = True
-        elif ln.startswith(("Binary files ", "GIT binary patch")):
-            binary = True
-    return old, new, added, deleted, binary, mode
-
-
 def _parse_chunk(chunk: str) -> tuple[list[DiffFile], str | None]:
     """Files of one chunk, without function context; the error text if it was malformed."""
     from unidiff.errors import UnidiffParseError
     from unidiff.patch import PatchSet  # lazy: check must start fast
 
-    old, new, added, deleted, binary, mode = _file_header(chunk)
-    chunk = _restore_blank_tail(chunk)
+    old, new, added, deleted, binary, mode = difftext.file_header(chunk)
+    chunk = difftext.restore_blank_tail(chunk)
     try:
         pset = PatchSet(chunk)
     except (UnidiffParseError, ValueError, IndexError, AttributeError, TypeError) as exc:
@@ -307,8 +166,8 @@ def _parse_chunk(chunk: str) -> tuple[list[DiffFile], str | None]:
     files: list[DiffFile] = []
     if pset is not None and len(pset):
         for pf in pset:
-            src = None if pf.source_file in ("/dev/null", "") else _strip_prefix(pf.source_file)
-            tgt = None if pf.target_file in ("/dev/null", "") else _strip_prefix(pf.target_file)
+            src = None if pf.source_file in ("/dev/null", "") else difftext.strip_prefix(pf.source_file)
+            tgt = None if pf.target_file in ("/dev/null", "") else difftext.strip_prefix(pf.target_file)
             path = tgt or src or new or old or "?"
             if pf.is_binary_file:
                 path = new or old or path
@@ -323,11 +182,12 @@ def _parse_chunk(chunk: str) -> tuple[list[DiffFile], str | None]:
             files.append(DiffFile(path, file_old, file_kind(path), status, hunks))
         return files, error
     # unidiff could not read it (or found nothing): read what we can by hand
-    raw, problem = _raw_hunks(chunk)
+    raw, problem = difftext.read_hunks(chunk)
     if new is None and old is None and not raw:
         return [], error
     path = new or old or "?"
-    hunks = tuple(_hunk(h, a, b, c, d, tuple(body), short) for h, a, b, c, d, body, short in raw)
+    hunks = tuple(_hunk(h, a, b, c, d, tuple(DiffLine(*ln) for ln in body), short)
+                  for h, a, b, c, d, body, short in raw)
     file_old = old if (old and new and old != new) else None
     status = _status(binary, added, deleted, file_old is not None, mode and not hunks)
     files.append(DiffFile(path, file_old, file_kind(path), status, hunks))
@@ -353,14 +213,6 @@ def _status(binary: bool, added: bool, deleted: bool, renamed: bool, mode_only: 
     return "modified"
 
 
-def _cut_signature(text: str) -> str:
-    """Drop a trailing email signature (`-- ` then the git version) after the last hunk."""
-    idx = text.rfind("\n-- \n")
-    if idx >= 0 and len(text) - idx < 200:
-        return text[: idx + 1]
-    return text
-
-
 def parse_patch(patch: Patch, post_image: PostImage | None = None) -> PatchDiff:
     """Parse a patch's diff into files and hunks with function context; never raises."""
     return _parse(patch, post_image, {})
@@ -373,10 +225,10 @@ def parse_series(series: Series, post_image: PostImage | None = None) -> tuple[P
 
 
 def _parse(patch: Patch, post_image: PostImage | None, images: dict[str, list[str] | None]) -> PatchDiff:
-    text = _cut_signature(_normalise(patch.diff or ""))
+    text = difftext.cut_signature(difftext.normalise(patch.diff or ""))
     files: list[DiffFile] = []
     errors: list[str] = []
-    for chunk in _chunks(text):
+    for chunk in difftext.split_files(text):
         try:
             parsed, err = _parse_chunk(chunk)
         except Exception as exc:  # noqa: BLE001 - hostile input must never crash the check
@@ -401,11 +253,12 @@ def _image(f: DiffFile, post_image: PostImage | None, images: dict[str, list[str
             text = post_image(f.path)
         except Exception:  # noqa: BLE001 - an unreadable post-image only loses precision
             text = None
-        images[f.path] = None if text is None else _normalise(text).split("\n")
+        images[f.path] = None if text is None else difftext.normalise(text).split("\n")
     return images[f.path]
 
 
 # --- function context ------------------------------------------------------------------
+
 
 def _first_change(hunk: DiffHunk) -> int | None:
     """Index of the first changed line that is code (not blank, not only a comment)."""
