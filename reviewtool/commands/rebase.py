@@ -9,7 +9,6 @@ from typing import Any
 from reviewtool import config
 from reviewtool.errors import SourceError
 from reviewtool.model import ApplyResult, Series
-from reviewtool.report import console
 from reviewtool.store import Store
 
 FAILED = ("conflict", "skipped")
@@ -38,25 +37,31 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from reviewtool.rebase import apply_series, branch
-    from reviewtool.report.rebase_text import ApplyProgress, render_result
+    from reviewtool.report import rebase_text
 
     if args.series is not None and args.series.startswith("-"):
         raise SourceError(f"SERIES '{args.series}' starts with '-': refusing it")
     store = Store(config.store_dir(args.store))
-    err = console.stderr(args.quiet or args.json)
     series = _load_series(args.series, store)
     if args.branch is not None:
         branch.check_branch(args.repo, args.branch, args.force)
-    with ApplyProgress(err, quiet=args.quiet or args.json, verbose=args.verbose) as progress:
+    err = None
+    if not (args.quiet or args.json):
+        from reviewtool.report import console
+
+        err = console.stderr()
+    with rebase_text.ApplyProgress(err, verbose=args.verbose) as progress:
         result = apply_series(series, args.onto, repo=args.repo, base=args.base, progress=progress)
     note = None
     if args.branch is not None:
         result, note = _make_branch(result, args)
     store.save_result(series.id, "rebase", result)
     if args.json:
-        console.print_json(result)
+        rebase_text.print_json(result)
     else:
-        render_result(result, console.stdout(), series, branch_note=note)
+        from reviewtool.report import console
+
+        rebase_text.render_result(result, console.stdout(), series, branch_note=note)
     return 1 if any(p.outcome in FAILED for p in result.patches) else 0
 
 

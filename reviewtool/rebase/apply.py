@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from reviewtool.model import Hunk
 from reviewtool.rebase import hunks
 from reviewtool.rebase.diffparse import FileDiff, complete_hunks
 from reviewtool.rebase.gitrepo import GitRepo, GitResult
+from reviewtool.rebase.indexfile import read_index, write_index
 from reviewtool.rebase.trees import TREE_MODE, Entry, TreeConflict, Trees
 
 _PATCH_FAILED = re.compile(r"^error: patch failed: (.+):(\d+)$")
@@ -29,11 +31,7 @@ _NOT_IN_INDEX = re.compile(r"^error: (.+): (does not exist in index|already exis
 
 # Identity and date of the throw-away commits that force the merge base: fixed, so the
 # same patch gives the same objects every time.
-_SCRATCH_ENV = {
-    "GIT_AUTHOR_NAME": "reviewtool", "GIT_AUTHOR_EMAIL": "reviewtool@localhost",
-    "GIT_COMMITTER_NAME": "reviewtool", "GIT_COMMITTER_EMAIL": "reviewtool@localhost",
-    "GIT_AUTHOR_DATE": "1000000000 +0000", "GIT_COMMITTER_DATE": "1000000000 +0000",
-}
+_SCRATCH_IDENT = "reviewtool <reviewtool@localhost> 1000000000 +0000"
 
 
 @dataclass(frozen=True)
@@ -71,26 +69,19 @@ class PatchApplier:
     # --- direct -----------------------------------------------------------------------
 
     def _direct_apply(self, files: list[FileDiff], tree: str) -> Applied | GitResult:
-        self._direct.unlink(missing_ok=True)
         env = {"GIT_INDEX_FILE": str(self._direct)}
-        records = []
+        records: list[tuple[str, str, str]] = []
         for path in dict.fromkeys(p for fd in files for p in fd.paths):
             entry = self.trees.lookup(tree, path)
             if entry is not None and entry[0] != TREE_MODE:
-                records.append(f"{entry[0]} {entry[1]}\t{path}\0")
-        if records:
-            self.repo.run("update-index", "-z", "--index-info", input="".join(records).encode(), env=env)
+                records.append((entry[0], entry[1], path))
+        write_index(self._direct, records)
         res = self.repo.run("apply", "--cached", "-v", "--", str(self._patch), env=env, check=False)
         if res.returncode != 0:
             return res
         changes: dict[str, Entry | None] = {p: None for fd in files for p in fd.paths}
-        listing = self.repo.run("ls-files", "-s", "-z", env=env).stdout
-        for rec in listing.split(b"\0"):
-            if not rec:
-                continue
-            meta, _, name = rec.partition(b"\t")
-            mode, oid, _stage = meta.decode().split()
-            changes[name.decode("utf-8", "surrogateescape")] = (mode, oid)
+        for mode, oid, name in self._entries(self._direct, env):
+            changes[name] = (mode, oid)
         try:
             new_tree = self.trees.edit(tree, changes)
         except TreeConflict:
@@ -101,6 +92,27 @@ class PatchApplier:
             detail = f"applied with offsets: {hunks.describe_offsets(offsets)}"
             return Applied("offset", new_tree, paths, detail)
         return Applied("clean", new_tree, paths)
+
+    def _tree_of(self, index: Path, env: dict[str, str]) -> str:
+        """The tree of a private index (what `git write-tree` gives), built in process."""
+        entries = read_index(index, self.repo.hexlen // 2)
+        if entries is None:
+            return self.repo.run("write-tree", env=env).out.strip()
+        empty = self.repo.mktree([])
+        return self.trees.edit(empty, {name: (mode, oid) for mode, oid, name in entries})
+
+    def _entries(self, index: Path, env: dict[str, str]) -> list[tuple[str, str, str]]:
+        """The entries of a private index: read in process, else through `git ls-files`."""
+        got = read_index(index, self.repo.hexlen // 2)
+        if got is not None:
+            return got
+        out = []
+        for rec in self.repo.run("ls-files", "-s", "-z", env=env).stdout.split(b"\0"):
+            if rec:
+                meta, _, name = rec.partition(b"\t")
+                mode, oid, _stage = meta.decode().split()
+                out.append((mode, oid, name.decode("utf-8", "surrogateescape")))
+        return out
 
     # --- 3-way ------------------------------------------------------------------------
 
@@ -117,13 +129,13 @@ class PatchApplier:
                       "3-way merge was possible")
             return Applied("conflict", None, paths, detail, _join(direct_error, fake.err),
                            self._failed_hunks(files, paths, tree), base_known=False)
-        pre = self.repo.run("write-tree", env=env).out.strip()
+        pre = self._tree_of(self._anc, env)
         own = self.repo.run("apply", "--cached", "--", str(self._patch), env=env, check=False)
         if own.returncode != 0:
             paths = tuple(failed_at) or tuple(fd.path for fd in files)
             return Applied("conflict", None, paths, "does not apply even to its own pre-image blobs",
                            _join(direct_error, own.err), self._failed_hunks(files, paths, tree))
-        post = self.repo.run("write-tree", env=env).out.strip()
+        post = self._tree_of(self._anc, env)
         base = self._scratch_commit(pre, None, "pre-image")
         ours = self._scratch_commit(tree, base, "target")
         theirs = self._scratch_commit(post, base, "post-image")
@@ -144,10 +156,8 @@ class PatchApplier:
                        self._failed_hunks(files, paths, tree))
 
     def _scratch_commit(self, tree: str, parent: str | None, what: str) -> str:
-        args = ["commit-tree", tree]
-        if parent:
-            args += ["-p", parent]
-        return self.repo.run(*args, input=f"reviewtool: {what}\n".encode(), env=_SCRATCH_ENV).out.strip()
+        return self.repo.commit(tree, [parent] if parent else [], _SCRATCH_IDENT, _SCRATCH_IDENT,
+                                f"reviewtool: {what}\n")
 
     # --- reporting --------------------------------------------------------------------
 

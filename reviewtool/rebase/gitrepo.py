@@ -41,6 +41,14 @@ _CONFIG = {
     "log.showSignature": "false",
     "gc.auto": "0",
     "maintenance.auto": "false",
+    # private index files stay plain and self-contained (a split index would put a
+    # sharedindex file into the repository)
+    "index.version": "2",
+    "core.splitIndex": "false",
+    "core.untrackedCache": "false",
+    "core.fsmonitor": "false",
+    "feature.manyFiles": "false",
+    "index.skipHash": "false",
 }
 
 
@@ -76,6 +84,8 @@ class GitRepo:
         self._cmd: git.Git | None = None
         self._batch: _Pipe | None = None
         self._mktree: _Pipe | None = None
+        self._hash_commit: _Pipe | None = None
+        self._objects = 0
         self._current: subprocess.Popen[bytes] | None = None
         self._interrupted: int | None = None
         self._old_handlers: dict[int, Any] = {}
@@ -118,10 +128,10 @@ class GitRepo:
 
     def close(self) -> None:
         """Stop the long-lived git processes and remove the temporary directory."""
-        for pipe in (self._batch, self._mktree):
+        for pipe in (self._batch, self._mktree, self._hash_commit):
             if pipe is not None:
                 pipe.close()
-        self._batch = self._mktree = None
+        self._batch = self._mktree = self._hash_commit = None
         if self._current is not None and self._current.poll() is None:
             try:
                 self._current.wait(timeout=10)
@@ -167,14 +177,25 @@ class GitRepo:
         )
         popen: subprocess.Popen[bytes] = proc.proc
         self._current = popen
-        try:
-            out, err = popen.communicate(input or b"", timeout=timeout)
-        except subprocess.TimeoutExpired:
+        # a watchdog thread rather than communicate(timeout=...), whose final wait polls
+        # with sleeps: that costs a millisecond or two on every one of many short calls
+        expired: list[bool] = []
+
+        def kill() -> None:
+            expired.append(True)
             popen.kill()
-            popen.communicate()
-            raise GitError(f"git {args[0]} did not finish in {timeout:.0f} s") from None
+
+        watchdog = threading.Timer(timeout, kill)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            out, err = popen.communicate(input or b"")
         finally:
-            self._current = None
+            watchdog.cancel()
+            if popen.poll() is not None:
+                self._current = None  # else close() waits for it before removing files
+        if expired:
+            raise GitError(f"git {args[0]} did not finish in {timeout:.0f} s")
         result = GitResult(popen.returncode, out, err)
         self.check_interrupt()
         if check and result.returncode != 0:
@@ -206,6 +227,24 @@ class GitRepo:
         if self._mktree is None:
             self._mktree = _Pipe(self, "mktree", "--batch", "-z")
         return self._mktree.mktree(entries)
+
+    def commit(self, tree: str, parents: list[str], author: str, committer: str, message: str) -> str:
+        """Write a commit object (what `git commit-tree` writes) through a long-lived
+        `hash-object -t commit --stdin-paths`; AUTHOR/COMMITTER are 'Name <email> epoch +zone'."""
+        lines = [f"tree {tree}", *(f"parent {p}" for p in parents), f"author {author}",
+                 f"committer {committer}"]
+        text = "\n".join(lines) + "\n\n" + message
+        if not text.endswith("\n"):
+            text += "\n"
+        if self._hash_commit is None:
+            self._hash_commit = _Pipe(self, "hash-object", "-w", "-t", "commit", "--stdin-paths")
+        self._objects += 1
+        path = self.workdir / f"commit.{self._objects}"
+        path.write_bytes(text.encode("utf-8", "surrogateescape"))
+        try:
+            return self._hash_commit.line(str(path))
+        finally:
+            path.unlink(missing_ok=True)
 
     def resolve_commit(self, ref: str, what: str) -> str:
         """The full id of the commit REF names; refuse option-like or unknown names."""
@@ -268,6 +307,19 @@ class _Pipe:
             raise self._fail()
         return parts[0], parts[1], data[:size]
 
+    def line(self, request: str) -> str:
+        """Send one line, read one line back (hash-object --stdin-paths)."""
+        try:
+            self.stdin.write(request.encode("utf-8", "surrogateescape") + b"\n")
+            self.stdin.flush()
+            got = self.stdout.readline()
+        except (BrokenPipeError, OSError):
+            raise self._fail() from None
+        oid = got.decode().strip()
+        if not oid:
+            raise self._fail()
+        return oid
+
     def mktree(self, entries: list[tuple[str, str, str]]) -> str:
         buf = bytearray()
         for mode, oid, name in entries:
@@ -290,11 +342,9 @@ class _Pipe:
             self.stdin.close()
         except OSError:
             pass
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc.poll() is None:
+            self.proc.terminate()  # idle between requests: nothing half done to lose
+        self.proc.wait()
         for s in (self.proc.stdout, self.proc.stderr):
             if s is not None:
                 s.close()

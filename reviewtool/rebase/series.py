@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,13 +148,15 @@ class _Run:
     def _commit(self, patch: Patch, tree: str) -> str:
         name, addr = email.utils.parseaddr(patch.author)
         date = _git_date(patch.date)
-        env = {
-            "GIT_AUTHOR_NAME": name or addr or "unknown", "GIT_AUTHOR_EMAIL": addr or "unknown",
-            "GIT_COMMITTER_NAME": self.committer[0], "GIT_COMMITTER_EMAIL": self.committer[1],
-            "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date,
-        }
-        return self.g.run("commit-tree", tree, "-p", self.tip, input=_message(patch).encode("utf-8"),
-                          env=env).out.strip()
+        author = f"{_ident_part(name or addr or 'unknown')} <{_ident_part(addr or 'unknown')}> {date}"
+        committer = f"{_ident_part(self.committer[0])} <{_ident_part(self.committer[1])}> {date}"
+        return self.g.commit(tree, [self.tip], author, committer, _message(patch))
+
+
+def _ident_part(value: str) -> str:
+    """A name or address as git writes it in an ident: no angle brackets or newlines."""
+    cleaned = "".join(c for c in value if c not in "<>\n\r\0")
+    return cleaned.strip(" .,:;\"'\\") or "unknown"
 
 
 def _message(patch: Patch) -> str:
@@ -189,10 +192,20 @@ def _git_date(value: str) -> str:
 
 
 def _committer(g: GitRepo) -> tuple[str, str]:
-    """The user's committer identity (as `git am` would use), else a fixed one."""
-    got = g.run("var", "GIT_COMMITTER_IDENT", check=False)
-    if got.returncode == 0:
-        name, addr = email.utils.parseaddr(got.out.rsplit(" ", 2)[0])
-        if addr:
-            return name or addr, addr
+    """The user's committer identity (as `git am` would use it), else a fixed one.
+
+    Read from the environment and git config in process, as `git var` would.
+    """
+    cfg = g.repo.config_reader()
+
+    def conf(key: str) -> str:
+        try:
+            return str(cfg.get_value("user", key, "")).strip()
+        except Exception:  # noqa: BLE001 - an unreadable config means "not set"
+            return ""
+
+    name = os.environ.get("GIT_COMMITTER_NAME") or conf("name")
+    addr = os.environ.get("GIT_COMMITTER_EMAIL") or conf("email") or os.environ.get("EMAIL", "")
+    if addr:
+        return name or addr, addr
     return _FALLBACK_IDENT

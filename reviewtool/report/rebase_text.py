@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.text import Text
+from reviewtool.model import ApplyResult, PatchOutcome, Series, to_json
 
-from reviewtool.model import ApplyResult, PatchOutcome, Series
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich is imported only when text is printed: `--json` output does not pay for it.
 
 STYLE = {
     "clean": "green", "offset": "green", "3way": "yellow", "conflict": "bold red",
@@ -59,9 +63,16 @@ def _upstream_ref(p: PatchOutcome, total: int) -> str:
     return f'{_num(p, total)} = {p.upstream_commit[:12]} "{subject}"'
 
 
+def print_json(result: ApplyResult) -> None:
+    """The ApplyResult as JSON on stdout."""
+    sys.stdout.write(json.dumps(to_json(result), indent=2, ensure_ascii=False) + "\n")
+
+
 def render_result(result: ApplyResult, out: Console, series: Series | None = None,
                   *, branch_note: str | None = None) -> None:
     """Print the whole report: header, one block per patch, summary, base and result."""
+    from rich.text import Text
+
     total = (series.expected if series else 0) or len(result.patches)
     if series is not None:
         out.print(Text(f"Series: {series.subject} (v{series.revision}, {len(series.patches)} "
@@ -83,6 +94,8 @@ def render_result(result: ApplyResult, out: Console, series: Series | None = Non
 
 
 def _render_patch(p: PatchOutcome, total: int, out: Console) -> None:
+    from rich.text import Text
+
     line = Text(f"  {_num(p, total)}  ")
     line.append(f"{p.outcome:<17}", style=STYLE.get(p.outcome, ""))
     line.append(p.subject)
@@ -104,14 +117,14 @@ def _render_patch(p: PatchOutcome, total: int, out: Console) -> None:
 class ApplyProgress:
     """Progress on stderr: a status line on a terminal, one line per patch with --verbose."""
 
-    def __init__(self, err: Console, *, quiet: bool = False, verbose: int = 0) -> None:
+    def __init__(self, err: Console | None, *, verbose: int = 0) -> None:
         self.err = err
-        self.quiet = quiet
+        self.quiet = err is None
         self.verbose = verbose
         self._status: Any = None
 
     def __enter__(self) -> ApplyProgress:
-        if not self.quiet and self.err.is_terminal:
+        if self.err is not None and self.err.is_terminal:
             self._status = self.err.status("applying...", spinner="dots")
             self._status.__enter__()
         return self
@@ -123,8 +136,10 @@ class ApplyProgress:
             self._status = None
 
     def __call__(self, n: int, total: int, outcome: PatchOutcome | None) -> None:
-        if self.quiet:
+        if self.err is None:
             return
+        from rich.text import Text
+
         if outcome is None:
             if self._status is not None:
                 self._status.update(f"applying {n}/{total}...")
