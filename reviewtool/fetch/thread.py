@@ -46,7 +46,7 @@ def split_body(body: str) -> tuple[str, str]:
         diff = diff[: sig + 1]
     # format-patch puts base-commit/prerequisite-patch-id after the last hunk.
     tail = diff.rstrip("\n").split("\n")
-    while tail and (_META.match(tail[-1]) or not tail[-1].strip()):
+    while tail and (_META.match(tail[-1]) or tail[-1] == ""):  # " " is a blank context line: keep it
         tail.pop()
     diff = "\n".join(tail) + "\n" if tail else ""
     return "\n".join(lines).strip() + "\n", diff
