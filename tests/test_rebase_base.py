@@ -142,3 +142,23 @@ def test_rebase_by_store_id_and_message_id(store: Path, capsys: pytest.CaptureFi
 def test_missing_git_error_in_apply_series_raises_git_error() -> None:
     with pytest.raises(GitError, match="starts with '-'"):
         apply_series(fixture_series(), "-v5.15", repo=built().repo)
+
+
+def test_preimage_of_a_patch_after_an_offset_one_is_rebuilt_for_the_3way_merge(tmp_path: Path) -> None:
+    # 08 applies with an offset, so the blob 09 starts from is not in the repository;
+    # upstream then touches 09's context: 09 needs a 3-way merge on a blob nobody has.
+    repo = copy_repo(tmp_path)
+    git(repo, "checkout", "-q", "--detach", "v5.15-rc1")
+    mk = repo / "arch/arm64/kernel/machine_kexec.c"
+    mk.write_text(mk.read_text().replace("#include <asm/sections.h>\n", "#include <asm/sections.h> /* x */\n"))
+    git(repo, "commit", "-q", "-am", "arm64: touch an include", env={
+        "GIT_AUTHOR_NAME": "U", "GIT_AUTHOR_EMAIL": "u@example.org",
+        "GIT_COMMITTER_NAME": "U", "GIT_COMMITTER_EMAIL": "u@example.org"})
+    target = git(repo, "rev-parse", "HEAD").strip()
+    res = apply_series(fixture_series(), target, repo=repo)
+    p9 = res.patches[8]
+    assert res.patches[7].outcome == "offset"
+    assert p9.outcome == "3way", (p9.detail, p9.git_error)
+    assert res.result_commit is not None
+    text = git(repo, "show", f"{res.result_commit}:arch/arm64/kernel/machine_kexec.c")
+    assert '#include "cpu-reset.h"' not in text and "#include <asm/sections.h> /* x */" in text

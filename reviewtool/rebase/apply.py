@@ -57,14 +57,19 @@ class PatchApplier:
         self._direct = repo.workdir / "direct.index"
         self._anc = repo.workdir / "ancestor.index"
 
-    def apply(self, diff: str, files: list[FileDiff], tree: str) -> Applied:
-        """Apply DIFF (whose parsed files are FILES) onto TREE."""
+    def apply(self, diff: str, files: list[FileDiff], tree: str,
+              history: list[list[FileDiff]] | None = None) -> Applied:
+        """Apply DIFF (whose parsed files are FILES) onto TREE.
+
+        HISTORY is the earlier patches of the series: when this patch's pre-image blobs
+        are not in the repository, they are rebuilt from them (see `_restore_blob`).
+        """
         text = complete_hunks(diff)
         self._patch.write_bytes(text.encode("utf-8", "surrogateescape"))
         direct = self._direct_apply(files, tree)
         if isinstance(direct, Applied):
             return direct
-        return self._three_way(files, tree, direct)
+        return self._three_way(files, tree, direct, history or [])
 
     # --- direct -----------------------------------------------------------------------
 
@@ -75,7 +80,7 @@ class PatchApplier:
             entry = self.trees.lookup(tree, path)
             if entry is not None and entry[0] != TREE_MODE:
                 records.append((entry[0], entry[1], path))
-        write_index(self._direct, records)
+        write_index(self._direct, records, self.repo.hexlen // 2)
         res = self.repo.run("apply", "--cached", "-v", "--", str(self._patch), env=env, check=False)
         if res.returncode != 0:
             return res
@@ -116,13 +121,17 @@ class PatchApplier:
 
     # --- 3-way ------------------------------------------------------------------------
 
-    def _three_way(self, files: list[FileDiff], tree: str, direct: GitResult) -> Applied:
+    def _three_way(self, files: list[FileDiff], tree: str, direct: GitResult,
+                   history: list[list[FileDiff]]) -> Applied:
         self._anc.unlink(missing_ok=True)
         env = {"GIT_INDEX_FILE": str(self._anc)}
         failed_at = _failed_paths(direct.err)
         direct_error = _errors_only(direct.err)
         fake = self.repo.run("apply", f"--build-fake-ancestor={self._anc}", "--", str(self._patch),
                              check=False)
+        if fake.returncode != 0 and self._restore_preimages(files, history):
+            fake = self.repo.run("apply", f"--build-fake-ancestor={self._anc}", "--", str(self._patch),
+                                 check=False)
         if fake.returncode != 0:
             paths = tuple(failed_at) or tuple(fd.path for fd in files)
             detail = ("does not apply, and its pre-image blobs are not in this repository, so no "
@@ -154,6 +163,53 @@ class PatchApplier:
             detail += f"; {len(merged)} other file{'s' if len(merged) != 1 else ''} merged cleanly"
         return Applied("conflict", None, paths, detail, _join(direct_error, messages),
                        self._failed_hunks(files, paths, tree))
+
+    # --- missing pre-images -------------------------------------------------------------
+
+    def _restore_preimages(self, files: list[FileDiff], history: list[list[FileDiff]]) -> bool:
+        """Rebuild the pre-image blobs this patch names but the repository lacks.
+
+        They are the post-images of earlier patches of the series, which are missing when
+        those applied onto a target that had changed the file (with an offset, say):
+        `git am -3` gives up there. Each is rebuilt by applying the series' own chain of
+        changes to that file, from the first blob the repository has. True if any was.
+        """
+        restored = False
+        for fd in files:
+            if fd.old_blob and fd.old_path and self.repo.cat(fd.old_blob) is None:
+                restored |= self._restore_blob(fd.old_blob, fd.old_path, history, 0)
+        return restored
+
+    def _restore_blob(self, blob: str, path: str, history: list[list[FileDiff]], depth: int) -> bool:
+        if self.repo.cat(blob) is not None:
+            return True
+        if depth > 100:
+            return False
+        for k in range(len(history) - 1, -1, -1):
+            for fd in history[k]:
+                if fd.new_path != path or not fd.new_blob or not fd.text or fd.binary:
+                    continue
+                if not (fd.new_blob.startswith(blob) or blob.startswith(fd.new_blob)):
+                    continue
+                records: list[tuple[str, str, str]] = []
+                if fd.old_blob and fd.old_path:
+                    if not self._restore_blob(fd.old_blob, fd.old_path, history[:k], depth + 1):
+                        return False
+                    got = self.repo.cat(fd.old_blob)
+                    if got is None:
+                        return False
+                    records.append((fd.new_mode or "100644", got[0], fd.old_path))
+                index = self.repo.workdir / "restore.index"
+                section = self.repo.workdir / "restore.patch"
+                write_index(index, records, self.repo.hexlen // 2)
+                section.write_bytes(complete_hunks(fd.text).encode("utf-8", "surrogateescape"))
+                res = self.repo.run("apply", "--cached", "--", str(section),
+                                    env={"GIT_INDEX_FILE": str(index)}, check=False)
+                if res.returncode != 0:
+                    return False
+                made = {name: oid for _mode, oid, name in read_index(index, self.repo.hexlen // 2) or []}
+                return made.get(path, "").startswith(blob)
+        return False
 
     def _scratch_commit(self, tree: str, parent: str | None, what: str) -> str:
         return self.repo.commit(tree, [parent] if parent else [], _SCRATCH_IDENT, _SCRATCH_IDENT,

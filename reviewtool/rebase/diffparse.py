@@ -46,6 +46,7 @@ class FileDiff:
     hunks: tuple[DiffHunk, ...] = ()
     binary: bool = False
     new_mode: str | None = None
+    text: str = ""  # this file's part of the diff, on its own a patch git can apply
 
     @property
     def path(self) -> str:
@@ -70,6 +71,7 @@ class _Builder:
     deleted: bool = False
     binary: bool = False
     hunks: list[DiffHunk] = field(default_factory=list)
+    text: str = ""
 
     def done(self) -> FileDiff:
         old = None if self.created else self.old_path
@@ -79,26 +81,35 @@ class _Builder:
             else self.old_blob
         new_blob = None if self.deleted or self.new_blob in zero or set(self.new_blob or "0") == {"0"} \
             else self.new_blob
-        return FileDiff(old, new, old_blob, new_blob, tuple(self.hunks), self.binary, self.new_mode)
+        return FileDiff(old, new, old_blob, new_blob, tuple(self.hunks), self.binary, self.new_mode, self.text)
 
 
 def parse_diff(text: str) -> list[FileDiff]:
     """Every file of a git-style diff, in order (non-git unified diffs are accepted too)."""
     files: list[FileDiff] = []
     cur: _Builder | None = None
+    start = 0
     lines = text.splitlines()
+
+    def finish(end: int) -> None:
+        if cur is not None:
+            cur.text = "\n".join(lines[start:end]) + "\n"
+            files.append(cur.done())
+
     i = 0
     while i < len(lines):
         line = lines[i]
         if line.startswith("diff --git "):
-            if cur is not None:
-                files.append(cur.done())
-            cur = _Builder()
+            finish(i)
+            cur, start = _Builder(), i
             a, b = _git_header_paths(line[len("diff --git "):])
             cur.old_path, cur.new_path = a, b
-        elif cur is None and line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
-            cur = _Builder()
-            continue  # handled below as an ordinary ---/+++ pair
+        elif line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ ") and (
+                cur is None or cur.hunks):
+            finish(i)  # a plain unified diff: each ---/+++ pair starts a file
+            cur, start = _Builder(), i
+            i = _read_pair(cur, lines, i)
+            continue
         elif cur is None:
             pass
         elif line.startswith("new file mode "):
@@ -119,30 +130,34 @@ def parse_diff(text: str) -> list[FileDiff]:
         elif line.startswith("Binary files ") or line == "GIT binary patch":
             cur.binary = True
         elif line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
-            old = _strip_prefix(line[4:])
-            new = _strip_prefix(lines[i + 1][4:])
-            if old is None:
-                cur.created = True
-            else:
-                cur.old_path = old
-            if new is None:
-                cur.deleted = True
-            else:
-                cur.new_path = new
-            if cur.old_path is None:
-                cur.old_path = cur.new_path
-            if cur.new_path is None:
-                cur.new_path = cur.old_path
-            i += 2
+            i = _read_pair(cur, lines, i)
             continue
         elif m := _HUNK.match(line):
             hunk, i = _read_hunk(lines, i, m)
             cur.hunks.append(hunk)
             continue
         i += 1
-    if cur is not None:
-        files.append(cur.done())
+    finish(len(lines))
     return [f for f in files if f.path]
+
+
+def _read_pair(cur: _Builder, lines: list[str], i: int) -> int:
+    """Take the paths of a ---/+++ pair at line I; the index of the line after it."""
+    old = _strip_prefix(lines[i][4:])
+    new = _strip_prefix(lines[i + 1][4:])
+    if old is None:
+        cur.created = True
+    else:
+        cur.old_path = old
+    if new is None:
+        cur.deleted = True
+    else:
+        cur.new_path = new
+    if cur.old_path is None:
+        cur.old_path = cur.new_path
+    if cur.new_path is None:
+        cur.new_path = cur.old_path
+    return i + 2
 
 
 def complete_hunks(text: str) -> str:

@@ -15,14 +15,16 @@ from pathlib import Path
 Entry = tuple[str, str, str]  # (mode as octal text, oid, path)
 
 
-def write_index(path: Path, entries: list[Entry]) -> None:
-    """Write an index (version 2) with ENTRIES, stage 0, sorted as git sorts them."""
+def write_index(path: Path, entries: list[Entry], rawlen: int = 20) -> None:
+    """Write an index (version 2) with ENTRIES, stage 0, sorted as git sorts them.
+
+    RAWLEN is the object id size in bytes: 20 (SHA-1) or 32 (SHA-256 repositories).
+    """
     items = sorted(entries, key=lambda e: e[2].encode("utf-8", "surrogateescape"))
     body = bytearray(b"DIRC" + struct.pack(">II", 2, len(items)))
-    algo = "sha1"
+    algo = "sha256" if rawlen == 32 else "sha1"
     for mode, oid, name in items:
         raw = bytes.fromhex(oid)
-        algo = "sha256" if len(raw) == 32 else "sha1"
         name_b = name.encode("utf-8", "surrogateescape")
         start = len(body)
         body += struct.pack(">10I", 0, 0, 0, 0, 0, 0, int(mode, 8), 0, 0, 0)

@@ -90,7 +90,8 @@ class _Run:
             how = "same patch-id" if match.how == "patch-id" else "same subject and author (patch-id differs)"
             return PatchOutcome(index, subject, "already-upstream", paths,
                                 f'{how} as {c.oid[:12]} "{c.subject}"', upstream_commit=c.oid)
-        got = self.applier.apply(patch.diff, fds, self.tip_tree)
+        earlier = self.files[:next(i for i, p in enumerate(self.series.patches) if p is patch)]
+        got = self.applier.apply(patch.diff, fds, self.tip_tree, earlier)
         if got.tree is not None and got.tree == self.tip_tree:
             return PatchOutcome(index, subject, "already-upstream", paths,
                                 "applying it changes nothing: its changes are already in REF "

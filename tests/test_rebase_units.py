@@ -1,0 +1,178 @@
+"""The pieces of rebase: diff parsing, hunk repair and location, index files, tree editing."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reviewtool.rebase.diffparse import complete_hunks, parse_diff
+from reviewtool.rebase.gitrepo import GitRepo
+from reviewtool.rebase.hunks import describe_offsets, failed_hunks, parse_offsets
+from reviewtool.rebase.indexfile import read_index, write_index
+from reviewtool.rebase.series import _git_date, _ident_part
+from reviewtool.rebase.trees import TreeConflict, Trees
+from tests.rebase_helpers import git
+
+DIFF = """\
+diff --git a/arch/arm64/kernel/cpu-reset.h b/arch/arm64/kernel/cpu-reset.h
+deleted file mode 100644
+index 1a2b3c4..0000000
+--- a/arch/arm64/kernel/cpu-reset.h
++++ /dev/null
+@@ -1,3 +0,0 @@
+-/* SPDX */
+-#ifndef X
+-#endif
+diff --git a/arch/arm64/mm/new.S b/arch/arm64/mm/new.S
+new file mode 100755
+index 0000000..abcdef0
+--- /dev/null
++++ b/arch/arm64/mm/new.S
+@@ -0,0 +1,2 @@
++// new
++ret
+diff --git a/old name.c b/new name.c
+similarity index 90%
+rename from old name.c
+rename to new name.c
+index 1111111..2222222 100644
+--- a/old name.c
++++ b/new name.c
+@@ -10,4 +10,4 @@ static int f(void)
+ a
+-b
++c
+ d
+
+diff --git "a/caf\\303\\251.c" "b/caf\\303\\251.c"
+index 3333333..4444444 100644
+--- "a/caf\\303\\251.c"
++++ "b/caf\\303\\251.c"
+@@ -1 +1 @@
+-x
++y
+"""
+
+
+def test_parse_diff_reads_paths_blobs_modes_and_hunks() -> None:
+    files = parse_diff(DIFF)
+    assert [(f.old_path, f.new_path) for f in files] == [
+        ("arch/arm64/kernel/cpu-reset.h", None),
+        (None, "arch/arm64/mm/new.S"),
+        ("old name.c", "new name.c"),
+        ("café.c", "café.c"),
+    ]
+    deleted, created, renamed, quoted = files
+    assert (deleted.old_blob, deleted.new_blob) == ("1a2b3c4", None)
+    assert (created.old_blob, created.new_blob, created.new_mode) == (None, "abcdef0", "100755")
+    assert renamed.paths == ("old name.c", "new name.c") and renamed.path == "new name.c"
+    [h] = renamed.hunks
+    assert (h.old_start, h.old_len, h.new_start, h.new_len) == (10, 4, 10, 4)
+    assert h.old_lines == ["a", "b", "d", ""]
+    assert quoted.hunks[0].lines == ("-x", "+y")
+
+
+def test_complete_hunks_gives_back_a_dropped_blank_context_line() -> None:
+    cut = "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1,3 +1,4 @@\n a\n+b\n c\n"
+    fixed = complete_hunks(cut)
+    assert fixed == cut + " \n"
+    assert complete_hunks(fixed) == fixed  # complete hunks are left alone
+    # short on one side only: not blank context, left as it is for git to judge
+    odd = "--- a/f\n+++ b/f\n@@ -1,3 +1,4 @@\n a\n+b\n+c\n"
+    assert complete_hunks(odd) == odd
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("@-+ \\\nabdif/,0123456789")), max_size=400))
+def test_diff_parsing_never_fails_on_hostile_text(text: str) -> None:
+    for f in parse_diff(text):
+        assert f.path
+    assert complete_hunks(text).endswith("\n")
+
+
+def test_parse_offsets_reads_git_apply_verbose_output() -> None:
+    err = ("Checking patch arch/x.c...\nHunk #1 succeeded at 40 (offset 3 lines).\n"
+           "Hunk #2 succeeded at 90 (offset -1 line).\nApplied patch arch/x.c cleanly.\n"
+           "Checking patch y.c...\nApplied patch y.c cleanly.\n")
+    offsets = parse_offsets(err)
+    assert [(o.path, o.hunk, o.at, o.offset) for o in offsets] == [("arch/x.c", 1, 40, 3), ("arch/x.c", 2, 90, -1)]
+    assert describe_offsets(offsets) == "arch/x.c hunk 1 at line 40 (+3 lines); arch/x.c hunk 2 at line 90 (-1 line)"
+
+
+def test_failed_hunks_are_located_in_the_target_file() -> None:
+    pre = [f"line {i}" for i in range(1, 41)]
+    target = ["new top"] * 5 + pre[:19] + ["line 20 changed upstream"] + pre[20:]
+    diff = ("--- a/f\n+++ b/f\n@@ -2,3 +2,3 @@\n line 2\n-line 3\n+line three\n line 4\n"
+            "@@ -19,3 +19,3 @@\n line 19\n-line 20\n+line twenty\n line 21\n")
+    [fd] = parse_diff(diff)
+    [bad] = failed_hunks(fd, target, pre)
+    assert bad.header.startswith("@@ -19,3")
+    assert (bad.start, bad.length) == (24, 3)  # five lines added above: 19-21 became 24-26
+    assert target[bad.start - 1:bad.start + bad.length - 1][1] == "line 20 changed upstream"
+    # without the pre-image, the offset of the hunk that was found is used
+    [guess] = failed_hunks(fd, target, None)
+    assert (guess.start, guess.length) == (24, 3)
+    # a file missing from the target: every hunk failed, no range
+    assert [(h.start, h.length) for h in failed_hunks(fd, None, pre)] == [(0, 0), (0, 0)]
+
+
+def test_index_files_round_trip_and_git_reads_them(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    blob = git(repo, "hash-object", "-w", "--stdin", input="hello\n").strip()
+    entries = [("100644", blob, "b/z.c"), ("100755", blob, "a.sh"), ("120000", blob, "b/link"),
+               ("100644", blob, "b/" + "x" * 300)]
+    index = tmp_path / "idx"
+    write_index(index, entries)
+    listed = git(repo, "ls-files", "-s", env={"GIT_INDEX_FILE": str(index)})
+    assert [ln.split("\t")[1] for ln in listed.splitlines()] == ["a.sh", "b/link", "b/" + "x" * 300, "b/z.c"]
+    assert "100755" in listed and "120000" in listed
+    assert sorted(read_index(index) or [], key=lambda e: e[2]) == sorted(entries, key=lambda e: e[2])
+    # and an index git wrote is read back the same
+    git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},c.txt", env={"GIT_INDEX_FILE": str(index)})
+    assert ("100644", blob, "c.txt") in (read_index(index) or [])
+    assert read_index(tmp_path / "missing") == []
+    (tmp_path / "junk").write_bytes(b"not an index")
+    assert read_index(tmp_path / "junk") is None
+
+
+def test_tree_edits_touch_only_the_changed_directories(tmp_path: Path) -> None:
+    repo = tmp_path / "r"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    for path in ("a/b/one.c", "a/b/two.c", "a/keep.c", "top.c"):
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(path + "\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "x", env={"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.org",
+                                              "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@example.org"})
+    with GitRepo(repo) as g:
+        trees = Trees(g)
+        root = trees.tree_of("HEAD")
+        blob = trees.lookup(root, "top.c")
+        assert blob is not None
+        new = trees.edit(root, {"a/b/one.c": None, "a/b/two.c": None, "n/e/w.c": blob, "top.c": None})
+        listing = git(repo, "ls-tree", "-r", "--name-only", new).split()
+        assert listing == ["a/keep.c", "n/e/w.c"]  # the emptied a/b is gone
+        assert trees.lookup(new, "a")[1] != trees.lookup(root, "a")[1]  # type: ignore[index]
+        # the same edit twice gives the same tree, and an empty edit gives the same tree back
+        assert trees.edit(root, {"a/b/one.c": None, "a/b/two.c": None, "n/e/w.c": blob, "top.c": None}) == new
+        assert trees.edit(root, {}) == root
+        for bad in ({"top.c/x": blob}, {"a": blob}):
+            try:
+                trees.edit(root, bad)
+            except TreeConflict:
+                pass
+            else:
+                raise AssertionError(f"{bad} should not fit in the tree")
+        assert trees.is_dir(root, "a/b") and not trees.is_dir(root, "top.c") and trees.is_dir(root, "")
+
+
+def test_commit_dates_and_idents_are_what_git_accepts() -> None:
+    assert _git_date("Mon, 2 Aug 2021 17:53:54 -0400") == "1627941234 -0400"
+    assert _git_date("2021-08-02T21:53:54+00:00") == "1627941234 +0000"
+    assert _git_date("not a date") == "1000000000 +0000"
+    assert _ident_part(' "Pasha" <x>\n') == 'Pasha" x'  # like git: crud stripped at the ends only
+    assert _ident_part("<>") == "unknown"
