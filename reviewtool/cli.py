@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -66,6 +65,20 @@ def _command_in(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _setup_logging(verbose: int) -> None:
+    """Debug logging for -vv; otherwise prefix library warnings, if a library uses logging at all.
+
+    `logging` is not imported just to configure it: when nothing has loaded it, nothing
+    logs, and a library loaded later still has its warnings shown by logging's fallback.
+    """
+    if verbose < 2 and "logging" not in sys.modules:
+        return
+    import logging
+
+    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.WARNING,
+                        format="reviewtool: %(message)s")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(_command_in(argv))
@@ -78,8 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.WARNING,
-                        format="reviewtool: %(message)s")
+    _setup_logging(args.verbose)
     try:
         return int(args.func(args))
     except ReviewtoolError as e:

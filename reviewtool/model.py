@@ -232,12 +232,23 @@ def _build(tp: Any, data: Any) -> Any:
         return tuple(_build(args[0], x) for x in data)
     if origin is dict:
         return dict(data)
-    if dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         kwargs = {}
-        for f in dataclasses.fields(tp):
-            key = _RENAMES.get(f.name, f.name)
+        for name, key, hint in _fields(tp):
             if key in data:
-                kwargs[f.name] = _build(hints[f.name], data[key])
+                kwargs[name] = _build(hint, data[key])
         return typing.cast(Any, tp)(**kwargs)
     return data
+
+
+_FIELDS: dict[type, tuple[tuple[str, str, Any], ...]] = {}
+
+
+def _fields(cls: type) -> tuple[tuple[str, str, Any], ...]:
+    """(field name, JSON key, resolved type) of each field of a dataclass, resolved once per class."""
+    got = _FIELDS.get(cls)
+    if got is None:
+        hints = typing.get_type_hints(cls)
+        got = _FIELDS[cls] = tuple((f.name, _RENAMES.get(f.name, f.name), hints[f.name])
+                                   for f in dataclasses.fields(cls))
+    return got

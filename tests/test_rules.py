@@ -53,7 +53,9 @@ def test_a_good_pack_loads_with_compiled_patterns(tmp_path: Path) -> None:
     rs = load_rules([write_pack(tmp_path, GOOD)])
     rule = rs.get("TEST-GOOD")
     assert rule is not None and rule.severity == "warning" and rule.scope == "kernel"
-    assert rule.added[0].search("\trc = trans_pgd_create_copy(&info,")
+    assert rule.patterns("added")[0].search("\trc = trans_pgd_create_copy(&info,")
+    assert rule.search_any("added", "\trc = trans_pgd_create_copy(&info,")
+    assert not rule.search_any("added", "\trc = trans_pgd_create(&info,")
     assert rule_meta(rule)["added"] == ["\\btrans_pgd_create_copy\\s*\\("]
 
 

@@ -9,7 +9,6 @@ or moved within the patch) is marked pre-existing. Nothing here prints.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import time
 from collections.abc import Callable
@@ -137,17 +136,19 @@ def _message_text(patch: Patch, cover_text: str) -> str:
 def _path_matches(rule: Rule, f: DiffFile) -> bool:
     if not rule.paths:
         return True
-    return any(fnmatch.fnmatchcase(p, g) for p in (f.path, f.old_path) if p for g in rule.paths)
+    return any(rule.matches_path(p) for p in (f.path, f.old_path) if p)
 
 
 def _pattern_findings(rule: Rule, pd: PatchDiff, cover_text: str,
                       texts: dict[tuple[int, str], str]) -> list[lineage.Raw]:
     patch = pd.patch
-    if rule.unless_message and any(p.search(_message_text(patch, cover_text)) for p in rule.unless_message):
+    if rule.unless_message and rule.search_any("unless_message", _message_text(patch, cover_text)):
         return []
     msg_match: re.Match[str] | None = None
     if rule.commit_message:
-        msg_match = next((m for p in rule.commit_message if (m := p.search(patch.message))), None)
+        if not rule.search_any("commit_message", patch.message):
+            return []
+        msg_match = next((m for p in rule.patterns("commit_message") if (m := p.search(patch.message))), None)
         if msg_match is None:
             return []
         match_text = _match_text(msg_match)
@@ -179,8 +180,7 @@ def _file_findings(rule: Rule, index: int, files: list[DiffFile]) -> list[lineag
     """
     files = [f for f in files if not f.hunks or any(ln.kind != " " and _code(ln) for h in f.hunks for ln in h.lines)]
     if rule.unless:
-        files = [f for f in files
-                 if not any(p.search(ln.prefixed) for h in f.hunks for ln in h.lines for p in rule.unless)]
+        files = [f for f in files if not any(rule.search_any("unless", ln.prefixed) for h in f.hunks for ln in h.lines)]
     if not files:
         return []
     evidence = tuple(ev for f in files if (ev := _file_evidence(index, f, rule.min_added > 0)) is not None)
@@ -209,21 +209,6 @@ def _code(ln: DiffLine) -> bool:
     return bool(text) and not text.startswith(_COMMENT)
 
 
-_PREFILTERS: dict[tuple[str, ...], re.Pattern[str] | None] = {}
-_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
-
-
-def _prefilter(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
-    """All of a rule's patterns for one kind of line as one multi-line regex, to skip hunks fast."""
-    key = tuple(p.pattern for p in patterns)
-    if key not in _PREFILTERS:
-        try:
-            _PREFILTERS[key] = re.compile("|".join(f"(?:{_NAMED_GROUP.sub('(?:', k)})" for k in key), re.M)
-        except re.error:
-            _PREFILTERS[key] = None
-    return _PREFILTERS[key]
-
-
 def _kind_text(hunk: DiffHunk, kind: str, texts: dict[tuple[int, str], str]) -> str:
     """The code lines of one kind in a hunk, joined (cached per hunk for the whole run)."""
     key = (id(hunk), kind)
@@ -234,30 +219,23 @@ def _kind_text(hunk: DiffHunk, kind: str, texts: dict[tuple[int, str], str]) -> 
 
 def _match_hunk(rule: Rule, index: int, f: DiffFile, hunk: DiffHunk,
                 texts: dict[tuple[int, str], str]) -> lineage.Raw | None:
-    if rule.functions and not (hunk.function and any(p.search(hunk.function) for p in rule.functions)):
+    if rule.functions and not (hunk.function and rule.search_any("functions", hunk.function)):
         return None
-    kinds = [(k, pats) for k, pats in (("+", rule.added), ("-", rule.removed), (" ", rule.context)) if pats]
-    for kind, patterns in kinds:
-        quick = _prefilter(patterns)
+    kinds = [(k, key) for k, key in (("+", "added"), ("-", "removed"), (" ", "context")) if getattr(rule, key)]
+    for kind, key in kinds:  # one search over the hunk's lines of each kind skips most hunks
+        quick = rule.combined(key)
         if quick is not None and not quick.search(_kind_text(hunk, kind, texts)):
             return None
     lines = hunk.lines
     picked: list[int] = []
-    first_match = ""
-    for kind, patterns in kinds:
-        hits = []
-        for i, ln in enumerate(lines):
-            if ln.kind != kind or not _code(ln):
-                continue
-            m = next((m for p in patterns if (m := p.search(ln.text))), None)
-            if m is not None:
-                hits.append(i)
-                first_match = first_match or _match_text(m)
+    for kind, key in kinds:
+        hits = [i for i, ln in enumerate(lines) if ln.kind == kind and _code(ln) and rule.search_any(key, ln.text)]
         if not hits:
             return None
         picked.extend(hits)
-    if rule.unless and any(p.search(ln.prefixed) for ln in lines for p in rule.unless):
+    if rule.unless and any(rule.search_any("unless", ln.prefixed) for ln in lines):
         return None
+    first_match = _first_match(rule, lines, kinds, picked) if _shows_match(rule) else ""
     if not any(lines[i].kind != " " for i in picked):
         picked.extend(_first_change_run(lines))
     if not picked:
@@ -265,6 +243,21 @@ def _match_hunk(rule: Rule, index: int, f: DiffFile, hunk: DiffHunk,
     evidence = _runs(index, f.path, lines, sorted(set(picked)))
     finding = _finding(rule, evidence, first_match.strip(), hunk.function, f.path)
     return lineage.Raw(rule, finding, f.path, hunk.function)
+
+
+def _shows_match(rule: Rule) -> bool:
+    """True when the rule's message or question shows `{match}`."""
+    return "{match" in rule.message or "{match" in rule.question
+
+
+def _first_match(rule: Rule, lines: tuple[DiffLine, ...], kinds: list[tuple[str, str]], picked: list[int]) -> str:
+    """What `{match}` shows: the first regex's match on the first hit line (of the first kind)."""
+    for i in picked:
+        key = next(key for kind, key in kinds if kind == lines[i].kind)
+        m = next((m for p in rule.patterns(key) if (m := p.search(lines[i].text))), None)
+        if m is not None and (text := _match_text(m)):
+            return text
+    return ""
 
 
 def _match_text(m: re.Match[str]) -> str:
@@ -361,9 +354,7 @@ def _analyzer_findings(series: Series, diffs: tuple[PatchDiff, ...], ruleset: Ru
             rule = ruleset.get(hit.rule)
             if rule is None or rule.analyzer != name or not hit.evidence:
                 continue
-            evidence = tuple(e for e in hit.evidence
-                             if not rule.paths or e.file is None
-                             or any(fnmatch.fnmatchcase(e.file, g) for g in rule.paths))
+            evidence = tuple(e for e in hit.evidence if e.file is None or rule.matches_path(e.file))
             if not evidence:
                 continue
             patches = {e.patch for e in evidence if e.patch}

@@ -157,7 +157,7 @@ def _fixed_later(r: Raw, f: Finding, diffs: tuple[PatchDiff, ...], total: int) -
             if h.function != r.function:
                 continue
             for ln in h.added():
-                if any(p.search(ln.prefixed) for p in r.rule.unless):
+                if r.rule.search_any("unless", ln.prefixed):
                     return f"patch {pd.index}/{total} adds '{ln.text.strip()}' in {r.function}()"
         path = file.path
     return None

@@ -1,35 +1,42 @@
-"""Rule packs: load `rules/*.toml`, validate every rule, compile its patterns.
+"""Rule packs: load `rules/*.toml`, validate every rule, compile its patterns when used.
 
 A bad pack (unknown key, invalid regex, duplicate id, missing field, unknown category
 or severity, unknown analyzer) is a RulesError naming the file and the rule. The schema
-is described in docs/rules.md.
+is described in docs/rules.md. Validation compiles every regex; a rule keeps the regex
+sources and compiles them again on first use, so a run pays only for the rules it uses.
+`load_rules(cache=True)` reuses packs validated before (check/rulecache.py).
 """
 
 from __future__ import annotations
 
+import os
 import re
-import string
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewtool.check.checklist import CATEGORIES, SEVERITIES
+from reviewtool.check.patterns import alternation, compiled, glob_match
 from reviewtool.errors import RulesError
+
+if TYPE_CHECKING:
+    from reviewtool.check.rulecache import PackCache
 
 # The packs shipped with reviewtool (a source checkout or an editable install).
 DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 ANALYZERS_DIR = Path(__file__).resolve().parent / "analyzers"
 
 SCOPES = ("kernel", "any", "other")  # other: only kexec-tools/makedumpfile patches
-_ID_RE = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$")
-_ANALYZER_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_ID_RE = r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$"  # compiled when a pack is validated
+_ANALYZER_RE = r"^[a-z][a-z0-9_]*$"
 _PLACEHOLDERS = {"match", "function", "file"}
 
 _REQUIRED = ("id", "title", "severity", "category", "message", "question", "doc")
 _PATTERN_KEYS = ("functions", "added", "removed", "context", "commit_message")
-_LIST_KEYS = ("paths", *_PATTERN_KEYS, "unless", "unless_message")
+REGEX_KEYS = (*_PATTERN_KEYS, "unless", "unless_message")
+_MESSAGE_KEYS = ("commit_message", "unless_message")  # matched in multi-line mode
+_LIST_KEYS = ("paths", *REGEX_KEYS)
 _KNOWN = {*_REQUIRED, *_LIST_KEYS, "analyzer", "scope", "min_added"}
 _DOC_KEYS = ("what", "why", "example", "not_flagged")
 
@@ -46,7 +53,7 @@ class RuleDoc:
 
 @dataclass(frozen=True)
 class Rule:
-    """One validated rule, its patterns compiled."""
+    """One validated rule; its regexes are kept as source and compiled on first use."""
 
     id: str
     title: str
@@ -57,14 +64,14 @@ class Rule:
     doc: RuleDoc
     pack: str  # the file it came from
     scope: str = "kernel"
-    paths: tuple[str, ...] = ()
-    functions: tuple[re.Pattern[str], ...] = ()
-    added: tuple[re.Pattern[str], ...] = ()
-    removed: tuple[re.Pattern[str], ...] = ()
-    context: tuple[re.Pattern[str], ...] = ()
-    commit_message: tuple[re.Pattern[str], ...] = ()
-    unless: tuple[re.Pattern[str], ...] = ()
-    unless_message: tuple[re.Pattern[str], ...] = ()
+    paths: tuple[str, ...] = ()  # fnmatch globs
+    functions: tuple[str, ...] = ()  # regex sources, from here on
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+    commit_message: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+    unless_message: tuple[str, ...] = ()
     min_added: int = 0
     analyzer: str | None = None
 
@@ -72,6 +79,30 @@ class Rule:
     def line_patterns(self) -> bool:
         """True when the rule matches diff lines (added, removed or context)."""
         return bool(self.added or self.removed or self.context)
+
+    def patterns(self, key: str) -> tuple[re.Pattern[str], ...]:
+        """The compiled regexes of one key ('added', 'unless', ...), in order; compiled once."""
+        return compiled(getattr(self, key), _flags(key))
+
+    def combined(self, key: str) -> re.Pattern[str] | None:
+        """One regex that matches a line (or message) where any of the key's regexes does.
+
+        Multi-line mode: on one line it means what each regex means alone, and on lines
+        joined with newlines it finds every line a regex matches (and maybe more). None when
+        the regexes cannot be joined (back-references, flags): use `patterns(key)` then.
+        """
+        return alternation(getattr(self, key))
+
+    def search_any(self, key: str, text: str) -> bool:
+        """True when one of the key's regexes matches the text (one line, or a message)."""
+        combined = self.combined(key)
+        if combined is not None:
+            return combined.search(text) is not None
+        return any(p.search(text) for p in self.patterns(key))
+
+    def matches_path(self, path: str) -> bool:
+        """True when the path matches one of the rule's `paths` globs (or it has none)."""
+        return not self.paths or any(glob_match(path, g) for g in self.paths)
 
 
 @dataclass(frozen=True)
@@ -104,10 +135,10 @@ def rule_meta(rule: Rule) -> dict[str, Any]:
         out["analyzer"] = rule.analyzer
     if rule.paths:
         out["paths"] = list(rule.paths)
-    for key in (*_PATTERN_KEYS, "unless", "unless_message"):
+    for key in REGEX_KEYS:
         patterns = getattr(rule, key)
         if patterns:
-            out[key] = [p.pattern for p in patterns]
+            out[key] = list(patterns)
     if rule.min_added:
         out["min_added"] = rule.min_added
     out["doc"] = {"what": rule.doc.what, "why": rule.doc.why, "example": rule.doc.example,
@@ -121,23 +152,38 @@ def pack_files(dirs: Iterable[Path]) -> list[Path]:
     for d in dirs:
         if not d.is_dir():
             raise RulesError(f"rules directory {d} does not exist")
-        out.extend(sorted(p for p in d.glob("*.toml") if p.is_file()))
+        with os.scandir(d) as entries:
+            names = sorted(e.name for e in entries if e.name.endswith(".toml") and e.is_file())
+        out.extend(d / name for name in names)
     return out
 
 
-def load_rules(dirs: Sequence[Path] | None = None, extra: Sequence[Path] = ()) -> RuleSet:
-    """Load and validate the packs in `dirs` (default: the shipped rules/) plus `extra` dirs."""
+def load_rules(dirs: Sequence[Path] | None = None, extra: Sequence[Path] = (), *,
+               cache: bool = False) -> RuleSet:
+    """Load and validate the packs in `dirs` (default: the shipped rules/) plus `extra` dirs.
+
+    With `cache`, a pack whose bytes are the ones validated by an earlier run (of the same
+    reviewtool) is taken from the validated-pack cache instead of being validated again.
+    """
     base = [DEFAULT_RULES_DIR] if dirs is None else list(dirs)
     files = pack_files([*base, *extra])
+    packs = None
+    if cache:
+        from reviewtool.check.rulecache import PackCache
+
+        packs = PackCache.open()
     rules: list[Rule] = []
     seen: dict[str, str] = {}
-    for path in files:
-        for rule in load_pack(path):
+    shown = [_shown(p) for p in files]
+    for path, name in zip(files, shown, strict=True):
+        for rule in load_pack(path, packs):
             if rule.id in seen:
-                raise RulesError(f"{_shown(path)}: rule {rule.id}: duplicate id (also in {seen[rule.id]})")
-            seen[rule.id] = _shown(path)
+                raise RulesError(f"{name}: rule {rule.id}: duplicate id (also in {seen[rule.id]})")
+            seen[rule.id] = name
             rules.append(rule)
-    return RuleSet(tuple(rules), tuple(_shown(p) for p in files))
+    if packs is not None:
+        packs.save()
+    return RuleSet(tuple(rules), tuple(shown))
 
 
 def _shown(path: Path) -> str:
@@ -148,38 +194,55 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def load_pack(path: Path) -> list[Rule]:
-    """Read one pack file and validate every rule in it."""
+def load_pack(path: Path, cache: PackCache | None = None) -> list[Rule]:
+    """Read one pack file and validate every rule in it (or take it from `cache`, unchanged)."""
+    shown = _shown(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        content = path.read_bytes()
     except OSError as e:
-        raise RulesError(f"{_shown(path)}: cannot read the rule pack: {e.strerror}") from None
+        raise RulesError(f"{shown}: cannot read the rule pack: {e.strerror}") from None
+    if cache is not None:
+        got = cache.get(path, content)
+        if got is not None:
+            return got
+    rules = _validate(shown, content)
+    if cache is not None:
+        cache.put(path, content, rules)
+    return rules
+
+
+def _validate(shown: str, content: bytes) -> list[Rule]:
+    import tomllib  # only when a pack is validated
+
+    try:
+        text = content.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
+        data = tomllib.loads(text)
     except UnicodeDecodeError:
-        raise RulesError(f"{_shown(path)}: the rule pack is not UTF-8") from None
+        raise RulesError(f"{shown}: the rule pack is not UTF-8") from None
     except tomllib.TOMLDecodeError as e:
-        raise RulesError(f"{_shown(path)}: invalid TOML: {e}") from None
+        raise RulesError(f"{shown}: invalid TOML: {e}") from None
     unknown = set(data) - {"rule"}
     if unknown:
-        raise RulesError(f"{_shown(path)}: unknown top-level key '{sorted(unknown)[0]}' (rules go in [[rule]] tables)")
+        raise RulesError(f"{shown}: unknown top-level key '{sorted(unknown)[0]}' (rules go in [[rule]] tables)")
     raw = data.get("rule", [])
     if not isinstance(raw, list):
-        raise RulesError(f"{_shown(path)}: 'rule' must be an array of tables ([[rule]])")
+        raise RulesError(f"{shown}: 'rule' must be an array of tables ([[rule]])")
     out: list[Rule] = []
     ids: set[str] = set()
     for n, entry in enumerate(raw, 1):
-        rule = _rule(path, n, entry)
+        rule = _rule(shown, n, entry)
         if rule.id in ids:
-            raise RulesError(f"{_shown(path)}: rule {rule.id}: duplicate id")
+            raise RulesError(f"{shown}: rule {rule.id}: duplicate id")
         ids.add(rule.id)
         out.append(rule)
     return out
 
 
-def _rule(path: Path, n: int, entry: Any) -> Rule:
+def _rule(shown: str, n: int, entry: Any) -> Rule:
     name = entry.get("id") if isinstance(entry, dict) and isinstance(entry.get("id"), str) else f"#{n}"
 
     def fail(msg: str) -> RulesError:
-        return RulesError(f"{_shown(path)}: rule {name}: {msg}")
+        return RulesError(f"{shown}: rule {name}: {msg}")
 
     if not isinstance(entry, dict):
         raise fail("must be a table")
@@ -194,7 +257,7 @@ def _rule(path: Path, n: int, entry: Any) -> Rule:
         if key in entry and (not isinstance(entry[key], str) or not entry[key].strip()):
             hint = " (commit-message regexes go in 'commit_message')" if key == "message" else ""
             raise fail(f"'{key}' must be a non-empty string{hint}")
-    if not _ID_RE.match(entry["id"]):
+    if not re.match(_ID_RE, entry["id"]):
         raise fail("id must be UPPER-KEBAB-CASE, e.g. KEXEC-CRASH-PGTABLE")
     if "\n" in entry["title"]:
         raise fail("title must be one line")
@@ -222,7 +285,7 @@ def _rule(path: Path, n: int, entry: Any) -> Rule:
         raise fail("'min_added' must be a non-negative integer")
     analyzer = entry.get("analyzer")
     if analyzer is not None:
-        if not _ANALYZER_RE.match(analyzer):
+        if not re.match(_ANALYZER_RE, analyzer):
             raise fail(f"analyzer '{analyzer}' is not a module name")
         if not (ANALYZERS_DIR / f"{analyzer}.py").is_file():
             raise fail(f"unknown analyzer '{analyzer}' (no reviewtool/check/analyzers/{analyzer}.py)")
@@ -241,32 +304,36 @@ def _rule(path: Path, n: int, entry: Any) -> Rule:
     for key in _DOC_KEYS:
         if not isinstance(doc.get(key), str) or not doc[key].strip():
             raise fail(f"missing field 'doc.{key}'")
-    compiled = {k: _compile(lists[k], k, fail) for k in (*_PATTERN_KEYS, "unless", "unless_message")}
+    for key in REGEX_KEYS:
+        _check_regexes(lists[key], key, fail)
     return Rule(
         id=entry["id"], title=entry["title"].strip(), severity=entry["severity"],
         category=entry["category"], message=entry["message"].strip(), question=entry["question"].strip(),
         doc=RuleDoc(doc["what"].strip(), doc["why"].strip(), doc["example"].strip("\n"),
                     doc["not_flagged"].strip()),
-        pack=_shown(path), scope=scope, paths=lists["paths"],
-        functions=compiled["functions"], added=compiled["added"], removed=compiled["removed"],
-        context=compiled["context"], commit_message=compiled["commit_message"],
-        unless=compiled["unless"], unless_message=compiled["unless_message"],
+        pack=shown, scope=scope, paths=lists["paths"],
+        functions=lists["functions"], added=lists["added"], removed=lists["removed"],
+        context=lists["context"], commit_message=lists["commit_message"],
+        unless=lists["unless"], unless_message=lists["unless_message"],
         min_added=min_added, analyzer=analyzer,
     )
 
 
-def _compile(patterns: tuple[str, ...], key: str, fail: Any) -> tuple[re.Pattern[str], ...]:
-    out = []
+def _check_regexes(patterns: tuple[str, ...], key: str, fail: Any) -> None:
     for p in patterns:
         try:
-            out.append(re.compile(p, re.MULTILINE) if key in ("commit_message", "unless_message")
-                       else re.compile(p))
+            re.compile(p, _flags(key))
         except re.error as e:
             raise fail(f"invalid regex in '{key}': {p!r}: {e}") from None
-    return tuple(out)
+
+
+def _flags(key: str) -> int:
+    return re.MULTILINE if key in _MESSAGE_KEYS else 0
 
 
 def _check_placeholders(text: str, key: str, fail: Any) -> None:
+    import string
+
     try:
         fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
     except ValueError as e:

@@ -56,10 +56,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     r.set_defaults(func=run_rules)
 
 
-def _ruleset(dirs: list[str]) -> Any:
+def _ruleset(dirs: list[str], cache: bool = False) -> Any:
+    """The shipped packs plus those in `dirs`; `cache`: reuse packs validated by an earlier run."""
     from reviewtool.check.rules import load_rules
 
-    return load_rules(extra=[Path(d).expanduser() for d in dirs])
+    return load_rules(extra=[Path(d).expanduser() for d in dirs], cache=cache)
 
 
 def run_rules(args: argparse.Namespace) -> int:
@@ -145,7 +146,7 @@ def run_check(args: argparse.Namespace) -> int:
     from reviewtool.store import Store
 
     fmt = "json" if args.json and args.format is None else (args.format or "text")
-    ruleset = _ruleset(args.rules)
+    ruleset = _ruleset(args.rules, cache=True)
     store = Store(config.store_dir(args.store))
     series = _load_series(args.series, store, args.verbose)
     apply = _rebase_result(store, series)

@@ -229,7 +229,7 @@ def render_rule_doc(rule: Rule, tty: bool = False) -> str:
     for key in ("functions", "added", "removed", "context", "commit_message", "unless", "unless_message"):
         patterns = getattr(rule, key)
         if patterns:
-            out.line(f"{key}: " + "  ".join(p.pattern for p in patterns))
+            out.line(f"{key}: " + "  ".join(patterns))
     if rule.min_added:
         out.line(f"min_added: {rule.min_added}")
     sections = (("What it checks", rule.doc.what), ("Why it matters", rule.doc.why),

@@ -1,0 +1,128 @@
+"""The validated-pack cache: rule packs that passed validation, so a run need not re-validate them.
+
+One file, `$XDG_CACHE_HOME/reviewtool/rule-packs.cache` (marshal, like a .pyc), maps a
+pack's resolved path to the exact bytes that were validated and the rules made of them.
+An entry is used only when the pack file still holds those bytes and the validator is the
+same (this reviewtool, this Python, the same analyzer modules); anything else, or an
+unreadable cache, means a full validation. The cache is only a speed-up: it is written
+atomically, and a cache that cannot be read or written is simply not used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import marshal
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from reviewtool import __version__
+from reviewtool.check import checklist, rules
+from reviewtool.check.rules import Rule, RuleDoc
+
+_FILE = "rule-packs.cache"
+_MAX_ENTRIES = 64
+_FIELDS = tuple(f.name for f in dataclasses.fields(Rule))
+
+
+def cache_file() -> Path | None:
+    """Where the cache lives (None when there is no home directory to put it in)."""
+    try:
+        root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:
+        return None
+    return Path(root) / "reviewtool" / _FILE
+
+
+def fingerprint() -> tuple[Any, ...]:
+    """What validation depends on besides the pack: the code, the Python, the analyzer modules."""
+    code = []
+    for source in (rules.__file__, checklist.__file__, __file__):
+        st = os.stat(source or "")
+        code.append((st.st_size, st.st_mtime_ns))
+    try:
+        analyzers = tuple(sorted(n for n in os.listdir(rules.ANALYZERS_DIR) if n.endswith(".py")))
+    except OSError:
+        analyzers = ()
+    return (__version__, sys.implementation.cache_tag, marshal.version, tuple(code), analyzers,
+            _FIELDS)
+
+
+class PackCache:
+    """The cache entries of one run: read once, looked up per pack, written back if changed."""
+
+    def __init__(self, path: Path | None, entries: dict[str, tuple[bytes, tuple[Any, ...]]],
+                 stamp: tuple[Any, ...]) -> None:
+        self.path = path
+        self.entries = entries
+        self.stamp = stamp
+        self.changed = False
+
+    @classmethod
+    def open(cls) -> PackCache:
+        """The cache as stored (empty when missing, unreadable or made by another validator)."""
+        path = cache_file()
+        stamp = fingerprint()
+        entries: dict[str, tuple[bytes, tuple[Any, ...]]] = {}
+        if path is not None:
+            try:
+                data = marshal.loads(path.read_bytes())
+                if isinstance(data, tuple) and len(data) == 2 and data[0] == stamp and isinstance(data[1], dict):
+                    entries = data[1]
+            except (OSError, ValueError, EOFError, TypeError):
+                pass
+        return cls(path, entries, stamp)
+
+    def get(self, pack: Path, content: bytes) -> list[Rule] | None:
+        """The rules of a pack validated with exactly these bytes, or None."""
+        entry = self.entries.get(str(pack.resolve()))
+        if not isinstance(entry, tuple) or len(entry) != 2 or entry[0] != content:
+            return None
+        try:
+            return [_rule(values) for values in entry[1]]
+        except (TypeError, ValueError, IndexError):
+            return None
+
+    def put(self, pack: Path, content: bytes, validated: list[Rule]) -> None:
+        """Remember the rules validated from these bytes of a pack."""
+        key = str(pack.resolve())
+        self.entries.pop(key, None)
+        self.entries[key] = (content, tuple(_values(r) for r in validated))
+        while len(self.entries) > _MAX_ENTRIES:
+            del self.entries[next(iter(self.entries))]
+        self.changed = True
+
+    def save(self) -> None:
+        """Write the cache back (temp file, then rename) when an entry was added."""
+        if not self.changed or self.path is None:
+            return
+        import tempfile
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{_FILE}.", dir=self.path.parent)
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(marshal.dumps((self.stamp, self.entries)))
+            os.replace(tmp, self.path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+        self.changed = False
+
+
+def _values(rule: Rule) -> tuple[Any, ...]:
+    """A rule as plain values (its fields in order, the doc as a tuple)."""
+    return tuple(dataclasses.astuple(v) if isinstance(v, RuleDoc) else v
+                 for v in (getattr(rule, name) for name in _FIELDS))
+
+
+def _rule(values: tuple[Any, ...]) -> Rule:
+    """The rule back from `_values`."""
+    if len(values) != len(_FIELDS):
+        raise ValueError("a cached rule of another shape")
+    kwargs = dict(zip(_FIELDS, values, strict=True))
+    kwargs["doc"] = RuleDoc(*kwargs["doc"])
+    return Rule(**kwargs)
