@@ -1,19 +1,39 @@
 #!/usr/bin/env bash
-# The main job on the bundled sample: fetch the sample series (offline, from fixtures/),
-# into a throw-away store, and show what reviewtool makes of it.
+# The main job on the bundled sample, end to end and offline:
+#   1. build a small kernel-like repository (tags v5.14-rc4, v5.15-rc1) and the sample
+#      series mailed against it, with replies (fixtures/kernel_repo.py);
+#   2. reviewtool fetch   the series from its mbox (b4 picks the revision, collects trailers);
+#   3. reviewtool rebase  it onto v5.15-rc1 without touching the repository's checkout;
+#   4. reviewtool check   it: the reviewer checklist with the lines behind each question;
+#   5. reviewtool review  the same in one go, writing every format for CI and the list.
+# Everything goes to a temporary directory that is removed at the end.
 set -euo pipefail
 venv=${1:-.venv}
 cd "$(dirname "$0")/.."
-rt="$PWD/$venv/bin/reviewtool"
+top=$PWD
+rt="$top/$venv/bin/reviewtool"
 work=$(mktemp -d "${TMPDIR:-/tmp}/reviewtool-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export REVIEWTOOL_STORE="$work/store"
 
-echo "== reviewtool fetch fixtures/mail --offline"
-"$rt" fetch fixtures/mail --offline
-echo
-echo "== reviewtool fetch fixtures/mail --offline -v 1   (the older revision in the same thread)"
-"$rt" -q fetch fixtures/mail --offline -v 1
-echo
-echo "== reviewtool list"
-"$rt" list
+"$top/$venv/bin/python" fixtures/kernel_repo.py "$work" >/dev/null
+cd "$work/linux"
+step() { printf '\n== %s\n' "$*"; }
+
+step "reviewtool fetch series.mbox --offline"
+"$rt" fetch "$work/series.mbox" --offline
+
+step "reviewtool rebase --onto v5.15-rc1      (exit 1: one patch conflicts, as planned)"
+"$rt" rebase --onto v5.15-rc1 || [ $? -eq 1 ]
+
+step "reviewtool check --fail-on never"
+"$rt" check --fail-on never
+
+step "reviewtool review series.mbox --onto v5.15-rc1 --offline --output-dir out --format markdown | head -25"
+"$rt" -q review "$work/series.mbox" --onto v5.15-rc1 --offline --output-dir "$work/out" \
+    --format markdown --fail-on never --from "Demo Reviewer <reviewer@example.org>" | head -25 || true
+echo "..."
+ls "$work/out"
+
+step "git status of the repository afterwards (untouched)"
+git status --short --branch
