@@ -130,19 +130,25 @@ def blob_id(data: bytes) -> str:
 
 
 def generated_series(n: int, series_id: str = "generated") -> Series:
-    """N patches, each adding a new file under kernel/: a long series for interrupt tests."""
+    """N patches for interrupt tests: odd ones add a file under kernel/ (applied in process),
+    even ones add a line to it with a hunk header one line off (applied by `git apply`)."""
     patches = []
     for i in range(1, n + 1):
-        body = f"// SPDX-License-Identifier: GPL-2.0\nint generated_{i};\n".encode()
-        diff = (f"diff --git a/kernel/generated_{i:04d}.c b/kernel/generated_{i:04d}.c\n"
-                f"new file mode 100644\nindex 0000000..{blob_id(body)[:7]}\n"
-                f"--- /dev/null\n+++ b/kernel/generated_{i:04d}.c\n@@ -0,0 +1,2 @@\n"
-                + "".join(f"+{line}\n" for line in body.decode().splitlines()))
+        k = (i + 1) // 2
+        name = f"kernel/generated_{k:04d}.c"
+        if i % 2:
+            body = f"// SPDX-License-Identifier: GPL-2.0\nint generated_{k};\n".encode()
+            diff = (f"diff --git a/{name} b/{name}\nnew file mode 100644\nindex 0000000..{blob_id(body)[:7]}\n"
+                    f"--- /dev/null\n+++ b/{name}\n@@ -0,0 +1,2 @@\n"
+                    + "".join(f"+{line}\n" for line in body.decode().splitlines()))
+        else:
+            diff = (f"diff --git a/{name} b/{name}\n--- a/{name}\n+++ b/{name}\n"
+                    f"@@ -3,1 +3,2 @@\n int generated_{k};\n+int more_{k};\n")
         patches.append(Patch(
-            index=i, expected=n, subject=f"kernel: add generated_{i}", full_subject=f"[PATCH {i}/{n}]",
+            index=i, expected=n, subject=f"kernel: generated change {i}", full_subject=f"[PATCH {i}/{n}]",
             msgid=f"<gen-{i}@example.org>", author="Gen Erator <gen@example.org>",
-            date="Mon, 2 Aug 2021 17:53:54 -0400", message=f"Add generated_{i}.\n\nSigned-off-by: Gen Erator "
-            "<gen@example.org>", diff=diff, files=(f"kernel/generated_{i:04d}.c",)))
+            date="Mon, 2 Aug 2021 17:53:54 -0400", message=f"Change {i}.\n\nSigned-off-by: Gen Erator "
+            "<gen@example.org>", diff=diff, files=(name,)))
     return Series(id=series_id, revision=1, expected=n, subject="kernel: generated", author="Gen Erator",
                   date="Mon, 2 Aug 2021 17:53:54 -0400", msgid="<gen-0@example.org>", cover=None,
                   patches=tuple(patches))

@@ -78,7 +78,7 @@ def test_ctrl_c_mid_run_leaves_nothing_behind(tmp_path: Path) -> None:
     store = tmp_path / "store"
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    series = generated_series(600)
+    series = generated_series(1500)
     Store(store).save_series(series, {})
     before = snapshot(repo)
     env = dict(os.environ, REVIEWTOOL_STORE=str(store), TMPDIR=str(tmp))
@@ -90,15 +90,15 @@ def test_ctrl_c_mid_run_leaves_nothing_behind(tmp_path: Path) -> None:
     deadline = time.monotonic() + 60
     for line in proc.stderr:
         seen.append(line)
-        if line.startswith("applying 40/600") or time.monotonic() > deadline:
+        if line.startswith("applying 40/1500") or time.monotonic() > deadline:
             break
-    assert seen and seen[-1].startswith("applying 40/600"), seen[-5:]
+    assert seen and seen[-1].startswith("applying 40/1500"), seen[-5:]
     assert list(tmp.iterdir()), "the run's temporary directory should exist mid-run"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted" in err
-    assert "applying 600/600" not in err
+    assert "applying 1500/1500" not in err
     assert list(tmp.iterdir()) == []
     assert snapshot(repo) == before
     assert leftovers(repo) == []

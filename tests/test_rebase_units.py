@@ -176,3 +176,35 @@ def test_commit_dates_and_idents_are_what_git_accepts() -> None:
     assert _git_date("not a date") == "1000000000 +0000"
     assert _ident_part(' "Pasha" <x>\n') == 'Pasha" x'  # like git: crud stripped at the ends only
     assert _ident_part("<>") == "unknown"
+
+
+def test_generated_series_goes_through_both_apply_paths(tmp_path: Path) -> None:
+    from reviewtool.rebase import apply_series
+    from tests.rebase_helpers import copy_repo, generated_series
+
+    res = apply_series(generated_series(6), "v5.15-rc1", repo=copy_repo(tmp_path))
+    assert [p.outcome for p in res.patches] == ["clean", "offset"] * 3
+    assert "(-1 line)" in res.patches[1].detail
+
+
+def test_exact_apply_takes_only_exact_matches_and_leaves_the_rest_to_git() -> None:
+    from reviewtool.rebase.exact import Missing, apply_exact
+
+    old = b"a\nb\nc\nd\ne\n"
+    [fd] = parse_diff("--- a/f\n+++ b/f\n@@ -2,3 +2,3 @@\n b\n-c\n+C\n d\n")
+    assert apply_exact(fd, old) == b"a\nb\nC\nd\ne\n"
+    assert apply_exact(fd, b"x\n" + old) is Missing  # would need an offset: git decides
+    assert apply_exact(fd, None) is Missing
+    assert apply_exact(fd, b"a\nb\nc\nd\ne") is Missing  # no newline at the end
+    [new] = parse_diff("diff --git a/n b/n\nnew file mode 100755\n--- /dev/null\n+++ b/n\n@@ -0,0 +1,2 @@\n+x\n+y\n")
+    assert apply_exact(new, None) == b"x\ny\n"
+    assert apply_exact(new, b"x\n") is Missing  # already there
+    [gone] = parse_diff("diff --git a/g b/g\ndeleted file mode 100644\n--- a/g\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-x\n-y\n")
+    assert apply_exact(gone, b"x\ny\n") is None
+    assert apply_exact(gone, b"x\ny\nz\n") is Missing
+    for text in ("--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+A\n\\ No newline at end of file\n",
+                 "diff --git a/f b/g\nrename from f\nrename to g\n--- a/f\n+++ b/g\n@@ -1 +1 @@\n-a\n+A\n",
+                 "diff --git a/f b/f\nold mode 100644\nnew mode 100755\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+A\n",
+                 "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-a\n+A\n"):  # counts do not add up
+        [odd] = parse_diff(text)
+        assert apply_exact(odd, old) is Missing, text

@@ -21,6 +21,7 @@ from pathlib import Path
 from reviewtool.model import Hunk
 from reviewtool.rebase import hunks
 from reviewtool.rebase.diffparse import FileDiff, complete_hunks
+from reviewtool.rebase.exact import Missing, apply_exact
 from reviewtool.rebase.gitrepo import GitRepo, GitResult
 from reviewtool.rebase.indexfile import read_index, write_index
 from reviewtool.rebase.trees import TREE_MODE, Entry, TreeConflict, Trees
@@ -73,7 +74,40 @@ class PatchApplier:
 
     # --- direct -----------------------------------------------------------------------
 
+    def _exact(self, files: list[FileDiff], tree: str) -> Applied | None:
+        """Clean without `git apply` when every hunk matches exactly where it says (exact.py)."""
+        changes: dict[str, Entry | None] = {}
+        for fd in files:
+            old_entry = self.trees.lookup(tree, fd.old_path) if fd.old_path else None
+            if fd.old_path is None and fd.new_path and self.trees.lookup(tree, fd.new_path) is not None:
+                return None
+            if old_entry is not None and old_entry[0] not in ("100644", "100755"):
+                return None
+            old = None
+            if old_entry is not None:
+                got = self.repo.cat(old_entry[1])
+                if got is None:
+                    return None
+                old = got[2]
+            new = apply_exact(fd, old)
+            if new is Missing:
+                return None
+            if new is None:
+                changes[fd.old_path or fd.path] = None
+            else:
+                assert isinstance(new, bytes)
+                mode = old_entry[0] if old_entry else (fd.new_mode or "100644")
+                changes[fd.new_path or fd.path] = (mode, self.repo.write_blob(new))
+        try:
+            new_tree = self.trees.edit(tree, changes)
+        except TreeConflict:
+            return None
+        return Applied("clean", new_tree, tuple(fd.path for fd in files))
+
     def _direct_apply(self, files: list[FileDiff], tree: str) -> Applied | GitResult:
+        exact = self._exact(files, tree)
+        if exact is not None:
+            return exact
         env = {"GIT_INDEX_FILE": str(self._direct)}
         records: list[tuple[str, str, str]] = []
         for path in dict.fromkeys(p for fd in files for p in fd.paths):

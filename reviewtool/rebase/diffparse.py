@@ -222,7 +222,8 @@ def _read_hunk(lines: list[str], i: int, m: re.Match[str]) -> tuple[DiffHunk, in
             break
         body.append(ln)
         j += 1
-    while j < len(lines) and lines[j].startswith("\\"):
+    while j < len(lines) and lines[j].startswith("\\"):  # "\ No newline at end of file"
+        body.append(lines[j])
         j += 1
     return DiffHunk(old_start, old_len, new_start, new_len, lines[i], tuple(body)), j
 

@@ -85,6 +85,7 @@ class GitRepo:
         self._batch: _Pipe | None = None
         self._mktree: _Pipe | None = None
         self._hash_commit: _Pipe | None = None
+        self._hash_blob: _Pipe | None = None
         self._objects = 0
         self._current: subprocess.Popen[bytes] | None = None
         self._interrupted: int | None = None
@@ -128,10 +129,10 @@ class GitRepo:
 
     def close(self) -> None:
         """Stop the long-lived git processes and remove the temporary directory."""
-        for pipe in (self._batch, self._mktree, self._hash_commit):
+        for pipe in (self._batch, self._mktree, self._hash_commit, self._hash_blob):
             if pipe is not None:
                 pipe.close()
-        self._batch = self._mktree = self._hash_commit = None
+        self._batch = self._mktree = self._hash_commit = self._hash_blob = None
         if self._current is not None and self._current.poll() is None:
             try:
                 self._current.wait(timeout=10)
@@ -238,11 +239,20 @@ class GitRepo:
             text += "\n"
         if self._hash_commit is None:
             self._hash_commit = _Pipe(self, "hash-object", "-w", "-t", "commit", "--stdin-paths")
+        return self._write_through(self._hash_commit, text.encode("utf-8", "surrogateescape"))
+
+    def write_blob(self, data: bytes) -> str:
+        """Write a blob through a long-lived `hash-object -w --stdin-paths`; its id."""
+        if self._hash_blob is None:
+            self._hash_blob = _Pipe(self, "hash-object", "-w", "--no-filters", "--stdin-paths")
+        return self._write_through(self._hash_blob, data)
+
+    def _write_through(self, pipe: _Pipe, data: bytes) -> str:
         self._objects += 1
-        path = self.workdir / f"commit.{self._objects}"
-        path.write_bytes(text.encode("utf-8", "surrogateescape"))
+        path = self.workdir / f"object.{self._objects}"
+        path.write_bytes(data)
         try:
-            return self._hash_commit.line(str(path))
+            return pipe.line(str(path))
         finally:
             path.unlink(missing_ok=True)
 

@@ -19,7 +19,6 @@ from reviewtool.rebase.upstream import scan_upstream, series_patch_ids
 
 Progress = Callable[[int, int, PatchOutcome | None], None]
 
-APPLIED = ("clean", "offset", "3way")
 _FALLBACK_IDENT = ("reviewtool", "reviewtool@localhost")
 
 
@@ -67,16 +66,18 @@ class _Run:
         out: list[PatchOutcome] = []
         total = len(self.series.patches)
         for n, (patch, fds) in enumerate(zip(self.series.patches, self.files, strict=True), start=1):
+            self.g.check_interrupt()  # a Ctrl-C is acted on between patches
             if self.progress:
                 self.progress(n, total, None)
-            outcome = self.one(patch, fds)
+            outcome = self.one(patch, fds, self.files[:n - 1])
             out.append(outcome)
             if self.progress:
                 self.progress(n, total, outcome)
         return out
 
-    def one(self, patch: Patch, fds: list[FileDiff]) -> PatchOutcome:
-        """The outcome of one patch; on success the tip moves to its new commit."""
+    def one(self, patch: Patch, fds: list[FileDiff], earlier: list[list[FileDiff]]) -> PatchOutcome:
+        """The outcome of one patch (EARLIER: the files of the patches before it); on
+        success the tip moves to its new commit."""
         index, subject = patch.index, patch.subject
         paths = tuple(fd.path for fd in fds)
         if not fds:
@@ -90,7 +91,6 @@ class _Run:
             how = "same patch-id" if match.how == "patch-id" else "same subject and author (patch-id differs)"
             return PatchOutcome(index, subject, "already-upstream", paths,
                                 f'{how} as {c.oid[:12]} "{c.subject}"', upstream_commit=c.oid)
-        earlier = self.files[:next(i for i, p in enumerate(self.series.patches) if p is patch)]
         got = self.applier.apply(patch.diff, fds, self.tip_tree, earlier)
         if got.tree is not None and got.tree == self.tip_tree:
             return PatchOutcome(index, subject, "already-upstream", paths,
