@@ -43,7 +43,7 @@ IDENT = {"GIT_AUTHOR_NAME": "Bench Author", "GIT_AUTHOR_EMAIL": "bench@example.o
          "GIT_AUTHOR_DATE": "2024-12-02T00:00:00Z", "GIT_COMMITTER_DATE": "2024-12-02T00:00:00Z"}
 K = "arch/arm64/kernel/"
 # (file, fraction of the file where the patch inserts a block, lines in the block)
-SERIES = [
+SERIES: list[tuple[str, list[tuple[str, float | None, int]]]] = [
     ("arm64: kexec: add the KHO state to kimage_arch",
      [("arch/arm64/include/asm/kexec.h", 0.55, 14), (K + "machine_kexec.c", 0.15, 22)]),
     ("arm64: kexec: describe the relocation registers",  # 3-way: upstream edits its context
@@ -265,6 +265,25 @@ def case_reviewtool(repo: Path, data: dict[str, str], cache: Path) -> None:
     data["last_reviewtool"] = res.stdout
 
 
+_IN_PROCESS = """
+import sys, time
+from pathlib import Path
+from reviewtool.rebase import apply_series
+from reviewtool.store import Store
+series = Store(Path(sys.argv[1])).find(sys.argv[2])
+t0 = time.perf_counter()
+apply_series(series, "bench-target", repo=sys.argv[3])
+print(time.perf_counter() - t0)
+"""
+
+
+def case_in_process(repo: Path, data: dict[str, str], cache: Path) -> float:
+    """apply_series alone, timed inside the process: (c) without interpreter start and imports."""
+    res = subprocess.run([sys.executable, "-c", _IN_PROCESS, str(cache / "store"), data["series_id"], str(repo)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600, check=True)
+    return float(res.stdout.strip())
+
+
 def _am_all(wt: Path, am: list[str], extra: dict[str, str] | None = None) -> int:
     """Run git am (or b4 shazam) and skip past conflicts; the number of skips."""
     skips = 0
@@ -307,12 +326,14 @@ def case_sparse_b4(repo: Path, data: dict[str, str], cache: Path) -> None:
         git(repo, "worktree", "remove", "--force", str(wt))
 
 
-CASES: dict[str, Callable[[Path, dict[str, str], Path], None]] = {
-    "floor": case_floor, "c": case_reviewtool, "b": case_sparse_b4, "a": case_worktree_am,
+CASES: dict[str, Callable[[Path, dict[str, str], Path], float | None]] = {
+    "floor": case_floor, "c": case_reviewtool, "c-work": case_in_process, "b": case_sparse_b4,
+    "a": case_worktree_am,
 }
 LABELS = {
     "floor": "floor: merge-tree cherry-pick of the 15 commits",
     "c": "(c) reviewtool rebase",
+    "c-work": "    of which apply_series (timed in process)",
     "b": "(b) sparse worktree + b4 shazam (-3)",
     "a": "(a) git worktree add + git am -3 + remove",
 }
@@ -348,7 +369,7 @@ def main() -> int:
     say(f"tree: {files} files; series: 15 patches; target: bench-base + "
         f"{git(repo, 'rev-list', '--count', 'bench-base..bench-target').strip()} commits")
     results: dict[str, tuple[float, float, float, float]] = {}
-    for name in ("floor", "c", "b", "a"):
+    for name in ("floor", "c", "c-work", "b", "a"):
         if name == "a" and args.skip_a:
             continue
         os.sync()
@@ -357,8 +378,8 @@ def main() -> int:
         times = []
         for _ in range(args.runs):
             t0 = time.perf_counter()
-            CASES[name](repo, data, args.cache)
-            times.append(time.perf_counter() - t0)
+            inner = CASES[name](repo, data, args.cache)
+            times.append(inner if inner is not None else time.perf_counter() - t0)
         results[name] = (statistics.median(times), min(times), max(times), rss)
         say(f"{LABELS[name]}: median {results[name][0]:.3f} s")
     _report(results, data)
@@ -390,6 +411,8 @@ def _report(results: dict[str, tuple[float, float, float, float]], data: dict[st
     if c:
         if "floor" in results:
             print(f"(c) / floor = {c[0] / results['floor'][0]:.2f}x   (target: within 1.5x)")
+            if "c-work" in results:
+                print(f"(c) apply_series alone / floor = {results['c-work'][0] / results['floor'][0]:.2f}x")
         if "a" in results:
             print(f"(a) / (c)   = {results['a'][0] / c[0]:.1f}x   (target: at least 10x)")
         if "b" in results:
