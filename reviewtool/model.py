@@ -204,10 +204,7 @@ _UNRENAMES = {v: k for k, v in _RENAMES.items()}
 def to_json(obj: Any) -> Any:
     """Plain JSON-able data from a model object (tuples become lists, `from_` -> `from`)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {
-            _RENAMES.get(f.name, f.name): to_json(getattr(obj, f.name))
-            for f in dataclasses.fields(obj)
-        }
+        return {key: to_json(getattr(obj, name)) for name, key in _keys(type(obj))}
     if isinstance(obj, (list, tuple)):
         return [to_json(x) for x in obj]
     if isinstance(obj, dict):
@@ -239,6 +236,17 @@ def _build(tp: Any, data: Any) -> Any:
                 kwargs[name] = _build(hint, data[key])
         return typing.cast(Any, tp)(**kwargs)
     return data
+
+
+_KEYS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _keys(cls: type) -> tuple[tuple[str, str], ...]:
+    """(field name, JSON key) of each field of a dataclass, once per class."""
+    got = _KEYS.get(cls)
+    if got is None:
+        got = _KEYS[cls] = tuple((f.name, _RENAMES.get(f.name, f.name)) for f in dataclasses.fields(cls))
+    return got
 
 
 _FIELDS: dict[type, tuple[tuple[str, str, Any], ...]] = {}

@@ -30,5 +30,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   "$venv/bin/pip" install -q --disable-pip-version-check -e '.[dev]'
   touch "$stamp"
 fi
+"$venv/bin/python" -m compileall -q reviewtool  # .pyc files even where PYTHONDONTWRITEBYTECODE is set
 # checkpatch.pl for the checkpatch tests, extracted from Debian's linux-source-6.12 (cached)
 bash scripts/get-checkpatch.sh >/dev/null

@@ -139,12 +139,19 @@ def function_at(text: str, line: int) -> CFunction | None:
 
 
 def walk(node: Any) -> Iterator[Any]:
-    """Every node under `node`, depth first, in source order."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        yield n
-        stack.extend(reversed(n.children))
+    """Every node under `node` (itself first), depth first, in source order."""
+    cursor = node.walk()
+    depth = 0
+    while True:
+        yield cursor.node
+        if cursor.goto_first_child():
+            depth += 1
+            continue
+        while depth and not cursor.goto_next_sibling():
+            cursor.goto_parent()
+            depth -= 1
+        if not depth:
+            return
 
 
 # --- without a parser: hunk lines and git's section header ---------------------------

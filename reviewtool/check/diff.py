@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 from reviewtool.check import cparse, difftext
 from reviewtool.model import Patch, Series
@@ -172,7 +173,7 @@ def _parse_chunk(chunk: str) -> tuple[list[DiffFile], str | None]:
             if pf.is_binary_file:
                 path = new or old or path
             hunks = tuple(
-                _hunk(str(h).split("\n", 1)[0], h.source_start, h.source_length,
+                _hunk(_header(h), h.source_start, h.source_length,
                       h.target_start, h.target_length, _lines_from_unidiff(h))
                 for h in pf
             )
@@ -192,6 +193,12 @@ def _parse_chunk(chunk: str) -> tuple[list[DiffFile], str | None]:
     status = _status(binary, added, deleted, file_old is not None, mode and not hunks)
     files.append(DiffFile(path, file_old, file_kind(path), status, hunks))
     return files, problem or error
+
+
+def _header(h: Any) -> str:
+    """A unidiff hunk's `@@ ... @@` line, as `str(h)` starts (without making the whole text)."""
+    section = f" {h.section_header}" if h.section_header else ""
+    return f"@@ -{h.source_start:d},{h.source_length:d} +{h.target_start:d},{h.target_length:d} @@{section}"
 
 
 def _hunk(header: str, os_: int, ol: int, ns: int, nl: int, lines: tuple[DiffLine, ...],

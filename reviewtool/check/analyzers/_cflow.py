@@ -78,7 +78,7 @@ def result_targets(call: Any) -> tuple[list[str], Any]:
 
 def norm(expr: str) -> str:
     """An expression without whitespace, for comparing lvalues."""
-    return re.sub(r"\s+", "", expr)
+    return "".join(expr.split())
 
 
 def condition_of(node: Any) -> Any:
@@ -101,27 +101,19 @@ def condition_of(node: Any) -> Any:
     return None
 
 
-def occurrences(root: Any, target: str | list[str], after: int) -> list[Any]:
-    """Nodes under root, starting at or after byte `after`, whose text is (one of) the target lvalues."""
+def occurrences(view: FuncView, target: str | list[str], after: int) -> list[Any]:
+    """Nodes of the view's body, starting at or after byte `after`, whose text is (one of) the target lvalues.
+
+    Outermost matches only (`p->x` and not its `p`), in source order.
+    """
     names = [target] if isinstance(target, str) else target
     simple = {t for t in names if re.fullmatch(r"[A-Za-z_]\w*", t)}
     lvalues = set(names) - simple
-    out = []
-    stack = [root]
-    while stack:
-        n = stack.pop()
-        if n.end_byte <= after:
-            continue  # the whole subtree is before the point of interest
-        stack.extend(n.children)
-        if n.start_byte < after:
-            continue
-        if n.type == "identifier" and text(n) in simple:
-            out.append(n)
-        elif lvalues and n.type in ("field_expression", "pointer_expression", "subscript_expression") \
-                and norm(text(n)) in lvalues:
-            out.append(n)
-    out.sort(key=lambda n: n.start_byte)
-    # a field_expression also contains its identifiers: keep outermost matches only
+    found = [n for name in simple for n in view.identifiers.get(name, ())]
+    if lvalues:
+        found.extend(n for t, n in view.lvalues if t in lvalues)
+    out = [n for n in found if n.start_byte >= after and n.end_byte > after]
+    out.sort(key=lambda n: (n.start_byte, -n.end_byte))  # an expression before the identifiers in it
     kept: list[Any] = []
     for n in out:
         if kept and n.start_byte < kept[-1].end_byte:
@@ -271,23 +263,21 @@ def return_exit(ret: Any, view: FuncView) -> Exit:
 
 def uses_errno(view: FuncView) -> bool:
     """True when the function reports failures as negative errno values (so 0 means success)."""
-    return any(n.type == "return_statement" and re.match(r"return\s+-\s*E[A-Z0-9]+", text(n))
-               for n in cparse.walk(view.body))
+    return any(re.match(r"return\s+-\s*E[A-Z0-9]+", text(n)) for n in view.of_type("return_statement"))
 
 
 def label_return(view: FuncView, label: str) -> Any:
     """The first return statement at or after `label:` in the function."""
     start = None
-    for n in cparse.walk(view.body):
-        if n.type == "labeled_statement":
-            lab = n.child_by_field_name("label")
-            if lab is not None and text(lab) == label:
-                start = n.start_byte
-                break
+    for n in view.of_type("labeled_statement"):
+        lab = n.child_by_field_name("label")
+        if lab is not None and text(lab) == label:
+            start = n.start_byte
+            break
     if start is None:
         return None
-    for n in cparse.walk(view.body):
-        if n.type == "return_statement" and n.start_byte >= start:
+    for n in view.of_type("return_statement"):
+        if n.start_byte >= start:
             return n
     return None
 
@@ -305,16 +295,9 @@ def top_level_label(view: FuncView, label: str) -> bool:
     return False
 
 
-def local_names(view: FuncView) -> set[str]:
+def local_names(view: FuncView) -> frozenset[str]:
     """The names declared in the function body."""
-    names: set[str] = set()
-    for n in cparse.walk(view.body):
-        if n.type == "declaration":
-            for d in n.children_by_field_name("declarator"):
-                name = cparse.declarator_name(d)
-                if name:
-                    names.add(name)
-    return names
+    return view.local_names
 
 
 def guarding_if(node: Any) -> Any:
@@ -335,12 +318,11 @@ def encloses(block: Any, node: Any) -> bool:
 def label_text(view: FuncView, label: str) -> str:
     """The source from `label:` to the return that ends that unwind path."""
     ret = label_return(view, label)
-    for n in cparse.walk(view.body):
-        if n.type == "labeled_statement":
-            lab = n.child_by_field_name("label")
-            if lab is not None and text(lab) == label:
-                end = ret.end_byte if ret is not None else view.body.end_byte
-                raw: bytes = view.body.text or b""
-                base = view.body.start_byte
-                return raw[n.start_byte - base:end - base].decode("utf-8", "replace")
+    for n in view.of_type("labeled_statement"):
+        lab = n.child_by_field_name("label")
+        if lab is not None and text(lab) == label:
+            end = ret.end_byte if ret is not None else view.body.end_byte
+            raw: bytes = view.body.text or b""
+            base = view.body.start_byte
+            return raw[n.start_byte - base:end - base].decode("utf-8", "replace")
     return ""

@@ -9,8 +9,8 @@ tell added code from context.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from reviewtool.check import cparse
@@ -38,6 +38,58 @@ class FuncView:
         if self.node.type == "compound_statement":
             return self.node
         return self.node.child_by_field_name("body")
+
+    @cached_property
+    def _index(self) -> dict[str, list[tuple[int, Any]]]:
+        """The body's nodes by type: (position in a depth-first walk, node), in source order."""
+        out: dict[str, list[tuple[int, Any]]] = {}
+        body = self.body
+        if body is not None:
+            for i, n in enumerate(cparse.walk(body)):
+                out.setdefault(n.type, []).append((i, n))
+        return out
+
+    def of_type(self, *types: str) -> list[Any]:
+        """The body's nodes of these types, in source order (a depth-first walk's order)."""
+        if len(types) == 1:
+            return [n for _, n in self._index.get(types[0], ())]
+        found = sorted((p for t in types for p in self._index.get(t, ())), key=lambda p: p[0])
+        return [n for _, n in found]
+
+    @cached_property
+    def calls(self) -> tuple[tuple[str, Any], ...]:
+        """(callee name, call_expression node) of every direct call in the body, in order."""
+        out = []
+        for n in self.of_type("call_expression"):
+            fn = n.child_by_field_name("function")
+            if fn is not None and fn.type == "identifier":
+                out.append((cparse.node_text(fn), n))
+        return tuple(out)
+
+    @cached_property
+    def identifiers(self) -> dict[str, list[Any]]:
+        """The identifier nodes of the body by name, each list in source order."""
+        out: dict[str, list[Any]] = {}
+        for n in self.of_type("identifier"):
+            out.setdefault(cparse.node_text(n), []).append(n)
+        return out
+
+    @cached_property
+    def lvalues(self) -> tuple[tuple[str, Any], ...]:
+        """(text without whitespace, node) of every field, pointer and subscript expression in the body."""
+        return tuple((_squash(cparse.node_text(n)), n)
+                     for n in self.of_type("field_expression", "pointer_expression", "subscript_expression"))
+
+    @cached_property
+    def local_names(self) -> frozenset[str]:
+        """The names declared in the body."""
+        names: set[str] = set()
+        for n in self.of_type("declaration"):
+            for d in n.children_by_field_name("declarator"):
+                name = cparse.declarator_name(d)
+                if name:
+                    names.add(name)
+        return frozenset(names)
 
     def line(self, row: int) -> DiffLine | None:
         """The diff line at a 0-based row, when the row is part of the patch's hunks."""
@@ -71,7 +123,8 @@ def _strip_literals(text: str, in_comment: bool) -> tuple[str, bool]:
         if end < 0:
             return "", True
         text = text[end + 2:]
-    text = _LITERALS.sub("", text)
+    if '"' in text or "'" in text or "/" in text:  # what every literal or comment starts with
+        text = _LITERALS.sub("", text)
     start = text.find("/*")
     if start >= 0:
         return text[:start], True
@@ -84,6 +137,8 @@ def _depths(lines: list[str]) -> tuple[int, int]:
     in_comment = False
     for text in lines:
         clean, in_comment = _strip_literals(text, in_comment)
+        if "{" not in clean and "}" not in clean:
+            continue
         for ch in clean:
             if ch == "{":
                 depth += 1
@@ -187,15 +242,6 @@ def text(node: Any) -> str:
     return cparse.node_text(node)
 
 
-def calls(node: Any) -> Iterator[tuple[str, Any]]:
-    """(callee name, call_expression node) of every direct call under `node`."""
-    for n in cparse.walk(node):
-        if n.type == "call_expression":
-            fn = n.child_by_field_name("function")
-            if fn is not None and fn.type == "identifier":
-                yield cparse.node_text(fn), n
-
-
 def line_functions(f: DiffFile, hunk: DiffHunk, image: str | None) -> list[str | None]:
     """The enclosing function of every line of a hunk (removed lines: where they were)."""
     key = (id(hunk), image is not None)
@@ -239,7 +285,8 @@ def _line_functions(f: DiffFile, hunk: DiffHunk, image: str | None) -> list[str 
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+    """The text without whitespace (as `re.sub(r"\\s+", "", text)`: the same whitespace)."""
+    return "".join(text.split())
 
 
 def changed_code(hunk: DiffHunk) -> list[int]:
@@ -279,4 +326,4 @@ def _changed_code(hunk: DiffHunk) -> list[int]:
 
 def _strip_literals_keep(text: str) -> str:
     """The line without comments (string literals kept: they are code)."""
-    return re.sub(r"/\*.*?\*/|//.*$", "", text)
+    return re.sub(r"/\*.*?\*/|//.*$", "", text) if "/" in text else text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection
 
 # Allocators that return NULL (or 0) when they fail.
 POINTER_ALLOCATORS = frozenset({
@@ -34,7 +35,6 @@ FREE_FUNCTIONS = frozenset({
     "__free_page", "free_pages_exact", "put_page", "folio_put", "kmem_cache_free", "memblock_free",
     "memblock_phys_free", "dma_free_coherent", "kimage_free_pages",
 })
-FREE_RE = re.compile(r"\b(?:" + "|".join(sorted(FREE_FUNCTIONS)) + r")\s*\(")
 
 # Calls that take a pointer without taking ownership of it.
 NON_OWNING = frozenset({
@@ -100,3 +100,25 @@ def allocator_kind(name: str, wrappers: frozenset[str] = frozenset()) -> str | N
     if name in ERROR_ALLOCATORS or _TRANS_PGD.match(name):
         return "error"
     return None
+
+
+_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+
+
+def first_call(text: str, wanted: Collection[str] | Callable[[str], bool]) -> re.Match[str] | None:
+    """The first `name(` in the text whose name is wanted (a set of names, or a test); group 1 is the name.
+
+    The same match as a regex `\\b(name1|name2|...)\\s*\\(` of all the wanted names would
+    give (a name is a whole identifier there too), without compiling such a regex.
+    """
+    test = wanted if callable(wanted) else wanted.__contains__
+    for m in _CALL.finditer(text):
+        if test(m.group(1)):
+            return m
+    return None
+
+
+def is_allocator(name: str) -> bool:
+    """True for an allocator of either kind, `trans_pgd_*()` included."""
+    return name in POINTER_ALLOCATORS or name in ERROR_ALLOCATORS or (
+        name.startswith("trans_pgd_") and len(name) > len("trans_pgd_"))

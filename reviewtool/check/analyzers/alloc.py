@@ -13,13 +13,14 @@ failure branches that panic (boot-time `__init` code), results returned to the c
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from reviewtool.check import cparse
 from reviewtool.check.analyzers import AnalyzerContext, Hit, c_files, evidence
 from reviewtool.check.analyzers import _cflow as F
 from reviewtool.check.analyzers import _tables as T
-from reviewtool.check.analyzers._cfunc import FuncView, calls, function_views, text
+from reviewtool.check.analyzers._cfunc import FuncView, function_views, text
 from reviewtool.check.diff import PatchDiff
 from reviewtool.model import Evidence
 
@@ -27,8 +28,12 @@ from reviewtool.model import Evidence
 
 
 _TEST_CODE = re.compile(r"(?:^|/)(?:tools/testing/|samples/)|(?:^|/)(?:test_\w+|\w+_kunit|kunit_\w+|\w+_test)\.c$")
-_ASSIGNED_ALLOC = re.compile(r"\b(\w+)\s*=\s*(?:\([^()]*\)\s*)?(?:" + "|".join(sorted(T.POINTER_ALLOCATORS))
-                             + r")\s*\(")
+
+
+@cache
+def _assigned_alloc() -> re.Pattern[str]:
+    """`var = allocator(`, compiled when a patch adds a function that may wrap an allocator."""
+    return re.compile(r"\b(\w+)\s*=\s*(?:\([^()]*\)\s*)?(?:" + "|".join(sorted(T.POINTER_ALLOCATORS)) + r")\s*\(")
 
 
 UNCHECKED = "ALLOC-UNCHECKED"
@@ -58,7 +63,6 @@ def series_wrappers(ctx: AnalyzerContext) -> frozenset[str]:
     A wrapper stores an allocator's result in a variable, returns NULL when that variable
     is NULL, and returns something made from it otherwise (like kexec_page_alloc()).
     """
-    alloc = _ASSIGNED_ALLOC
     names: set[str] = set()
     for pd in ctx.kernel_diffs():
         for f in c_files(pd):
@@ -71,7 +75,7 @@ def series_wrappers(ctx: AnalyzerContext) -> frozenset[str]:
                     head = body.split(fn.name, 1)[0]
                     if "*" not in head:
                         continue
-                    for var in alloc.findall(body):
+                    for var in _assigned_alloc().findall(body):
                         v = re.escape(var)
                         if re.search(rf"if\s*\(\s*!\s*{v}\s*\)\s*return\s+NULL\s*;", body) and \
                                 re.search(rf"return\s+[^;]*\b{v}\b[^;]*;", body):
@@ -85,7 +89,7 @@ def _view_hits(pd: PatchDiff, view: FuncView, wrappers: frozenset[str], removed:
     if body is None:
         return hits
     allocations: list[tuple[list[str], Any, Any, str]] = []  # (variables, call, statement, callee)
-    for name, call in calls(body):
+    for name, call in view.calls:
         kind = T.allocator_kind(name, wrappers)
         if kind is None or name in T.NEVER_FAIL:
             continue
@@ -144,7 +148,7 @@ def _call_hit_any(pd: PatchDiff, view: FuncView, call: Any, name: str, kind: str
     if stmt is None:
         return None
     handed_on = False  # stored or copied somewhere before any check
-    for occ in F.occurrences(view.body, targets, stmt.end_byte):
+    for occ in F.occurrences(view, targets, stmt.end_byte):
         if F.other_branch(stmt, occ):
             continue  # another case of the switch, or the else of the if
         what, node = F.classify(occ)
@@ -209,7 +213,7 @@ def _checked(pd: PatchDiff, view: FuncView, call: Any, cond_stmt: Any, target: s
 
 def _used_after(view: FuncView, stmt: Any, target: str) -> bool:
     """True when the statements right after `stmt`, in its own block, use the target unconditionally."""
-    for occ in F.occurrences(view.body, target, stmt.end_byte):
+    for occ in F.occurrences(view, target, stmt.end_byte):
         what, _ = F.classify(occ)
         if what in ("reassigned", "check"):
             return False
@@ -277,7 +281,7 @@ def _leaks(pd: PatchDiff, view: FuncView, allocations: list[tuple[list[str], Any
     local = F.local_names(view)
     hits: list[Hit] = []
     reported: set[tuple[str, int]] = set()
-    for ret in (n for n in cparse.walk(view.body) if n.type in ("return_statement", "goto_statement")):
+    for ret in view.of_type("return_statement", "goto_statement"):
         guard = F.guarding_if(ret)
         if guard is None:
             continue
@@ -335,7 +339,7 @@ def _error_exit(cond: str, branch: str, value: str, view: FuncView) -> bool:
 
 def _released(view: FuncView, var: str, start: int, end: int) -> bool:
     """True when `var` is freed, returned or handed to an owner between two points."""
-    for occ in F.occurrences(view.body, var, start):
+    for occ in F.occurrences(view, var, start):
         if occ.start_byte >= end:
             break
         what, node = F.classify(occ)

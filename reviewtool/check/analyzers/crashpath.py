@@ -36,7 +36,7 @@ _PAGE_TABLE = re.compile(r"\b(?:trans_pgd_\w+|create_\w*mapping\w*|pgd_alloc|__c
 def analyze(ctx: AnalyzerContext) -> list[Hit]:
     """Changes on the crash path, and load-time work not skipped for crash loads."""
     wrappers = series_wrappers(ctx)
-    alloc_re = re.compile(r"\b(" + "|".join(sorted(T.POINTER_ALLOCATORS | wrappers)) + r")\s*\(")
+    allocators = T.POINTER_ALLOCATORS | wrappers
     guards = _guards_in_series(ctx)
     hits: list[Hit] = []
     for pd in ctx.kernel_diffs():
@@ -51,7 +51,7 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
                     pieces.append(evidence(pd.index, f.path, hunk, run[0], run[-1]))
                     name = funcs[run[0]]
                     where.append(f"{name}()" if name else f.path.rsplit("/", 1)[-1])
-                hits.extend(_load_work(pd.index, f.path, hunk, funcs, alloc_re, guards))
+                hits.extend(_load_work(pd.index, f.path, hunk, funcs, allocators, guards))
         if pieces:
             names = list(dict.fromkeys(where))
             msg = (f"Changes code on the kdump path: {', '.join(names[:5])}"
@@ -126,11 +126,11 @@ def _with_check(hunk: DiffHunk, last: int) -> int:
     return i
 
 
-def _load_work(index: int, path: str, hunk: DiffHunk, funcs: list[str | None], alloc_re: re.Pattern[str],
+def _load_work(index: int, path: str, hunk: DiffHunk, funcs: list[str | None], allocators: frozenset[str],
                guards: dict[tuple[str, str], list[tuple[int, str, str]]]) -> list[Hit]:
     work = [i for i in changed_code(hunk)
             if hunk.lines[i].kind == "+" and funcs[i] in _LOAD_WORK_FUNCS
-            and (alloc_re.search(hunk.lines[i].text) or _PAGE_TABLE.search(hunk.lines[i].text))]
+            and (T.first_call(hunk.lines[i].text, allocators) or _PAGE_TABLE.search(hunk.lines[i].text))]
     if not work:
         return []
     fn = funcs[work[0]] or ""
@@ -138,7 +138,8 @@ def _load_work(index: int, path: str, hunk: DiffHunk, funcs: list[str | None], a
     crash = next((g for g in known if g[1] == "crash"), None)
     inplace = next((g for g in known if g[1] == "inplace"), None)
     calls = list(dict.fromkeys(m.group(0).rstrip("( ") + "()" for i in work
-                               for m in [alloc_re.search(hunk.lines[i].text) or _PAGE_TABLE.search(hunk.lines[i].text)]
+                               for m in [T.first_call(hunk.lines[i].text, allocators)
+                                         or _PAGE_TABLE.search(hunk.lines[i].text)]
                                if m))
     evs = tuple(evidence(index, path, hunk, run[0], _with_check(hunk, run[-1])) for run in _runs(work))
     what = " and ".join(calls[:4])

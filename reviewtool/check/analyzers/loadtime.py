@@ -26,7 +26,6 @@ _CRASH_STOP = re.compile(r"\b(?:BUG_ON|BUG|panic)\s*\(")
 _CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 _NOT_CALLS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "unlikely", "likely", "WARN_ON",
                         "WARN_ON_ONCE", "IS_ERR", "IS_ERR_OR_NULL", "PTR_ERR", "typeof", "offsetof", "ARRAY_SIZE"})
-_ALLOC_CALL = re.compile(r"\b(" + "|".join(sorted(T.POINTER_ALLOCATORS | T.ERROR_ALLOCATORS)) + r"|trans_pgd_\w+)\s*\(")
 
 
 def analyze(ctx: AnalyzerContext) -> list[Hit]:
@@ -70,7 +69,7 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
 
 
 def _reboot_point(text: str) -> str | None:
-    m = _ALLOC_CALL.search(text)
+    m = T.first_call(text, T.is_allocator)
     if m:
         return f"{m.group(1)}()"
     m2 = _CRASH_STOP.search(text)

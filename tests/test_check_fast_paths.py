@@ -1,0 +1,100 @@
+"""The shortcuts that keep `reviewtool check` fast give exactly what the plain way gives."""
+
+from __future__ import annotations
+
+import gc
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reviewtool.check import cparse
+from reviewtool.check.analyzers import _tables as T
+from reviewtool.check.diff import _header
+from reviewtool.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden" / "check"
+NAMES = ["kmalloc", "kzalloc", "alloc_page", "alloc_pages", "trans_pgd_create_copy", "x"]
+CODE = st.lists(st.sampled_from([*NAMES, "xkmalloc", "é", "trans_pgd_", "9kmalloc", " ", "\t", "(", ")", "->", ".",
+                                 "=", ";", "_", "a1"]), max_size=14).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(CODE, st.sets(st.sampled_from(NAMES), min_size=1))
+def test_first_call_finds_what_one_regex_of_all_the_names_finds(text: str, names: set[str]) -> None:
+    regex = re.compile(r"\b(" + "|".join(sorted(names)) + r")\s*\(")
+    want, got = regex.search(text), T.first_call(text, names)
+    assert (want.span(), want.group(1)) == (got.span(), got.group(1)) if want else got is None
+    allocators = re.compile(r"\b(" + "|".join(sorted(T.POINTER_ALLOCATORS | T.ERROR_ALLOCATORS))
+                            + r"|trans_pgd_\w+)\s*\(")
+    want, got = allocators.search(text), T.first_call(text, T.is_allocator)
+    assert (want.span(), want.group(1)) == (got.span(), got.group(1)) if want else got is None
+
+
+def _stack_walk(node: Any) -> list[Any]:
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        stack.extend(reversed(n.children))
+    return out
+
+
+C_SOURCE = """
+static int __init f(struct kimage *image)
+{
+	void *p = kzalloc(sizeof(*p), GFP_KERNEL);
+
+	if (!p)
+		return -ENOMEM;
+	switch (image->type) {
+	case KEXEC_TYPE_CRASH:
+		goto out;
+	default:
+		p->x = g(p, image->arch.y[2]);
+	}
+out:
+	kfree(p);
+	return 0;
+}
+int h(void);
+"""
+
+
+def test_the_tree_walk_visits_every_node_in_source_order() -> None:
+    root = cparse.parse_c(C_SOURCE).root_node
+    body = cparse.functions(C_SOURCE)[0].body
+    leaf = next(n for n in _stack_walk(root) if n.type == "identifier")
+    for node in (root, body, root.named_children[-1], leaf):
+        want = [(n.type, n.start_byte, n.end_byte) for n in _stack_walk(node)]
+        assert [(n.type, n.start_byte, n.end_byte) for n in cparse.walk(node)] == want
+    assert len(_stack_walk(body)) > 80
+
+
+def test_a_hunk_header_is_the_first_line_of_the_hunk() -> None:
+    from unidiff import PatchSet
+
+    diff = ("--- a/f.c\n+++ b/f.c\n@@ -1,2 +1,3 @@ int main(void)\n a\n+b\n c\n"
+            "@@ -10 +11,2 @@\n x\n+y\n")
+    hunks = list(PatchSet(diff)[0])
+    assert [_header(h) for h in hunks] == [str(h).split("\n", 1)[0] for h in hunks]
+    assert _header(hunks[0]) == "@@ -1,2 +1,3 @@ int main(void)"
+
+
+def test_the_command_as_a_process_prints_what_it_prints_in_process(tmp_path: Path) -> None:
+    """Run as the whole process (cycle collection paused, objects frozen at exit) and in process."""
+    store = str(tmp_path / "store")
+    assert main(["fetch", str(GOLDEN / "sample.mbox"), "--offline", "--store", store, "-q"]) == 0
+    before = gc.get_threshold()
+    env = {k: v for k, v in os.environ.items() if k != "REVIEWTOOL_STORE"}
+    run = subprocess.run([sys.executable, "-m", "reviewtool", "check", "--store", store], capture_output=True,
+                         text=True, timeout=120, cwd=ROOT, env=env, check=False)
+    assert run.returncode in (0, 1) and "Traceback" not in run.stderr
+    assert run.stdout == (GOLDEN / "sample.txt").read_text(encoding="utf-8")
+    assert gc.get_threshold() == before and gc.isenabled()  # in-process calls leave the collector alone
