@@ -185,3 +185,22 @@ def test_cli_subprocess_leaves_no_temporary_directory(tmp_path: Path) -> None:
     assert res.returncode == 1, res.stderr
     assert "6/10 applied" in res.stdout
     assert list(tmp.iterdir()) == []
+
+
+def test_linked_worktree_and_bare_clone_work_and_stay_untouched(tmp_path: Path, store: Path) -> None:
+    repo = copy_repo(tmp_path)
+    linked = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", "--detach", str(linked), "v5.14-rc4")
+    (linked / "README").write_text("dirty in the linked worktree\n")
+    before, before_linked = snapshot(repo), git(linked, "status", "--porcelain=v2", "--branch")
+    assert before["worktrees"] == ["linked"]
+    assert cli.main(["rebase", str(built().mbox), "--onto", "v5.15-rc1", "--repo", str(linked), "-q"]) == 1
+    assert snapshot(repo) == before
+    assert git(linked, "status", "--porcelain=v2", "--branch") == before_linked
+    assert leftovers(repo) == []
+
+    bare = tmp_path / "bare.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo), str(bare)], check=True, timeout=60)
+    refs = git(bare, "for-each-ref")
+    assert cli.main(["rebase", str(built().mbox), "--onto", "v5.14-rc4", "--repo", str(bare), "-q"]) == 0
+    assert git(bare, "for-each-ref") == refs
