@@ -175,3 +175,21 @@ def test_rebase_cli_text_report_and_exit_code_from_a_stored_series(
 def test_rebase_result_is_the_same_on_every_run(result: ApplyResult) -> None:
     again = apply_series(fixture_series(), "v5.15-rc1", repo=built().repo)
     assert again == result
+
+
+def test_write_sample_gives_the_demo_series_with_its_replies(tmp_path: Path) -> None:
+    from reviewtool.fetch import series_from_mbox
+    from tests.rebase_helpers import kernel_repo_module
+
+    mbox = kernel_repo_module().write_sample(tmp_path)
+    assert mbox == tmp_path / "mmu-kexec-v16.mbox"
+    s = series_from_mbox(mbox)
+    assert (s.revision, len(s.patches), s.base_commit) == (16, 10, built().commits["v5.14-rc4"])
+    assert s.subject == "arm64: MMU enabled kexec relocation"
+    p1 = s.patches[0]
+    assert ("Reviewed-by", "James Morse <james.morse@example.com>") in [(t.name, t.value) for t in p1.trailers]
+    assert all(any(t.name == "Acked-by" for t in p.trailers) for p in s.patches)  # given on the cover
+    assert any("trans_pgd_create_copy() fails" in r.body for r in s.replies)
+    p8 = s.patches[7]
+    assert "trans_pgd_create_copy(" in p8.diff and "msr\tsctlr_el1, x0" in p8.diff and "tlbi\tvmalle1" in p8.diff
+    assert mbox.read_bytes() == built().mbox.read_bytes()  # the same bytes on every build
