@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 # annotations that only confuse the grammar; replaced by spaces of the same length
 _ANNOTATIONS = (
@@ -55,8 +54,7 @@ def parse_c(text: str) -> Any:
     return _parser().parse(blank_annotations(text).encode("utf-8", "surrogateescape"))
 
 
-@dataclass(frozen=True)
-class CFunction:
+class CFunction(NamedTuple):
     """A function definition: its name and 1-based line range (signature to closing brace)."""
 
     name: str

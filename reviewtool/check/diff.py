@@ -9,8 +9,8 @@ the post-image file when one is given, else from the hunk's own lines and header
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from reviewtool.check import cparse, difftext
 from reviewtool.model import Patch, Series
@@ -22,8 +22,7 @@ KINDS = ("c", "header", "asm", "kconfig", "makefile", "lds", "dt", "doc", "other
 STATUSES = ("modified", "added", "deleted", "renamed", "binary", "mode")
 
 
-@dataclass(frozen=True)
-class DiffLine:
+class DiffLine(NamedTuple):
     """One line of a hunk: kind is '+', '-' or ' '; text has no prefix and no newline."""
 
     kind: str
@@ -37,8 +36,7 @@ class DiffLine:
         return self.kind + self.text
 
 
-@dataclass(frozen=True)
-class DiffHunk:
+class DiffHunk(NamedTuple):
     """A hunk: its header, its enclosing function (or asm symbol) and its lines."""
 
     header: str
@@ -69,8 +67,7 @@ class DiffHunk:
         return [ln for ln in self.lines if ln.kind != "-"]
 
 
-@dataclass(frozen=True)
-class DiffFile:
+class DiffFile(NamedTuple):
     """One file of a patch."""
 
     path: str  # the new path (the old one for a deleted file)
@@ -318,8 +315,8 @@ def _function_of(f: DiffFile, hunk: DiffHunk, image: list[str] | None) -> str | 
 def _with_functions(f: DiffFile, image: list[str] | None) -> DiffFile:
     if not f.hunks or f.kind not in ("c", "header", "asm", "lds"):
         return f
-    hunks = tuple(replace(h, function=_function_of(f, h, image)) for h in f.hunks)
-    return replace(f, hunks=hunks)
+    hunks = tuple(h._replace(function=_function_of(f, h, image)) for h in f.hunks)
+    return f._replace(hunks=hunks)
 
 
 def locate_hunk(hunk: DiffHunk, image_lines: list[str]) -> int | None:

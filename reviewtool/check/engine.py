@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from reviewtool.check import lineage
 from reviewtool.check.diff import DiffFile, DiffHunk, DiffLine, PatchDiff, parse_series
@@ -35,8 +36,7 @@ _KERNEL_TOP = frozenset({
 _OTHER_PROJECT = re.compile(r"\[[^\]]*\b(kexec-tools|makedumpfile|crash-utility)\b[^\]]*\]", re.I)
 
 
-@dataclass(frozen=True)
-class Dropped:
+class Dropped(NamedTuple):
     """A finding left out because a later patch of the series removes or fixes its lines."""
 
     finding: Finding
@@ -197,7 +197,7 @@ def _merge(raw: list[lineage.Raw]) -> list[lineage.Raw]:
         key = (r.rule.id, patch, r.path, r.function, r.finding.message)
         if key in merged:
             prev = merged[key]
-            merged[key] = replace(prev, finding=replace(prev.finding,
+            merged[key] = prev._replace(finding=replace(prev.finding,
                                                         evidence=prev.finding.evidence + r.finding.evidence))
         else:
             merged[key] = r

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from reviewtool.check.diff import DiffFile, PatchDiff
 from reviewtool.check.rules import Rule
@@ -26,8 +27,7 @@ _ASM_LABEL = re.compile(r"^([A-Za-z_][\w.$]*):")
 _NOT_FUNCS = frozenset({"if", "for", "while", "switch", "return", "sizeof", "defined"})
 
 
-@dataclass(frozen=True)
-class Raw:
+class Raw(NamedTuple):
     """A finding with what series awareness needs to know about where it came from."""
 
     rule: Rule

@@ -10,7 +10,6 @@ atomically, and a cache that cannot be read or written is simply not used.
 
 from __future__ import annotations
 
-import dataclasses
 import marshal
 import os
 import sys
@@ -23,7 +22,7 @@ from reviewtool.check.rules import Rule, RuleDoc
 
 _FILE = "rule-packs.cache"
 _MAX_ENTRIES = 64
-_FIELDS = tuple(f.name for f in dataclasses.fields(Rule))
+_FIELDS = Rule._fields
 
 
 def cache_file() -> Path | None:
@@ -115,7 +114,7 @@ class PackCache:
 
 def _values(rule: Rule) -> tuple[Any, ...]:
     """A rule as plain values (its fields in order, the doc as a tuple)."""
-    return tuple(dataclasses.astuple(v) if isinstance(v, RuleDoc) else v
+    return tuple(tuple(v) if isinstance(v, RuleDoc) else v
                  for v in (getattr(rule, name) for name in _FIELDS))
 
 

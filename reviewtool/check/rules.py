@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reviewtool.check.checklist import CATEGORIES, SEVERITIES
 from reviewtool.check.patterns import alternation, compiled, glob_match
@@ -41,8 +40,7 @@ _KNOWN = {*_REQUIRED, *_LIST_KEYS, "analyzer", "scope", "min_added"}
 _DOC_KEYS = ("what", "why", "example", "not_flagged")
 
 
-@dataclass(frozen=True)
-class RuleDoc:
+class RuleDoc(NamedTuple):
     """The fixed documentation sections of a rule."""
 
     what: str
@@ -51,8 +49,7 @@ class RuleDoc:
     not_flagged: str
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """One validated rule; its regexes are kept as source and compiled on first use."""
 
     id: str
@@ -105,8 +102,7 @@ class Rule:
         return not self.paths or any(glob_match(path, g) for g in self.paths)
 
 
-@dataclass(frozen=True)
-class RuleSet:
+class RuleSet(NamedTuple):
     """Every loaded rule, in pack order, and the packs they came from."""
 
     rules: tuple[Rule, ...]

@@ -12,12 +12,14 @@ import importlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple, TypeVar
 
 from reviewtool.check.diff import DiffFile, DiffHunk, DiffLine, PatchDiff
 from reviewtool.errors import RulesError
 from reviewtool.model import Evidence, Series
 
 FileText = Callable[[str], str | None]
+T = TypeVar("T")
 
 ANALYZERS = ("alloc", "loadtime", "crashpath", "arm64asm", "commitmsg", "uapi", "kconfig")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -38,6 +40,14 @@ class AnalyzerContext:
     base_image: FileText | None = None  # file text on the base (or None)
     kernel_patch: Callable[[int], bool] = _always  # False for kexec-tools/makedumpfile patches
     _images: dict[tuple[str, str], str | None] = field(default_factory=dict, compare=False, repr=False)
+    _shared: dict[Callable[..., Any], Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def shared(self, make: Callable[[AnalyzerContext], T]) -> T:
+        """`make(self)`, computed once per run for every analyzer that asks (e.g. the series' allocator wrappers)."""
+        if make not in self._shared:
+            self._shared[make] = make(self)
+        value: T = self._shared[make]
+        return value
 
     def image(self, path: str, side: str = "post") -> str | None:
         """The text of a file in the rebased result ("post") or on the base ("base"), cached."""
@@ -57,8 +67,7 @@ class AnalyzerContext:
         return (pd for pd in self.diffs if self.kernel_patch(pd.index))
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One thing an analyzer found, tied to the rule it belongs to."""
 
     rule: str

@@ -8,8 +8,7 @@ how a branch leaves the function (return, goto to an unwind label, panic, loop e
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from reviewtool.check import cparse
 from reviewtool.check.analyzers import _tables as T
@@ -22,8 +21,7 @@ _CONDITION_PARENTS = frozenset({"if_statement", "while_statement", "for_statemen
                                 "conditional_expression"})
 
 
-@dataclass(frozen=True)
-class Exit:
+class Exit(NamedTuple):
     """How a failure branch leaves: kind is returns | swallows | void | panics | loops | continues."""
 
     kind: str

@@ -45,7 +45,7 @@ LEAK = "ALLOC-LEAK-ON-ERROR"
 
 def analyze(ctx: AnalyzerContext) -> list[Hit]:
     """New allocator calls: unchecked results, swallowed errors, and leaks on new error paths."""
-    wrappers = series_wrappers(ctx)
+    wrappers = ctx.shared(series_wrappers)
     hits: list[Hit] = []
     for pd in ctx.kernel_diffs():
         for f in c_files(pd):

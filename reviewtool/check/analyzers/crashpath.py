@@ -35,7 +35,7 @@ _PAGE_TABLE = re.compile(r"\b(?:trans_pgd_\w+|create_\w*mapping\w*|pgd_alloc|__c
 
 def analyze(ctx: AnalyzerContext) -> list[Hit]:
     """Changes on the crash path, and load-time work not skipped for crash loads."""
-    wrappers = series_wrappers(ctx)
+    wrappers = ctx.shared(series_wrappers)
     allocators = T.POINTER_ALLOCATORS | wrappers
     guards = _guards_in_series(ctx)
     hits: list[Hit] = []
