@@ -107,6 +107,8 @@ def base_summary(apply: ApplyResult) -> str:
         "onto": "no base found: the target itself",
     }.get(apply.base.how, apply.base.how)
     commit = (apply.base.commit or "?")[:12]
+    if commit in apply.base.detail:  # already said in full: "e457da4a04c3 (v5.14-rc4), the series' base-commit:"
+        return apply.base.detail
     detail = f"; {apply.base.detail}" if apply.base.detail else ""
     return f"{commit} ({how}{detail})"
 
