@@ -122,3 +122,14 @@ def test_markdown_for_a_huge_series_keeps_the_patch_table_and_caps_findings_per_
     assert all(f"| {i:02d}/50 |" in text for i in range(1, 51))
     assert "- _and 35 more_" in text
     assert text.count("<details>") == text.count("</details>") == 50
+
+
+def test_base_is_said_once_when_rebase_described_it_in_full() -> None:
+    from reviewtool.model import ApplyResult, BaseChoice
+    from reviewtool.report.quote import base_summary
+
+    full = ApplyResult("s", "v5.15-rc1", "2b7ce44d34f1", BaseChoice(
+        "e457da4a04c3aa", "base-commit", "e457da4a04c3 (v5.14-rc4), the series' base-commit:"), (), None, None, "/r")
+    assert base_summary(full) == "e457da4a04c3 (v5.14-rc4), the series' base-commit:"
+    short = ApplyResult("s", "x", "y", BaseChoice("c500bee1c5b2ff", "guessed", "3 of 3 blobs"), (), None, None, "/r")
+    assert base_summary(short) == "c500bee1c5b2 (guessed from the index lines; 3 of 3 blobs)"
