@@ -222,7 +222,11 @@ def _match_hunk(rule: Rule, index: int, f: DiffFile, hunk: DiffHunk,
     if rule.functions and not (hunk.function and rule.search_any("functions", hunk.function)):
         return None
     kinds = [(k, key) for k, key in (("+", "added"), ("-", "removed"), (" ", "context")) if getattr(rule, key)]
-    for kind, key in kinds:  # one search over the hunk's lines of each kind skips most hunks
+    for kind, key in kinds:  # a look at the hunk's lines of each kind skips most hunks
+        text = _kind_text(hunk, kind, texts)
+        if not text or not rule.may_match(key, text):
+            return None  # no such lines, or none with what a match needs
+    for kind, key in kinds:
         quick = rule.combined(key)
         if quick is not None and not quick.search(_kind_text(hunk, kind, texts)):
             return None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reviewtool.check.checklist import CATEGORIES, SEVERITIES
+from reviewtool.check.literals import required
 from reviewtool.check.patterns import alternation, compiled, glob_match
 from reviewtool.errors import RulesError
 
@@ -90,8 +91,16 @@ class Rule(NamedTuple):
         """
         return alternation(getattr(self, key))
 
+    def may_match(self, key: str, text: str) -> bool:
+        """False when none of the key's regexes can match the text: a string every match holds is
+        missing from it (found without compiling a regex). True otherwise."""
+        need = required(getattr(self, key))
+        return need is None or any(s in text for s in need)
+
     def search_any(self, key: str, text: str) -> bool:
         """True when one of the key's regexes matches the text (one line, or a message)."""
+        if not self.may_match(key, text):
+            return False
         combined = self.combined(key)
         if combined is not None:
             return combined.search(text) is not None
