@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 DEFAULT_LORE_URL = "https://lore.kernel.org/all"
@@ -11,6 +10,8 @@ DEFAULT_LORE_URL = "https://lore.kernel.org/all"
 
 def _git_config(key: str) -> str | None:
     # Read-only lookup; never writes. Missing git or key is simply "not set".
+    import subprocess  # only when a setting is looked up in git: `check --store DIR` starts faster
+
     try:
         out = subprocess.run(
             ["git", "config", "--get", "--", key],

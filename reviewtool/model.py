@@ -43,6 +43,8 @@ class Reply:
 
 @dataclass(frozen=True)
 class Cover:
+    """The cover letter of the series (patch 0/N)."""
+
     msgid: str
     subject: str
     author: str
@@ -115,6 +117,8 @@ class Hunk:
 
 @dataclass(frozen=True)
 class PatchOutcome:
+    """What happened to one patch when the series was applied: one of OUTCOMES, with the detail."""
+
     index: int
     subject: str
     outcome: str  # one of OUTCOMES
@@ -128,6 +132,8 @@ class PatchOutcome:
 
 @dataclass(frozen=True)
 class BaseChoice:
+    """The commit the series was applied on, and how it was chosen."""
+
     commit: str | None
     how: str  # "--base" | "base-commit" | "guessed" | "onto"
     detail: str = ""
@@ -135,6 +141,8 @@ class BaseChoice:
 
 @dataclass(frozen=True)
 class ApplyResult:
+    """The result of a rebase: the base, each patch's outcome, and the commit made (if any)."""
+
     series_id: str
     onto: str
     onto_commit: str
@@ -152,6 +160,8 @@ class ApplyResult:
 
 @dataclass(frozen=True)
 class Evidence:
+    """Where a finding is: patch n of the series, file and new-side line, and the lines themselves."""
+
     patch: int  # 0 = series level / cover
     file: str | None
     line: int | None  # line in the post-image (new side) of the file
@@ -160,6 +170,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Finding:
+    """One thing a rule, an analyzer or checkpatch found, with its evidence and question."""
+
     rule: str
     title: str
     severity: str  # "error" | "warning" | "info"
@@ -175,6 +187,8 @@ class Finding:
 
 @dataclass(frozen=True)
 class ChecklistItem:
+    """One question of the reviewer checklist, with all the evidence for it."""
+
     category: str
     title: str
     question: str
@@ -186,6 +200,8 @@ class ChecklistItem:
 
 @dataclass(frozen=True)
 class CheckResult:
+    """The result of a check: findings, the checklist, the rules run, notes and timings."""
+
     series_id: str
     findings: tuple[Finding, ...]
     checklist: tuple[ChecklistItem, ...]
