@@ -12,6 +12,7 @@ flags, unusual escapes) gives None, and the regexes are then simply run.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 Factor = frozenset[str]  # one of these strings is in every match
@@ -39,6 +40,7 @@ def required(sources: tuple[str, ...]) -> Factor | None:
     return frozenset(out) if out else None
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_ ,:;'\"/<>=!@%&~`-]+")  # characters that only stand for themselves
 _ZERO_ESCAPES = frozenset("bBAZ")
 _CLASS_ESCAPES = frozenset("dDsSwW")
 _CHAR_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "f": "\f", "v": "\v", "a": "\a"}
@@ -72,6 +74,11 @@ class _Parser:
                 run.clear()
 
         while self.i < len(self.s) and self.s[self.i] not in "|)":
+            plain = _PLAIN.match(self.s, self.i)
+            if plain is not None and plain.end() - self.i > 1:
+                # ordinary characters, each matched once (but the last, which a quantifier may follow)
+                run.append(self.s[self.i:plain.end() - 1])
+                self.i = plain.end() - 1
             kind, char, group = self.atom()
             times = self.quantifier()
             if kind == "lit" and times == 1:
