@@ -21,7 +21,7 @@ from reviewtool.check.analyzers import AnalyzerContext, Hit, c_files, evidence
 from reviewtool.check.analyzers import _cflow as F
 from reviewtool.check.analyzers import _tables as T
 from reviewtool.check.analyzers._cfunc import FuncView, function_views, text
-from reviewtool.check.diff import PatchDiff
+from reviewtool.check.diff import DiffHunk, PatchDiff
 from reviewtool.model import Evidence
 
 # unit tests and selftests: an allocation failure there fails the test, which is the point
@@ -52,9 +52,21 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
             if _TEST_CODE.search(f.path):
                 continue
             removed = {F.norm("\n".join(ln.text for ln in h.removed())) for h in f.hunks}
-            for view in function_views(f, ctx.image(f.path)):
+            image = ctx.image(f.path)
+            if image is None:  # the views are the hunks: one that names no allocator has nothing to check
+                f = f._replace(hunks=tuple(h for h in f.hunks if _names_allocator(h, wrappers)))
+            for view in function_views(f, image):
                 hits.extend(_view_hits(pd, view, wrappers, removed))
     return hits
+
+
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+def _names_allocator(hunk: DiffHunk, wrappers: frozenset[str]) -> bool:
+    """True when the hunk's new side has an allocator's name in it (else it has no allocator call)."""
+    names = set(_IDENT.findall("\n".join(ln.text for ln in hunk.lines if ln.kind != "-")))
+    return any(T.allocator_kind(n, wrappers) for n in names)
 
 
 def series_wrappers(ctx: AnalyzerContext) -> frozenset[str]:
