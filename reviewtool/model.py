@@ -7,6 +7,7 @@ the checklist). Nothing else crosses to the formatters.
 from __future__ import annotations
 
 import dataclasses
+import reprlib
 import typing
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -16,8 +17,48 @@ SCHEMA_VERSION = 1
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Trailer:
+class _Model:
+    """The base of the model classes: the `__eq__`, `__hash__` and `__repr__` that `@dataclass`
+    generates for each class (the fields, in order, as a tuple), written once here.
+
+    Generating them anew for every class is most of the cost of importing this module, which
+    every command pays; the classes are `@dataclass(frozen=True, eq=False, repr=False)`.
+    """
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return _compared(self) == _compared(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(_compared(self))
+
+    @reprlib.recursive_repr()
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _names(type(self))[1])
+        return f"{type(self).__qualname__}({shown})"
+
+
+_NAMES: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _names(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The fields a class compares (and hashes) and the fields its repr shows, once per class."""
+    got = _NAMES.get(cls)
+    if got is None:
+        fields = dataclasses.fields(cls)
+        got = _NAMES[cls] = (tuple(f.name for f in fields if f.compare), tuple(f.name for f in fields if f.repr))
+    return got
+
+
+def _compared(obj: _Model) -> tuple[Any, ...]:
+    return tuple(getattr(obj, name) for name in _names(type(obj))[0])
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Trailer(_Model):
     """A `Name: value` line: written in the patch, or given in a reply."""
 
     name: str
@@ -27,8 +68,8 @@ class Trailer:
     msgid: str | None = None  # the reply that carried it
 
 
-@dataclass(frozen=True)
-class Reply:
+@dataclass(frozen=True, eq=False, repr=False)
+class Reply(_Model):
     """A message in the thread that is neither a patch nor a cover letter."""
 
     msgid: str
@@ -41,8 +82,8 @@ class Reply:
     trailers: tuple[Trailer, ...] = ()
 
 
-@dataclass(frozen=True)
-class Cover:
+@dataclass(frozen=True, eq=False, repr=False)
+class Cover(_Model):
     """The cover letter of the series (patch 0/N)."""
 
     msgid: str
@@ -53,8 +94,8 @@ class Cover:
     trailers: tuple[Trailer, ...] = ()
 
 
-@dataclass(frozen=True)
-class Patch:
+@dataclass(frozen=True, eq=False, repr=False)
+class Patch(_Model):
     """One patch of the chosen revision, as b4 would apply it."""
 
     index: int
@@ -74,8 +115,8 @@ class Patch:
     cc: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Series:
+@dataclass(frozen=True, eq=False, repr=False)
+class Series(_Model):
     """A revision of a patch series with everything collected from its thread."""
 
     id: str  # store id
@@ -105,8 +146,8 @@ class Series:
 OUTCOMES = ("clean", "offset", "3way", "conflict", "already-upstream", "skipped", "not-applicable")
 
 
-@dataclass(frozen=True)
-class Hunk:
+@dataclass(frozen=True, eq=False, repr=False)
+class Hunk(_Model):
     """A hunk that failed to apply, with its line range in the target file."""
 
     path: str
@@ -115,8 +156,8 @@ class Hunk:
     length: int
 
 
-@dataclass(frozen=True)
-class PatchOutcome:
+@dataclass(frozen=True, eq=False, repr=False)
+class PatchOutcome(_Model):
     """What happened to one patch when the series was applied: one of OUTCOMES, with the detail."""
 
     index: int
@@ -130,8 +171,8 @@ class PatchOutcome:
     commit: str | None = None  # the commit made for this patch, when it applied
 
 
-@dataclass(frozen=True)
-class BaseChoice:
+@dataclass(frozen=True, eq=False, repr=False)
+class BaseChoice(_Model):
     """The commit the series was applied on, and how it was chosen."""
 
     commit: str | None
@@ -139,8 +180,8 @@ class BaseChoice:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class ApplyResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class ApplyResult(_Model):
     """The result of a rebase: the base, each patch's outcome, and the commit made (if any)."""
 
     series_id: str
@@ -158,8 +199,8 @@ class ApplyResult:
 # --- check ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Evidence:
+@dataclass(frozen=True, eq=False, repr=False)
+class Evidence(_Model):
     """Where a finding is: patch n of the series, file and new-side line, and the lines themselves."""
 
     patch: int  # 0 = series level / cover
@@ -168,8 +209,8 @@ class Evidence:
     lines: tuple[str, ...] = ()  # the lines themselves, with their +/-/space prefix
 
 
-@dataclass(frozen=True)
-class Finding:
+@dataclass(frozen=True, eq=False, repr=False)
+class Finding(_Model):
     """One thing a rule, an analyzer or checkpatch found, with its evidence and question."""
 
     rule: str
@@ -185,8 +226,8 @@ class Finding:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class ChecklistItem:
+@dataclass(frozen=True, eq=False, repr=False)
+class ChecklistItem(_Model):
     """One question of the reviewer checklist, with all the evidence for it."""
 
     category: str
@@ -198,8 +239,8 @@ class ChecklistItem:
     rules: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class CheckResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class CheckResult(_Model):
     """The result of a check: findings, the checklist, the rules run, notes and timings."""
 
     series_id: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import re
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -98,3 +100,60 @@ def test_the_command_as_a_process_prints_what_it_prints_in_process(tmp_path: Pat
     assert run.returncode in (0, 1) and "Traceback" not in run.stderr
     assert run.stdout == (GOLDEN / "sample.txt").read_text(encoding="utf-8")
     assert gc.get_threshold() == before and gc.isenabled()  # in-process calls leave the collector alone
+
+
+def _reference_class(cls: type) -> type:
+    """The class as plain `@dataclass(frozen=True)` makes it: generated eq, hash and repr."""
+    fields = dataclasses.fields(cls)
+    namespace: dict[str, Any] = {"__annotations__": {f.name: f.type for f in fields}, "__qualname__": cls.__qualname__,
+                                 "__module__": cls.__module__}
+    for f in fields:
+        if f.default is not dataclasses.MISSING:
+            namespace[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            namespace[f.name] = dataclasses.field(default_factory=f.default_factory)
+    made: type = dataclasses.dataclass(frozen=True)(type(cls.__name__, (), namespace))
+    return made
+
+
+def _as_reference(obj: Any, classes: dict[type, type]) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        ref = classes.setdefault(type(obj), _reference_class(type(obj)))
+        return ref(**{f.name: _as_reference(getattr(obj, f.name), classes) for f in dataclasses.fields(obj)})
+    if isinstance(obj, tuple):
+        return tuple(_as_reference(x, classes) for x in obj)
+    return obj
+
+
+def test_model_objects_compare_hash_and_print_as_generated_dataclasses_do(tmp_path: Path) -> None:
+    from reviewtool import model
+    from reviewtool.store import Store
+
+    store = tmp_path / "store"
+    assert main(["fetch", str(GOLDEN / "sample.mbox"), "--offline", "--store", str(store), "-q"]) == 0
+    assert main(["check", "--store", str(store), "--json", "-q"]) in (0, 1)
+    series = Store(store).find(None)
+    check = model.from_json(model.CheckResult, Store(store).load_result(series.id, "check"))
+    apply = model.ApplyResult("s", "v6.1", "a" * 40, model.BaseChoice("b" * 40, "guessed", "why"),
+                              (model.PatchOutcome(1, "x", "conflict", ("f.c",), "d", "e", None,
+                                                  (model.Hunk("f.c", "@@ -1 +1 @@", 1, 2),)),),
+                              None, None, "/repo")
+    objects: list[Any] = [series, *series.patches, *series.replies, check, *check.findings, *check.checklist,
+                          *(e for f in check.findings for e in f.evidence), apply, apply.base, *apply.patches,
+                          *apply.patches[0].failed_hunks, *(t for p in series.patches for t in p.in_body_trailers)]
+    assert {type(o) for o in objects} >= {model.Series, model.Patch, model.Trailer, model.Finding, model.Evidence,
+                                         model.ChecklistItem, model.CheckResult, model.ApplyResult, model.Hunk}
+    classes: dict[type, type] = {}
+    refs = [_as_reference(o, classes) for o in objects]
+    for o, r in zip(objects, refs, strict=True):
+        assert repr(o) == repr(r)
+        if not isinstance(o, model.CheckResult):  # its timings are a dict: neither can be hashed
+            assert hash(o) == hash(r)
+        assert o == dataclasses.replace(o) and o != r and not (o == r)
+    for a, b, ra, rb in zip(objects, objects[1:], refs, refs[1:], strict=False):
+        assert (a == b) == (ra == rb)
+    assert check.findings[0] != dataclasses.replace(check.findings[0], message="other")
+    with pytest.raises(TypeError):
+        hash(check)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        check.findings[0].message = "x"  # type: ignore[misc]
