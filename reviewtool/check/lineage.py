@@ -9,21 +9,21 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import NamedTuple
 
 from reviewtool.check.diff import DiffFile, PatchDiff
+from reviewtool.check.patterns import lazy
 from reviewtool.check.rules import Rule
 from reviewtool.model import Evidence, Finding
 
 FileText = Callable[[str], str | None]
 Index = dict[str, set[str | None]]  # stripped line -> functions it appears in
 
-_C_FUNC = re.compile(r"^[A-Za-z_][^;{}=]*?\b([A-Za-z_]\w*)\s*\(")
-_ASM_SYM = re.compile(r"^\s*SYM_[A-Z_]*START[A-Z_]*\(\s*([A-Za-z_.$][\w.$]*)")
-_ASM_LABEL = re.compile(r"^([A-Za-z_][\w.$]*):")
+_C_FUNC = lazy(r"^[A-Za-z_][^;{}=]*?\b([A-Za-z_]\w*)\s*\(")
+_ASM_SYM = lazy(r"^\s*SYM_[A-Z_]*START[A-Z_]*\(\s*([A-Za-z_.$][\w.$]*)")
+_ASM_LABEL = lazy(r"^([A-Za-z_][\w.$]*):")
 _NOT_FUNCS = frozenset({"if", "for", "while", "switch", "return", "sizeof", "defined"})
 
 
@@ -243,11 +243,11 @@ def _base_index(base_image: FileText, path: str) -> Index | None:
 
 def _function_start(line: str, asm: bool) -> str | None:
     if asm:
-        m = _ASM_SYM.match(line) or _ASM_LABEL.match(line)
+        m = _ASM_SYM().match(line) or _ASM_LABEL().match(line)
         return m.group(1) if m else None
     if line.rstrip().endswith(";"):
         return None
-    m = _C_FUNC.match(line)
+    m = _C_FUNC().match(line)
     if m and m.group(1) not in _NOT_FUNCS:
         return m.group(1)
     return None

@@ -8,7 +8,18 @@ per line instead of one per regex).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
+
+
+def lazy(source: str, flags: int = 0) -> Callable[[], re.Pattern[str]]:
+    """A module-level regex that only some runs need: `lazy(r"...")()` compiles it on first use."""
+
+    @cache
+    def get() -> re.Pattern[str]:
+        return re.compile(source, flags)
+
+    return get
 
 
 @cache

@@ -143,9 +143,9 @@ def classify(occ: Any) -> tuple[str, Any]:
             return "freed", p.parent
         if fn in T.CHECK_WRAPPERS:
             return "check", p.parent
-        if T.PRINT_RE.match(fn) or fn in T.STORES or fn.startswith("kmemleak_") or fn == "sizeof":
+        if T.PRINT_RE().match(fn) or fn in T.STORES or fn.startswith("kmemleak_") or fn == "sizeof":
             return "neutral", None
-        if T.RELEASE_RE.match(fn):
+        if T.RELEASE_RE().match(fn):
             return "freed", p.parent
         return "use", p.parent
     if p is not None and p.type == "field_expression" and p.child_by_field_name("argument") == wrapped:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 
+from reviewtool.check.patterns import lazy
+
 # Allocators that return NULL (or 0) when they fail.
 POINTER_ALLOCATORS = frozenset({
     "kmalloc", "kzalloc", "kcalloc", "kmalloc_array", "kmalloc_node", "kzalloc_node", "kcalloc_node",
@@ -46,7 +48,7 @@ NON_OWNING = frozenset({
     "__flush_dcache_area", "flush_icache_range", "set_memory_valid", "strlen", "strcmp", "strncmp",
     "WARN_ON", "WARN_ON_ONCE", "BUG_ON", "IS_ERR", "PTR_ERR", "likely", "unlikely",
 })
-PRINT_RE = re.compile(r"^(?:pr_\w+|dev_\w+|printk\w*|seq_printf|WARN\w*)$")
+PRINT_RE = lazy(r"^(?:pr_\w+|dev_\w+|printk\w*|seq_printf|WARN\w*)$")
 
 # Wrappers a condition may put around the value it tests.
 CHECK_WRAPPERS = frozenset({"unlikely", "likely", "IS_ERR", "IS_ERR_OR_NULL", "WARN_ON", "WARN_ON_ONCE",
@@ -57,7 +59,7 @@ CHECK_WRAPPERS = frozenset({"unlikely", "likely", "IS_ERR", "IS_ERR_OR_NULL", "W
 STORES = frozenset({"RCU_INIT_POINTER", "rcu_assign_pointer", "WRITE_ONCE", "smp_store_release", "xchg",
                     "cmpxchg", "try_cmpxchg", "set_bit", "kfree_const"})
 # Calls that release what they are given (the caller's own free helpers included).
-RELEASE_RE = re.compile(r"^\w*(?:free|put|release|destroy|unref)\w*$")
+RELEASE_RE = lazy(r"^\w*(?:free|put|release|destroy|unref)\w*$")
 
 NEVER_FAIL = frozenset({"mempool_alloc", "memblock_alloc_or_panic"})
 

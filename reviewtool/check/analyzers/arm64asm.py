@@ -24,6 +24,7 @@ import re
 
 from reviewtool.check.analyzers import AnalyzerContext, Hit, evidence
 from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff, locate_hunk
+from reviewtool.check.patterns import lazy
 from reviewtool.model import Evidence
 
 SCTLR = "ARM64-SCTLR-ISB"
@@ -36,8 +37,8 @@ OFFSETS = "ARM64-ASM-OFFSETS-SYNC"
 _INSN = re.compile(r"^\s*(?:[\w.$]+:\s*)*([a-z][\w.]*)\b\s*(.*)$")
 _SYM = re.compile(r"^\s*SYM_(CODE|FUNC|TYPED_FUNC|DATA|INNER_LABEL)_(START|END)\w*\s*\(\s*(\\?[\w.$]+)")
 # Code that is copied and run from another page: nothing outside it is there to call.
-_RELOC_SECTION = re.compile(r"\.(?:pushsection|section)\s+\"?(\.kexec_relocate\.text|\.hibernate_exit\.text)")
-_SECTION_END = re.compile(r"^\s*(?:\.(?:popsection|section|text|previous)\b|__(?:INIT|HEAD|FINIT|IDMAP_TEXT)\b)")
+_RELOC_SECTION = lazy(r"\.(?:pushsection|section)\s+\"?(\.kexec_relocate\.text|\.hibernate_exit\.text)")
+_SECTION_END = lazy(r"^\s*(?:\.(?:popsection|section|text|previous)\b|__(?:INIT|HEAD|FINIT|IDMAP_TEXT)\b)")
 _RELOC_FILES = {"arch/arm64/kernel/relocate_kernel.S": ".kexec_relocate.text"}
 _DEFINE = re.compile(r"DEFINE\(\s*(\w+)\s*,\s*offsetof\(\s*struct\s+(\w+)\s*,\s*([\w.\[\]]+)\s*\)")
 _MEMBER = re.compile(r"^\s+(?:const\s+|unsigned\s+|struct\s+\w+\s+)*[A-Za-z_]\w*[\s*]+\**([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*;")
@@ -196,10 +197,10 @@ def _reloc_section(f: DiffFile, hunk: DiffHunk, i: int, rows: list[str] | None) 
     if not before:
         before = [ln.text for ln in hunk.lines[:i] if ln.kind != "-"]
     for t in reversed(before):
-        m = _RELOC_SECTION.search(t)
+        m = _RELOC_SECTION().search(t)
         if m:
             return m.group(1)
-        if _SECTION_END.match(t):
+        if _SECTION_END().match(t):
             return None
     return _RELOC_FILES.get(f.path)
 

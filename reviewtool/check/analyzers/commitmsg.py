@@ -17,6 +17,7 @@ import re
 
 from reviewtool.check.analyzers import AnalyzerContext, Hit
 from reviewtool.check.diff import PatchDiff
+from reviewtool.check.patterns import lazy
 from reviewtool.model import Evidence, Patch
 
 SOB = "COMMIT-SOB-AUTHOR"
@@ -28,7 +29,7 @@ MOTIVATION = "COMMIT-MOTIVATION"
 _TRAILER = re.compile(r"^([A-Za-z][A-Za-z-]*[A-Za-z]):\s*(.*)$")
 _KNOWN_TRAILERS = frozenset({"signed-off-by", "co-developed-by", "fixes", "reviewed-by", "acked-by", "tested-by",
                              "suggested-by", "reported-by", "cc", "link", "closes", "message-id", "change-id"})
-_FIXES_OK = re.compile(r"^[0-9a-f]{12,40} \(\".+\"\)$")
+_FIXES_OK = lazy(r"^[0-9a-f]{12,40} \(\".+\"\)$")
 _CHANGELOG = re.compile(r"^\s*(?:changes\s+(?:in|since|from|for)\s+v\d+|changelog\b|v\d+\s*(?:->|→|to|vs\.?)\s*v\d+"
                         r"|(?:\[\s*)?v\d+\s*(?:\]|:)\s*(?:\S|$)|since\s+v\d+\s*:|-{3,}\s*v\d+)", re.I)
 _MIN_WORDS = 12
@@ -111,7 +112,7 @@ def _fixes(index: int, p: Patch, lines: list[str]) -> list[Hit]:
     tags = [(v, line) for name, v, line in _trailers(lines) if name == "fixes"]
     tags += [(t.value, f"{t.name}: {t.value}") for t in p.trailers if t.name.lower() == "fixes"]
     for value, line in dict.fromkeys(tags):
-        if _FIXES_OK.match(value):
+        if _FIXES_OK().match(value):
             continue
         sha = re.match(r"^([0-9a-fA-F]+)", value)
         why = ("the commit id has fewer than 12 hex digits" if sha and len(sha.group(1)) < 12

@@ -18,18 +18,19 @@ from reviewtool.check.analyzers import _tables as T
 from reviewtool.check.analyzers._cfunc import changed_code, line_functions
 from reviewtool.check.analyzers.alloc import series_wrappers
 from reviewtool.check.diff import DiffHunk
+from reviewtool.check.patterns import lazy
 from reviewtool.model import Evidence
 
 PATH_CHANGE = "KEXEC-CRASH-PATH-CHANGE"
 LOAD_WORK = "KEXEC-CRASH-LOAD-WORK"
 
 _MAX_PIECES = 4
-_CALL = re.compile(r"\b[A-Za-z_]\w*\s*\(")
-_CRASH_GUARD = re.compile(r"\b(?:KEXEC_TYPE_CRASH|kexec_crash_image|in_kexec_crash|KEXEC_ON_CRASH)\b")
-_INPLACE_GUARD = re.compile(r"\bIND_DONE\b")
+_CALL = lazy(r"\b[A-Za-z_]\w*\s*\(")
+_CRASH_GUARD = lazy(r"\b(?:KEXEC_TYPE_CRASH|kexec_crash_image|in_kexec_crash|KEXEC_ON_CRASH)\b")
+_INPLACE_GUARD = lazy(r"\bIND_DONE\b")
 _LOAD_WORK_FUNCS = frozenset({"machine_kexec_post_load", "machine_kexec_prepare", "arch_kexec_kernel_image_load",
                               "kimage_alloc_init", "do_kexec_load"})
-_PAGE_TABLE = re.compile(r"\b(?:trans_pgd_\w+|create_\w*mapping\w*|pgd_alloc|__create_pgd_mapping|"
+_PAGE_TABLE = lazy(r"\b(?:trans_pgd_\w+|create_\w*mapping\w*|pgd_alloc|__create_pgd_mapping|"
                          r"kexec_alloc_pgtable\w*|init_pgtable|map_kernel)\s*\(")
 
 
@@ -67,7 +68,7 @@ def _on_crash_path(path: str, function: str | None, text: str) -> bool:
     if function in T.CRASH_FUNCTIONS:
         return True
     # machine_kexec() runs for kexec reboot and for kdump: new or removed work there
-    return function == "machine_kexec" and bool(_CALL.search(text))
+    return function == "machine_kexec" and bool(_CALL().search(text))
 
 
 def _runs(idxs: list[int]) -> list[list[int]]:
@@ -104,9 +105,9 @@ def _guard_kind(hunk: DiffHunk, i: int) -> str | None:
         return None
     follow = " ".join(ln.text for ln in hunk.lines[i:i + 6] if ln.kind != "-")
     cond = text
-    if _CRASH_GUARD.search(cond) and ("return" in follow or "!=" in cond):
+    if _CRASH_GUARD().search(cond) and ("return" in follow or "!=" in cond):
         return "crash"
-    if _INPLACE_GUARD.search(cond) and "return" in follow:
+    if _INPLACE_GUARD().search(cond) and "return" in follow:
         return "inplace"
     return None
 
@@ -130,7 +131,7 @@ def _load_work(index: int, path: str, hunk: DiffHunk, funcs: list[str | None], a
                guards: dict[tuple[str, str], list[tuple[int, str, str]]]) -> list[Hit]:
     work = [i for i in changed_code(hunk)
             if hunk.lines[i].kind == "+" and funcs[i] in _LOAD_WORK_FUNCS
-            and (T.first_call(hunk.lines[i].text, allocators) or _PAGE_TABLE.search(hunk.lines[i].text))]
+            and (T.first_call(hunk.lines[i].text, allocators) or _PAGE_TABLE().search(hunk.lines[i].text))]
     if not work:
         return []
     fn = funcs[work[0]] or ""
@@ -139,7 +140,7 @@ def _load_work(index: int, path: str, hunk: DiffHunk, funcs: list[str | None], a
     inplace = next((g for g in known if g[1] == "inplace"), None)
     calls = list(dict.fromkeys(m.group(0).rstrip("( ") + "()" for i in work
                                for m in [T.first_call(hunk.lines[i].text, allocators)
-                                         or _PAGE_TABLE.search(hunk.lines[i].text)]
+                                         or _PAGE_TABLE().search(hunk.lines[i].text)]
                                if m))
     evs = tuple(evidence(index, path, hunk, run[0], _with_check(hunk, run[-1])) for run in _runs(work))
     what = " and ".join(calls[:4])

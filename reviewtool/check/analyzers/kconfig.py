@@ -16,14 +16,15 @@ from reviewtool.check import cparse
 from reviewtool.check.analyzers import AnalyzerContext, Hit, evidence
 from reviewtool.check.analyzers._cfunc import changed_code
 from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff
+from reviewtool.check.patterns import lazy
 
 SELECT = "KCONFIG-SELECT-DEPENDS"
 STUB = "KCONFIG-IFDEF-NO-STUB"
 
 _KCONFIG_LINE = re.compile(r"^\s*(select|imply|depends\s+on)\s+(.+?)\s*(?:#.*)?$")
-_CONFIG_ENTRY = re.compile(r"^\s*(?:menu)?config\s+(\w+)")
+_CONFIG_ENTRY = lazy(r"^\s*(?:menu)?config\s+(\w+)")
 _IFDEF = re.compile(r"^\s*#\s*(?:ifdef\s+(CONFIG_\w+)|if\s+.*?\b(?:IS_ENABLED|IS_BUILTIN|defined)\s*\(\s*(CONFIG_\w+)\s*\))")
-_PROTO = re.compile(r"^(?!\s*(?:static|#|return|typedef)\b)[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\(")
+_PROTO = lazy(r"^(?!\s*(?:static|#|return|typedef)\b)[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\(")
 
 
 def analyze(ctx: AnalyzerContext) -> list[Hit]:
@@ -46,7 +47,7 @@ def _selects(pd: PatchDiff, f: DiffFile) -> list[Hit]:
             m = _KCONFIG_LINE.match(ln.text)
             if ln.kind != "+" or not m or _norm(m.group(1), m.group(2)) in removed:
                 continue
-            entry = next((c.group(1) for x in reversed(h.lines[:i]) if (c := _CONFIG_ENTRY.match(x.text))), None)
+            entry = next((c.group(1) for x in reversed(h.lines[:i]) if (c := _CONFIG_ENTRY().match(x.text))), None)
             what = re.sub(r"\s+", " ", m.group(1))
             owner = f"{entry}: " if entry else ""
             before = [x.text.strip() for x in h.lines[:i] if x.kind == "-" and _KCONFIG_LINE.match(x.text)]
@@ -94,7 +95,7 @@ def _guarded_decls(h: DiffHunk) -> list[tuple[str, list[str], int, int]]:
                 depth -= 1
             elif re.match(r"^\s*#\s*(?:else|elif)", t) and depth == 0:
                 has_else = True
-            elif depth == 0 and (p := _PROTO.match(t)) and not t.rstrip().endswith("{"):
+            elif depth == 0 and (p := _PROTO().match(t)) and not t.rstrip().endswith("{"):
                 names.append(p.group(1))
             j += 1
         if j < len(lines) and not has_else and names:

@@ -16,13 +16,14 @@ from reviewtool.check.analyzers import AnalyzerContext, Hit, c_files, evidence
 from reviewtool.check.analyzers import _tables as T
 from reviewtool.check.analyzers._cfunc import changed_code, line_functions
 from reviewtool.check.diff import DiffHunk
+from reviewtool.check.patterns import lazy
 from reviewtool.model import Evidence
 
 REBOOT = "KEXEC-REBOOT-TIME-FAILURE"
 LOAD = "KEXEC-LOAD-TIME-FAILURE"
 
-_EXIT = re.compile(r"^\s*(?:return\s+(?!0\s*;)(?P<value>[^;]+);|goto\s+(?P<label>\w+)\s*;|return\s*;)")
-_CRASH_STOP = re.compile(r"\b(?:BUG_ON|BUG|panic)\s*\(")
+_EXIT = lazy(r"^\s*(?:return\s+(?!0\s*;)(?P<value>[^;]+);|goto\s+(?P<label>\w+)\s*;|return\s*;)")
+_CRASH_STOP = lazy(r"\b(?:BUG_ON|BUG|panic)\s*\(")
 _CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 _NOT_CALLS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "unlikely", "likely", "WARN_ON",
                         "WARN_ON_ONCE", "IS_ERR", "IS_ERR_OR_NULL", "PTR_ERR", "typeof", "offsetof", "ARRAY_SIZE"})
@@ -47,7 +48,7 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
                         if what:
                             groups.setdefault((REBOOT, f.path, fn), []).append(
                                 (evidence(pd.index, f.path, hunk, i), what))
-                    elif fn in T.LOAD_TIME and _EXIT.match(ln.text) and not ln.text.strip().startswith("return;"):
+                    elif fn in T.LOAD_TIME and _EXIT().match(ln.text) and not ln.text.strip().startswith("return;"):
                         start, what = _failure_point(hunk, i)
                         groups.setdefault((LOAD, f.path, fn), []).append(
                             (evidence(pd.index, f.path, hunk, start, i), what))
@@ -72,10 +73,10 @@ def _reboot_point(text: str) -> str | None:
     m = T.first_call(text, T.is_allocator)
     if m:
         return f"{m.group(1)}()"
-    m2 = _CRASH_STOP.search(text)
+    m2 = _CRASH_STOP().search(text)
     if m2:
         return f"{m2.group(0).rstrip('( ')}()"
-    m3 = _EXIT.match(text)
+    m3 = _EXIT().match(text)
     if m3:
         return "an early return" if m3.group("value") is None else f"a failure exit (`{text.strip()}`)"
     return None
