@@ -197,8 +197,8 @@ def _merge(raw: list[lineage.Raw]) -> list[lineage.Raw]:
         key = (r.rule.id, patch, r.path, r.function, r.finding.message)
         if key in merged:
             prev = merged[key]
-            merged[key] = prev._replace(finding=replace(prev.finding,
-                                                        evidence=prev.finding.evidence + r.finding.evidence))
+            evidence = prev.finding.evidence + r.finding.evidence
+            merged[key] = prev._replace(finding=replace(prev.finding, evidence=evidence))
         else:
             merged[key] = r
     return list(merged.values())
@@ -226,7 +226,7 @@ def _match_hunk(rule: Rule, index: int, f: DiffFile, hunk: DiffHunk,
         text = _kind_text(hunk, kind, texts)
         if not text or not rule.may_match(key, text):
             return None  # no such lines, or none with what a match needs
-    for kind, key in kinds:
+    for kind, key in kinds:  # then one search over them with all of the rule's regexes for that kind
         quick = rule.combined(key)
         if quick is not None and not quick.search(_kind_text(hunk, kind, texts)):
             return None

@@ -92,8 +92,11 @@ class Rule(NamedTuple):
         return alternation(getattr(self, key))
 
     def may_match(self, key: str, text: str) -> bool:
-        """False when none of the key's regexes can match the text: a string every match holds is
-        missing from it (found without compiling a regex). True otherwise."""
+        """False when none of the key's regexes can match the text, True when one may.
+
+        False means a string that every match holds is missing from the text; it is found
+        from the regex sources, without compiling them (check/literals.py).
+        """
         need = required(getattr(self, key))
         return need is None or any(s in text for s in need)
 
