@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import NamedTuple
 
 from reviewtool.check import lineage
@@ -43,15 +43,14 @@ class Dropped(NamedTuple):
     reason: str
 
 
-@dataclass(frozen=True)
-class EngineResult:
+class EngineResult(NamedTuple):
     """What the engine found, what it dropped, and what the reader should know."""
 
     findings: tuple[Finding, ...]
-    dropped: tuple[Dropped, ...] = ()
-    notes: tuple[str, ...] = ()
-    rules_run: tuple[str, ...] = ()
-    timings: dict[str, float] = field(default_factory=dict)
+    dropped: tuple[Dropped, ...]
+    notes: tuple[str, ...]
+    rules_run: tuple[str, ...]
+    timings: dict[str, float]
 
 
 def kernel_path(path: str) -> bool:
