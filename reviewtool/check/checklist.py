@@ -7,6 +7,7 @@ left out: the checklist is about what the series changes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from reviewtool.model import ChecklistItem, Evidence, Finding
@@ -74,7 +75,38 @@ def build_checklist(findings: Iterable[Finding]) -> tuple[ChecklistItem, ...]:
         key = (_ORDER.get(category, len(_ORDER)), 1 if ok else 0, severity * 1000 + first_patch, rule)
         items.append((key, item))
     items.sort(key=lambda kv: kv[0])
-    return tuple(item for _, item in items)
+    return _without_covered_evidence(tuple(item for _, item in items))
+
+
+def _key(e: Evidence) -> tuple[int, str | None, int | None, tuple[str, ...]]:
+    return (e.patch, e.file, e.line, e.lines)
+
+
+def _without_covered_evidence(items: tuple[ChecklistItem, ...]) -> tuple[ChecklistItem, ...]:
+    """A broad question does not repeat lines a narrower one of its category already asks about.
+
+    When every evidence line of one needs-review item is also evidence of a broader item
+    (more lines, another rule) in the same category, the broader item keeps only its other
+    lines, and disappears when none are left: the narrower question is the one to ask there.
+    """
+    open_items = [i for i in items if i.status == "needs-review"]
+    covered: dict[int, set[tuple[int, str | None, int | None, tuple[str, ...]]]] = {}
+    for narrow in open_items:
+        keys = {_key(e) for e in narrow.evidence}
+        for broad in open_items:
+            if (broad is not narrow and broad.category == narrow.category and broad.rules != narrow.rules
+                    and len(broad.evidence) > len(keys) and keys <= {_key(e) for e in broad.evidence}):
+                covered.setdefault(id(broad), set()).update(keys)
+    out = []
+    for item in items:
+        drop = covered.get(id(item))
+        if drop:
+            left = tuple(e for e in item.evidence if _key(e) not in drop)
+            if not left:
+                continue
+            item = dataclasses.replace(item, evidence=left)
+        out.append(item)
+    return tuple(out)
 
 
 def _merged_evidence(group: list[Finding]) -> tuple[Evidence, ...]:
