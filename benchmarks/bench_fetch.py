@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -78,11 +79,20 @@ def make_thread(path: Path, n: int, replies: int) -> None:
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+    """Wall time of one run. A blocking wait: subprocess.run(timeout=...) polls with sleeps
+    of up to 50 ms and rounds times up; a timer kills a run that hangs instead."""
     t0 = time.perf_counter()
-    r = subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, timeout=600)
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    killer = threading.Timer(600, proc.kill)
+    killer.start()
+    try:
+        _, err = proc.communicate()
+    finally:
+        killer.cancel()
     dt = time.perf_counter() - t0
-    if r.returncode != 0:
-        sys.exit(f"{argv[0]} failed: {r.stderr.decode(errors='replace')[-500:]}")
+    if proc.returncode != 0:
+        sys.exit(f"{argv[0]} failed: {err.decode(errors='replace')[-500:]}")
     return dt
 
 

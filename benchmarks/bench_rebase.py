@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -257,12 +258,20 @@ def case_floor(repo: Path, data: dict[str, str], _cache: Path) -> None:
 
 def case_reviewtool(repo: Path, data: dict[str, str], cache: Path) -> None:
     env = dict(os.environ, REVIEWTOOL_STORE=str(cache / "store"))
-    res = subprocess.run([sys.executable, "-m", "reviewtool", "rebase", data["series_id"], "--onto",
-                          "bench-target", "--repo", str(repo), "--json"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=600, check=False)
-    if res.returncode not in (0, 1):
-        raise SystemExit(f"reviewtool rebase failed: {res.stderr}")
-    data["last_reviewtool"] = res.stdout
+    # A blocking wait: subprocess.run(timeout=...) polls with sleeps of up to 50 ms and would
+    # round this one process's time up; a timer kills a run that hangs instead.
+    proc = subprocess.Popen([sys.executable, "-m", "reviewtool", "rebase", data["series_id"], "--onto",
+                             "bench-target", "--repo", str(repo), "--json"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killer = threading.Timer(600, proc.kill)
+    killer.start()
+    try:
+        out, err = proc.communicate()
+    finally:
+        killer.cancel()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"reviewtool rebase failed: {err}")
+    data["last_reviewtool"] = out
 
 
 _IN_PROCESS = """
