@@ -56,6 +56,17 @@ def test_a_finding_on_a_line_a_later_patch_removes_is_dropped_with_the_reason() 
                                        only("COMMON-BUG-ON")).findings] == ["COMMON-BUG-ON"]
 
 
+def test_a_finding_a_later_patch_only_reindents_is_kept() -> None:
+    reindent = file_diff(KC, f"@@ -50,4 +50,6 @@ {FN}\n \tpages = alloc(image, order);\n-\tBUG_ON(!pages);\n"
+                             "+\tif (order) {\n+\t\tBUG_ON(!pages);\n+\t}\n \treturn pages;\n }\n")
+    result = run_engine(series_from_text(mail("kexec: check", ADD_BUG) + mail("kexec: nest", reindent)),
+                        only("COMMON-BUG-ON"))
+    found = [(f.evidence[0].patch, f.pre_existing) for f in result.findings if f.rule == "COMMON-BUG-ON"]
+    # patch 1's finding stands; patch 2 only moves the line, so its copy is not new
+    assert found == [(1, False), (2, True)]
+    assert not result.dropped
+
+
 def test_lines_are_followed_through_the_offsets_of_later_patches() -> None:
     insert_above = file_diff(KC, "@@ -10,2 +10,5 @@ int foo(void)\n a\n+b1\n+b2\n+b3\n c\n")
     # after patch 2 the BUG_ON is line 54; patch 3 removes old line 51 of patch 2's image (not it)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from reviewtool.check.diff import DiffFile, PatchDiff
 from reviewtool.check.patterns import lazy
@@ -89,20 +89,35 @@ def apply(raw: Iterable[Raw], diffs: tuple[PatchDiff, ...], base_image: FileText
 
 
 def map_line(file: DiffFile, line: int) -> int | None:
-    """Where old line `line` is after this file's hunks; None when a hunk removes it."""
+    """Where old line `line` is after this file's hunks; None when a hunk removes it.
+
+    A line the hunk only re-indents (removed, and added back with the same text but for
+    white space) is still there, at its new place.
+    """
     delta = 0
     for h in file.hunks:
         end = h.old_start + h.old_len - 1 if h.old_len else h.old_start
         if h.old_len and h.old_start <= line <= end:
             for ln in h.lines:
                 if ln.old_no == line:
-                    return None if ln.kind == "-" else ln.new_no
+                    return _readded(h.lines, ln.text) if ln.kind == "-" else ln.new_no
             return line + delta  # a truncated hunk: keep the line
         if line > end:
             delta += h.new_len - h.old_len
         else:
             break
     return line + delta
+
+
+def _readded(lines: Iterable[Any], text: str) -> int | None:
+    """The new line number of an added line equal to `text` but for white space, if any."""
+    want = " ".join(text.split())
+    if not want:
+        return None
+    for ln in lines:
+        if ln.kind == "+" and " ".join(ln.text.split()) == want:
+            return int(ln.new_no)
+    return None
 
 
 def _touching(pd: PatchDiff, path: str) -> DiffFile | None:
