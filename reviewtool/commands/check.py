@@ -13,17 +13,8 @@ from typing import Any
 from reviewtool import config
 from reviewtool.errors import ReviewtoolError, StoreError
 from reviewtool.model import ApplyResult, CheckResult, Series
+from reviewtool.report import FORMATS
 
-# --format name -> the report module whose render(series, check, apply=None, **options) -> str
-FORMATS: dict[str, str] = {
-    "text": "reviewtool.report.terminal",
-    "json": "reviewtool.report.json_report",
-    "markdown": "reviewtool.report.markdown",
-    "sarif": "reviewtool.report.sarif",
-    "b4": "reviewtool.report.b4check",
-    "patchwork": "reviewtool.report.patchwork",
-    "email": "reviewtool.report.email",
-}
 FileText = Callable[[str], str | None]
 FAIL_ON = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
 

@@ -22,17 +22,8 @@ from typing import Any
 from reviewtool import config
 from reviewtool.errors import ReviewtoolError
 from reviewtool.model import ApplyResult, CheckResult, PatchOutcome, Series
+from reviewtool.report import FORMATS
 
-# --format name -> report module with render(series, check, apply=None, **options) -> str
-FORMATS: dict[str, str] = {
-    "text": "reviewtool.report.terminal",
-    "json": "reviewtool.report.json_report",
-    "markdown": "reviewtool.report.markdown",
-    "sarif": "reviewtool.report.sarif",
-    "b4": "reviewtool.report.b4check",
-    "patchwork": "reviewtool.report.patchwork",
-    "email": "reviewtool.report.email",
-}
 FAIL_ON = ("error", "warning", "never")
 
 
