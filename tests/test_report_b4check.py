@@ -117,6 +117,8 @@ def test_b4_runs_reviewtool_check_as_its_review_perpatch_check_cmd(tmp_path: Pat
     assert detail["status"] == "warn" and detail["context"] == "relocation_path"
     assert "TEST-KIMAGE-ARCH-FIELD (arch/arm64/include/asm/kexec.h:15)" in detail["description"]
     assert detail["description"].endswith("exported through asm-offsets.c for the relocation code?")
+    # a mail checked from stdin is not kept: b4 runs the command once per patch it shows
+    assert not (store / "series").exists() or not any((store / "series").iterdir())
 
 
 def test_b4_reports_a_failed_run_when_the_mail_holds_no_patch(tmp_path: Path, store: Path) -> None:

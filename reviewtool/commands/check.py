@@ -89,7 +89,8 @@ def _load_series(key: str | None, store: Any, verbose: int) -> Series:
         from reviewtool.fetch import fetch
 
         got = fetch(key, lore_url=config.lore_url(), offline=True)
-        store.save_series(got.series, {"am.mbox": got.am_mbox, "thread.mbox": got.thread_mbox})
+        if key != "-":  # one mail on stdin is checked and forgotten: b4 runs this per patch shown
+            store.save_series(got.series, {"am.mbox": got.am_mbox, "thread.mbox": got.thread_mbox})
         return got.series
     series: Series = store.find(key)
     return series
@@ -145,7 +146,8 @@ def run_check(args: argparse.Namespace) -> int:
     with _images(apply) as (post_image, base_image), _progress(args, script, len(series.patches)):
         result = check_series(series, ruleset, post_image=post_image, base_image=base_image,
                               checkpatch=script, checkpatch_missing=missing)
-    store.save_result(series.id, "check", result)
+    if args.series != "-":
+        store.save_result(series.id, "check", result)
     _write(_render(fmt, series, result, apply, ruleset, args))
     return exit_code(result, args.fail_on)
 
