@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import json
 import mailbox
 import os
@@ -331,3 +332,16 @@ def test_split_body_keeps_a_trailing_blank_context_line() -> None:
                            "+++ b/x\n@@ -1,2 +1,3 @@\n a\n+b\n \n\nbase-commit: abc\n-- \n2.30.2\n")
     assert msg == "Why.\n\nSigned-off-by: A <a@b>\n"
     assert diff.endswith("+b\n \n")
+
+
+def test_batched_patch_ids_equal_b4s_own(tmp_path: Path) -> None:
+    import b4
+
+    from reviewtool.fetch import series_from_mbox
+
+    series = series_from_mbox(MAIL)
+    assert len(series.patches) == 6
+    for p in series.patches:
+        raw = (MAIL / f"v2-{p.index:02d}.eml").read_bytes()
+        lmsg = b4.LoreMessage(email.message_from_bytes(raw, policy=b4.emlpolicy))
+        assert p.patch_id and p.patch_id == b4.LoreMessage.get_patch_id(lmsg.body)
