@@ -44,3 +44,17 @@ def store_dir(flag: str | None = None) -> Path:
         return Path(value).expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache) / "reviewtool"
+
+
+def reviewer_identity(flag: str | None = None) -> str | None:
+    """Who signs reply emails: `--from`, else $REVIEWTOOL_FROM, git config reviewtool.from,
+    else git's user.name/user.email (or $GIT_AUTHOR_NAME/$GIT_AUTHOR_EMAIL); None if unknown."""
+    chosen = setting(flag, "REVIEWTOOL_FROM", "reviewtool.from")
+    if chosen:
+        return chosen
+    addr = setting(None, "GIT_AUTHOR_EMAIL", "user.email")
+    if not addr:
+        return None
+    import email.utils
+
+    return email.utils.formataddr((setting(None, "GIT_AUTHOR_NAME", "user.name") or "", addr))

@@ -55,3 +55,5 @@ def test_check_format_email_is_an_mbox_of_replies(store: Path, tmp_path: Path,
     box.close()
     assert msgs and all(str(m["Subject"]).startswith("Re: [PATCH v2 ") for m in msgs)
     assert all(m["In-Reply-To"] for m in msgs)
+    # signed as git's identity says (conftest sets GIT_AUTHOR_*), not with the placeholder
+    assert {str(m["From"]) for m in msgs} == {"Test Author <author@example.org>"}

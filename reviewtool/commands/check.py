@@ -192,6 +192,8 @@ def _render(fmt: str, series: Series, result: CheckResult, apply: ApplyResult | 
     code = render.__code__  # the keyword options this renderer takes (cheaper than inspect)
     params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
     options: dict[str, Any] = {"verbose": args.verbose, "tty": sys.stdout.isatty()}
+    if "sender" in params:  # the email format: sign as git config says (the renderer reads no settings)
+        options["sender"] = config.reviewer_identity()
     if "rules" in params:
         from reviewtool.check.rules import rule_meta
 

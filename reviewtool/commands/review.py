@@ -84,9 +84,9 @@ def run_review(args: argparse.Namespace) -> int:
                "per_category": args.patchwork_per_category, "rules": rules,
                "verbose": args.verbose, "tty": sys.stdout.isatty()}
     if (out_dir is not None or fmt == "email") and not args.sender:
-        from reviewtool.report.email import PLACEHOLDER_SENDER, reviewer_identity
+        from reviewtool.report.email import PLACEHOLDER_SENDER
 
-        options["sender"] = reviewer_identity()
+        options["sender"] = config.reviewer_identity()
         if options["sender"] is None:
             err.print(f"warning: replies are signed {PLACEHOLDER_SENDER!r}: give --from or set git config "
                       "user.name and user.email", markup=False, highlight=False)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 
-from reviewtool import config
 from reviewtool.model import ApplyResult, CheckResult, Finding, Patch, Series
 from reviewtool.report.quote import (
     active,
@@ -241,26 +240,14 @@ def _series_checklist(series: Series, check: CheckResult, apply: ApplyResult | N
 PLACEHOLDER_SENDER = "Your Name <you@example.org>"
 
 
-def reviewer_identity(flag: str | None = None) -> str | None:
-    """Who signs the replies: `--from`, else $REVIEWTOOL_FROM, else git's user.name/user.email."""
-    chosen = config.setting(flag, "REVIEWTOOL_FROM", "reviewtool.from")
-    if chosen:
-        return chosen
-    name = config.setting(None, "GIT_AUTHOR_NAME", "user.name")
-    addr = config.setting(None, "GIT_AUTHOR_EMAIL", "user.email")
-    if not addr:
-        return None
-    return email.utils.formataddr((name or "", addr))
-
-
 def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, *,
           sender: str | None = None, date: datetime | None = None) -> list[ReplyMail]:
     """The replies: `reply-00.eml` for the cover letter, `reply-NN.eml` for patch NN.
 
-    Without `sender`, the replies are signed as `reviewer_identity()` finds, or with a
-    placeholder to edit before sending.
+    Without `sender` (the command finds it with `config.reviewer_identity()`), the replies
+    are signed with a placeholder to edit before sending.
     """
-    sender = sender or reviewer_identity() or PLACEHOLDER_SENDER
+    sender = sender or PLACEHOLDER_SENDER
     when = date or datetime.now(UTC)
     width = max(2, len(str(series.expected)))
     sign = ["Thanks,", email.utils.parseaddr(sender)[0] or sender, ""]
