@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 
 from reviewtool.errors import StoreError
 from reviewtool.model import SCHEMA_VERSION, Series, from_json, to_json
+
+_NAME = re.compile(r"[\w-]+")  # could be a store id (a directory name) or a prefix of one
 
 
 class Store:
@@ -81,15 +84,19 @@ class Store:
         except (OSError, ValueError) as e:
             raise StoreError(f"{target} is unreadable: {e}") from None
 
-    def list(self) -> list[Series]:
-        """Every stored series, newest fetch first."""
+    def _dirs(self) -> list[Path]:
+        """The series directories, newest fetch first (nothing is read)."""
         if not self.series_root.is_dir():
             return []
         dirs = [d for d in self.series_root.iterdir() if d.is_dir() and not d.name.startswith(".")]
         dirs.sort(key=lambda d: (d / "series.json").stat().st_mtime if (d / "series.json").exists() else 0,
                   reverse=True)
+        return dirs
+
+    def list(self) -> list[Series]:
+        """Every stored series, newest fetch first."""
         out = []
-        for d in dirs:
+        for d in self._dirs():
             try:
                 out.append(self._load_dir(d))
             except StoreError:
@@ -109,24 +116,34 @@ class Store:
         return from_json(Series, data)
 
     def find(self, key: str | None) -> Series:
-        """A series by store id (or unique prefix), by message-id, or the latest when key is None."""
-        series = self.list()
-        if not series:
-            raise StoreError(f"the store {self.root} is empty: run 'reviewtool fetch' first")
+        """A series by store id (or unique prefix), by message-id, or the latest when key is None.
+
+        Only a look-up by message-id reads more than the one series asked for.
+        """
+        dirs = self._dirs()
         if key is None:
-            return series[0]
+            for d in dirs:
+                try:
+                    return self._load_dir(d)
+                except StoreError:
+                    continue
+        if not dirs or key is None:
+            raise StoreError(f"the store {self.root} is empty: run 'reviewtool fetch' first")
+        if _NAME.fullmatch(key):
+            hits = [d for d in dirs if d.name.startswith(key)]
+            exact = [d for d in hits if d.name == key]
+            if exact or len(hits) == 1:
+                return self._load_dir((exact or hits)[0])
+            if len(hits) > 1:
+                raise StoreError(f"'{key}' matches {len(hits)} stored series: give more of the id")
         mid = key.strip().strip("<>")
         if mid.startswith("id:"):
             mid = mid[3:]
+        series = self.list()
         for s in series:
-            if s.id == key or s.msgid == mid:
+            if s.msgid == mid:
                 return s
         for s in series:
             if any(p.msgid == mid for p in s.patches):
                 return s
-        hits = [s for s in series if s.id.startswith(key)]
-        if len(hits) == 1:
-            return hits[0]
-        if len(hits) > 1:
-            raise StoreError(f"'{key}' matches {len(hits)} stored series: give more of the id")
         raise StoreError(f"no stored series matches '{key}' (see 'reviewtool list')")
