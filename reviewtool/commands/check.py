@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewtool import config
+from reviewtool.commands import series_for
 from reviewtool.errors import ReviewtoolError, StoreError
 from reviewtool.model import ApplyResult, CheckResult, Series
 from reviewtool.report import FORMATS
@@ -84,18 +85,6 @@ def _print_json(data: Any) -> int:
     return 0
 
 
-def _load_series(key: str | None, store: Any, verbose: int) -> Series:
-    if key == "-" or (key is not None and Path(key).exists()):  # "-": one mail on stdin (b4's checks)
-        from reviewtool.fetch import fetch
-
-        got = fetch(key, lore_url=config.lore_url(), offline=True)
-        if key != "-":  # one mail on stdin is checked and forgotten: b4 runs this per patch shown
-            store.save_series(got.series, {"am.mbox": got.am_mbox, "thread.mbox": got.thread_mbox})
-        return got.series
-    series: Series = store.find(key)
-    return series
-
-
 def _rebase_result(store: Any, series: Series) -> ApplyResult | None:
     from reviewtool.model import from_json
 
@@ -140,7 +129,7 @@ def run_check(args: argparse.Namespace) -> int:
     fmt = "json" if args.json and args.format is None else (args.format or "text")
     ruleset = _ruleset(args.rules, cache=True)
     store = Store(config.store_dir(args.store))
-    series = _load_series(args.series, store, args.verbose)
+    series = series_for(args.series, store, stdin=True)  # "-": one mail (b4's per-patch checks)
     apply = _rebase_result(store, series)
     script, missing = _checkpatch(args, apply)
     with _images(apply) as (post_image, base_image), _progress(args, script, len(series.patches)):

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from reviewtool import config
+from reviewtool.commands import keep
 from reviewtool.report import console
 from reviewtool.store import Store
 
@@ -43,7 +44,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         got = fetch(args.source, revision=args.revision, lore_url=config.lore_url(args.lore_url),
                     offline=args.offline)
     store = Store(config.store_dir(args.store))
-    path = store.save_series(got.series, {"am.mbox": got.am_mbox, "thread.mbox": got.thread_mbox})
+    path = keep(store, got)
     if args.json:
         console.print_json(got.series)
         return 0

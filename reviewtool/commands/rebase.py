@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from reviewtool import config
+from reviewtool.commands import series_for
 from reviewtool.errors import SourceError
-from reviewtool.model import ApplyResult, Series
+from reviewtool.model import ApplyResult
 from reviewtool.store import Store
 
 FAILED = ("conflict", "skipped")
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if args.series is not None and args.series.startswith("-"):
         raise SourceError(f"SERIES '{args.series}' starts with '-': refusing it")
     store = Store(config.store_dir(args.store))
-    series = _load_series(args.series, store)
+    series = series_for(args.series, store)
     if args.branch is not None:
         branch.check_branch(args.repo, args.branch, args.force)
     err = None
@@ -63,17 +63,6 @@ def run(args: argparse.Namespace) -> int:
 
         rebase_text.render_result(result, console.stdout(), series, branch_note=note)
     return 1 if any(p.outcome in FAILED for p in result.patches) else 0
-
-
-def _load_series(key: str | None, store: Store) -> Series:
-    """A stored series by id or message-id, or an mbox/maildir path fetched offline first."""
-    if key is not None and Path(key).exists():
-        from reviewtool.fetch import fetch
-
-        got = fetch(key, lore_url=config.lore_url(), offline=True)
-        store.save_series(got.series, {"am.mbox": got.am_mbox, "thread.mbox": got.thread_mbox})
-        return got.series
-    return store.find(key)
 
 
 def _make_branch(result: ApplyResult, args: argparse.Namespace) -> tuple[ApplyResult, str | None]:

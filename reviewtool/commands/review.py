@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewtool import config
+from reviewtool.commands import keep
 from reviewtool.errors import ReviewtoolError
 from reviewtool.model import ApplyResult, CheckResult, PatchOutcome, Series
 from reviewtool.report import FORMATS
@@ -126,7 +127,7 @@ def _fetch(args: argparse.Namespace, err: Any, store: Any) -> Series:
     with _status(err, args.quiet, f"fetching {args.source}"):
         got = fetch(args.source, revision=args.revision, lore_url=config.lore_url(args.lore_url),
                     offline=args.offline)
-    store.save_series(got.series, {"am.mbox": got.am_mbox, "thread.mbox": got.thread_mbox})
+    keep(store, got)
     s = got.series
     err.print(f"fetched v{s.revision} of \"{s.subject}\": {len(s.patches)}/{s.expected} patches",
               markup=False, highlight=False)
