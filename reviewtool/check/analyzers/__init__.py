@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
-from reviewtool.check.diff import DiffFile, DiffHunk, DiffLine, PatchDiff
+from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff
 from reviewtool.errors import RulesError
 from reviewtool.model import Evidence, Series
 
@@ -116,34 +116,6 @@ def new_line_at(hunk: DiffHunk, idx: int) -> int | None:
     return None
 
 
-def evidence_for_lines(patch: int, path: str, hunk: DiffHunk, targets: Sequence[DiffLine],
-                       context: int = 0) -> tuple[Evidence, ...]:
-    """Evidence covering the given lines of one hunk: one piece per run of nearby lines."""
-    idxs = sorted({i for i, ln in enumerate(hunk.lines) if any(ln is t for t in targets)})
-    if not idxs:
-        return ()
-    runs: list[list[int]] = []
-    for i in idxs:
-        if runs and i - runs[-1][-1] <= 1 + 2 * context:
-            runs[-1].append(i)
-        else:
-            runs.append([i])
-    out = []
-    for run in runs:
-        a = max(0, run[0] - context)
-        b = min(len(hunk.lines) - 1, run[-1] + context)
-        out.append(evidence(patch, path, hunk, a, b))
-    return tuple(out)
-
-
-def hunk_index(hunk: DiffHunk, line: DiffLine) -> int:
-    """The index of `line` in its hunk (by identity)."""
-    for i, ln in enumerate(hunk.lines):
-        if ln is line:
-            return i
-    raise ValueError("line is not in this hunk")
-
-
 def code(text: str) -> str:
     """A source line without its trailing `//` or one-line `/* */` comment, stripped."""
     text = re.sub(r"/\*.*?\*/", "", text)
@@ -161,12 +133,3 @@ def is_comment_or_blank(text: str) -> bool:
 def c_files(pd: PatchDiff) -> Iterable[DiffFile]:
     """The C source and header files of a patch (not deleted)."""
     return (f for f in pd.files if f.kind in ("c", "header") and f.status != "deleted")
-
-
-def changed_in_function(f: DiffFile, names: frozenset[str] | set[str]) -> Iterable[tuple[DiffHunk, list[DiffLine]]]:
-    """Hunks whose function is in `names`, with their changed code lines."""
-    for h in f.hunks:
-        if h.function in names:
-            lines = [ln for ln in h.lines if ln.kind != " " and not is_comment_or_blank(ln.text)]
-            if lines:
-                yield h, lines

@@ -49,12 +49,6 @@ def statement(node: Any) -> Any:
     return node
 
 
-def result_target(call: Any) -> tuple[str | None, Any]:
-    """The variable (or lvalue text) the call's result is stored in, and the statement."""
-    names, stmt = result_targets(call)
-    return (names[0] if names else None), stmt
-
-
 def result_targets(call: Any) -> tuple[list[str], Any]:
     """Every variable the result is stored in (`a = s->a = kmalloc()`: both), innermost first."""
     node = skip_wrappers(call)
