@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -256,6 +256,37 @@ def _rule(shown: str, n: int, entry: Any) -> Rule:
 
     if not isinstance(entry, dict):
         raise fail("must be a table")
+    _check_keys(entry, fail)
+    _check_fields(entry, fail)
+    scope = entry.get("scope", "kernel")
+    if scope not in SCOPES:
+        raise fail(f"unknown scope '{scope}' (one of {', '.join(SCOPES)})")
+    lists = _lists(entry, fail)
+    min_added = entry.get("min_added", 0)
+    if not isinstance(min_added, int) or isinstance(min_added, bool) or min_added < 0:
+        raise fail("'min_added' must be a non-negative integer")
+    analyzer = entry.get("analyzer")
+    _check_matching(entry, lists, analyzer, fail)
+    doc = _doc(entry["doc"], fail)
+    for key in REGEX_KEYS:
+        _check_regexes(lists[key], key, fail)
+    return Rule(
+        id=entry["id"], title=entry["title"].strip(), severity=entry["severity"],
+        category=entry["category"], message=entry["message"].strip(), question=entry["question"].strip(),
+        doc=doc,
+        pack=shown, scope=scope, paths=lists["paths"],
+        functions=lists["functions"], added=lists["added"], removed=lists["removed"],
+        context=lists["context"], commit_message=lists["commit_message"],
+        unless=lists["unless"], unless_message=lists["unless_message"],
+        min_added=min_added, analyzer=analyzer,
+    )
+
+
+Fail = Callable[[str], RulesError]
+
+
+def _check_keys(entry: dict[str, Any], fail: Fail) -> None:
+    """No unknown key, every required one."""
     for key in sorted(entry):
         if key not in _KNOWN:
             hint = " (commit-message regexes go in 'commit_message')" if key == "messages" else ""
@@ -263,6 +294,10 @@ def _rule(shown: str, n: int, entry: Any) -> Rule:
     for key in _REQUIRED:
         if key not in entry:
             raise fail(f"missing field '{key}'")
+
+
+def _check_fields(entry: dict[str, Any], fail: Fail) -> None:
+    """The one-string fields: present, well formed, from their vocabularies."""
     for key in ("id", "title", "severity", "category", "message", "question", "scope", "analyzer"):
         if key in entry and (not isinstance(entry[key], str) or not entry[key].strip()):
             hint = " (commit-message regexes go in 'commit_message')" if key == "message" else ""
@@ -275,13 +310,14 @@ def _rule(shown: str, n: int, entry: Any) -> Rule:
         raise fail(f"unknown severity '{entry['severity']}' (one of {', '.join(SEVERITIES)})")
     if entry["category"] not in CATEGORIES:
         raise fail(f"unknown category '{entry['category']}' (one of {', '.join(CATEGORIES)})")
-    scope = entry.get("scope", "kernel")
-    if scope not in SCOPES:
-        raise fail(f"unknown scope '{scope}' (one of {', '.join(SCOPES)})")
     if "?" not in entry["question"]:
         raise fail("question must ask something (it has no '?')")
     for key in ("message", "question"):
         _check_placeholders(entry[key], key, fail)
+
+
+def _lists(entry: dict[str, Any], fail: Fail) -> dict[str, tuple[str, ...]]:
+    """The list fields (a lone string is a list of one)."""
     lists: dict[str, tuple[str, ...]] = {}
     for key in _LIST_KEYS:
         value = entry.get(key, [])
@@ -290,10 +326,12 @@ def _rule(shown: str, n: int, entry: Any) -> Rule:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise fail(f"'{key}' must be a list of non-empty strings")
         lists[key] = tuple(value)
-    min_added = entry.get("min_added", 0)
-    if not isinstance(min_added, int) or isinstance(min_added, bool) or min_added < 0:
-        raise fail("'min_added' must be a non-negative integer")
-    analyzer = entry.get("analyzer")
+    return lists
+
+
+def _check_matching(entry: dict[str, Any], lists: dict[str, tuple[str, ...]], analyzer: str | None,
+                    fail: Fail) -> None:
+    """A rule finds its hits either by an analyzer or by patterns, never both, never neither."""
     if analyzer is not None:
         if not re.match(_ANALYZER_RE, analyzer):
             raise fail(f"analyzer '{analyzer}' is not a module name")
@@ -305,7 +343,10 @@ def _rule(shown: str, n: int, entry: Any) -> Rule:
     elif not (lists["paths"] or any(lists[k] for k in _PATTERN_KEYS)):
         raise fail("a pattern rule needs at least one of paths, functions, added, removed, context, "
                    "commit_message (or name an analyzer)")
-    doc = entry["doc"]
+
+
+def _doc(doc: Any, fail: Fail) -> RuleDoc:
+    """The rule's documentation table, every section present."""
     if not isinstance(doc, dict):
         raise fail("'doc' must be a table with what, why, example, not_flagged")
     for key in sorted(doc):
@@ -314,19 +355,7 @@ def _rule(shown: str, n: int, entry: Any) -> Rule:
     for key in _DOC_KEYS:
         if not isinstance(doc.get(key), str) or not doc[key].strip():
             raise fail(f"missing field 'doc.{key}'")
-    for key in REGEX_KEYS:
-        _check_regexes(lists[key], key, fail)
-    return Rule(
-        id=entry["id"], title=entry["title"].strip(), severity=entry["severity"],
-        category=entry["category"], message=entry["message"].strip(), question=entry["question"].strip(),
-        doc=RuleDoc(doc["what"].strip(), doc["why"].strip(), doc["example"].strip("\n"),
-                    doc["not_flagged"].strip()),
-        pack=shown, scope=scope, paths=lists["paths"],
-        functions=lists["functions"], added=lists["added"], removed=lists["removed"],
-        context=lists["context"], commit_message=lists["commit_message"],
-        unless=lists["unless"], unless_message=lists["unless_message"],
-        min_added=min_added, analyzer=analyzer,
-    )
+    return RuleDoc(doc["what"].strip(), doc["why"].strip(), doc["example"].strip("\n"), doc["not_flagged"].strip())
 
 
 def _check_regexes(patterns: tuple[str, ...], key: str, fail: Any) -> None:
