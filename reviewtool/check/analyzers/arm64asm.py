@@ -21,6 +21,7 @@ the hunk; when neither shows enough code, nothing is reported.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from reviewtool.check.analyzers import AnalyzerContext, Hit, evidence
 from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff, locate_hunk
@@ -243,30 +244,60 @@ def _call_out(pd: PatchDiff, f: DiffFile, hunk: DiffHunk, rows: list[str] | None
     return hits
 
 
+class _SymEvent(NamedTuple):
+    """A SYM_*_START/END line of an assembly file in a patch."""
+
+    kind: str  # "START" | "END"
+    family: str  # FUNC, CODE, DATA, ...
+    side: str  # the diff line's kind: "+", "-" or " "
+    hunk: DiffHunk
+    i: int  # the line's index in the hunk
+
+
+class _Site(NamedTuple):
+    """A line of a patch: the patch, the file, the hunk and the line's index in it."""
+
+    patch: int
+    path: str
+    hunk: DiffHunk
+    i: int
+
+    def evidence(self) -> Evidence:
+        return evidence(self.patch, self.path, self.hunk, self.i)
+
+
+class _Define(NamedTuple):
+    """An asm-offsets DEFINE the series adds: where, and the struct member it takes."""
+
+    site: _Site
+    field: str
+
+
 def _pairing(pd: PatchDiff, f: DiffFile, rows: list[str] | None) -> list[Hit]:
     """START/END families must match; a patch must not leave one without the other."""
     if f.kind != "asm":
         return []
     hits: list[Hit] = []
-    events: dict[str, list[tuple[str, str, str, DiffHunk, int]]] = {}  # name -> (kind, family, side, hunk, i)
+    events: dict[str, list[_SymEvent]] = {}  # symbol name -> its START/END lines
     for h in f.hunks:
         for i, ln in enumerate(h.lines):
             m = _SYM.match(ln.text)
             if m and m.group(1) != "INNER_LABEL":
-                events.setdefault(m.group(3), []).append((m.group(2), m.group(1), ln.kind, h, i))
+                events.setdefault(m.group(3), []).append(_SymEvent(m.group(2), m.group(1), ln.kind, h, i))
     full = rows if rows is not None else ([ln.text for ln in f.hunks[0].lines if ln.kind != "-"]
                                           if f.status == "added" else None)
     for name, evs in events.items():
-        new = [e for e in evs if e[2] != "-"]
-        starts = [e for e in new if e[0] == "START"]
-        ends = [e for e in new if e[0] == "END"]
-        changed = [e for e in evs if e[2] != " "]
+        new = [e for e in evs if e.side != "-"]
+        starts = [e for e in new if e.kind == "START"]
+        ends = [e for e in new if e.kind == "END"]
+        changed = [e for e in evs if e.side != " "]
         if not changed:
             continue
         problem = None
         fam = {"TYPED_FUNC": "FUNC"}
-        if starts and ends and not {fam.get(e[1], e[1]) for e in starts} & {fam.get(e[1], e[1]) for e in ends}:
-            problem = f"SYM_{starts[0][1]}_START({name}) is closed by SYM_{ends[-1][1]}_END({name})"
+        if starts and ends and not ({fam.get(e.family, e.family) for e in starts}
+                                    & {fam.get(e.family, e.family) for e in ends}):
+            problem = f"SYM_{starts[0].family}_START({name}) is closed by SYM_{ends[-1].family}_END({name})"
         elif full is not None:
             text = "\n".join(full)
             has_start = re.search(rf"SYM_\w+_START\w*\(\s*{re.escape(name)}\s*[,)]", text)
@@ -274,23 +305,23 @@ def _pairing(pd: PatchDiff, f: DiffFile, rows: list[str] | None) -> list[Hit]:
             if bool(has_start) != bool(has_end):
                 problem = (f"`{name}` has a SYM_*_START but no SYM_*_END" if has_start
                            else f"`{name}` has a SYM_*_END but no SYM_*_START")
-        elif any(e[2] == "-" for e in changed) and not any(e[2] == "+" for e in changed):
-            kinds = {e[0] for e in changed}
-            survivors = {e[0] for e in evs if e[2] == " "}
+        elif any(e.side == "-" for e in changed) and not any(e.side == "+" for e in changed):
+            kinds = {e.kind for e in changed}
+            survivors = {e.kind for e in evs if e.side == " "}
             if len(kinds) == 1 and survivors and survivors != kinds:
                 problem = f"the patch removes the SYM_*_{kinds.pop()} of `{name}` but keeps its partner"
         if problem:
             e = changed[0]
-            hits.append(Hit(PAIRING, (evidence(pd.index, f.path, e[3], e[4]),), problem + "."))
+            hits.append(Hit(PAIRING, (evidence(pd.index, f.path, e.hunk, e.i),), problem + "."))
     return hits
 
 
 def _offsets(ctx: AnalyzerContext) -> list[Hit]:
     """asm-offsets DEFINEs, struct members and their asm users must land in a buildable order."""
-    defines: dict[str, tuple[int, str, DiffHunk, int, str]] = {}  # NAME -> (patch, path, hunk, i, field)
+    defines: dict[str, _Define] = {}  # DEFINE name -> where and which member
     members_added: dict[str, int] = {}
-    members_removed: dict[str, tuple[int, str, DiffHunk, int]] = {}
-    uses: list[tuple[int, str, DiffHunk, int, str]] = []
+    members_removed: dict[str, _Site] = {}
+    uses: list[tuple[_Site, str]] = []  # where an asm line uses an offset, and its name
     removed_defines: set[str] = set()
     for pd in ctx.kernel_diffs():
         for f in pd.files:
@@ -300,7 +331,8 @@ def _offsets(ctx: AnalyzerContext) -> list[Hit]:
                         m = _DEFINE.search(ln.text)
                         if m and ln.kind == "+":
                             field = re.split(r"[.\[]", m.group(3))[-1] if "[" not in m.group(3) else m.group(3)
-                            defines.setdefault(m.group(1), (pd.index, f.path, h, i, field.split(".")[-1]))
+                            defines.setdefault(m.group(1), _Define(_Site(pd.index, f.path, h, i),
+                                                                   field.split(".")[-1]))
                         elif m and ln.kind == "-":
                             removed_defines.add(m.group(1))
                     elif f.kind in ("header", "c") and ln.kind != " " and h.function is None:
@@ -309,52 +341,51 @@ def _offsets(ctx: AnalyzerContext) -> list[Hit]:
                             if ln.kind == "+":
                                 members_added.setdefault(mm.group(1), pd.index)
                             else:
-                                members_removed.setdefault(mm.group(1), (pd.index, f.path, h, i))
+                                members_removed.setdefault(mm.group(1), _Site(pd.index, f.path, h, i))
                     elif f.kind == "asm" and ln.kind == "+":
                         for name in _ASM_USE.findall(_clean(ln.text)):
-                            uses.append((pd.index, f.path, h, i, name))
+                            uses.append((_Site(pd.index, f.path, h, i), name))
     hits: list[Hit] = []
     total = len(ctx.series.patches) or ctx.series.expected
-    for patch, path, h, i, name in uses:
+    for use, name in uses:
         d = defines.get(name)
-        if d is not None and d[0] > patch:
-            hits.append(Hit(OFFSETS, (evidence(patch, path, h, i),),
-                            f"`{name}` is used here but only defined in asm-offsets.c by patch {d[0]}/{total}: "
-                            "this patch does not build on its own."))
-    for name, (patch, path, h, i, field) in defines.items():
+        if d is not None and d.site.patch > use.patch:
+            hits.append(Hit(OFFSETS, (use.evidence(),),
+                            f"`{name}` is used here but only defined in asm-offsets.c by patch "
+                            f"{d.site.patch}/{total}: this patch does not build on its own."))
+    for name, (site, field) in defines.items():
         added = members_added.get(field)
-        if added is not None and added > patch:
-            hits.append(Hit(OFFSETS, (evidence(patch, path, h, i),),
+        if added is not None and added > site.patch:
+            hits.append(Hit(OFFSETS, (site.evidence(),),
                             f"DEFINE({name}) takes the offset of `{field}`, which patch {added}/{total} adds "
                             "to the struct: this patch does not build on its own."))
         gone = members_removed.get(field)
         if gone is not None and added is None and name not in removed_defines:
-            hits.append(Hit(OFFSETS, (evidence(gone[0], gone[1], gone[2], gone[3]), evidence(patch, path, h, i)),
-                            f"Patch {gone[0]}/{total} removes `{field}` from its struct, but asm-offsets.c "
+            hits.append(Hit(OFFSETS, (gone.evidence(), site.evidence()),
+                            f"Patch {gone.patch}/{total} removes `{field}` from its struct, but asm-offsets.c "
                             f"still defines {name} from it."))
     hits.extend(_removed_members_still_defined(ctx, members_removed, members_added, defines, total))
     return _dedupe(hits)
 
 
-def _removed_members_still_defined(ctx: AnalyzerContext, removed: dict[str, tuple[int, str, DiffHunk, int]],
-                                   added: dict[str, int], defines: dict[str, tuple[int, str, DiffHunk, int, str]],
-                                   total: int) -> list[Hit]:
+def _removed_members_still_defined(ctx: AnalyzerContext, removed: dict[str, _Site], added: dict[str, int],
+                                   defines: dict[str, _Define], total: int) -> list[Hit]:
     """Members the series removes that asm-offsets.c (in the rebased result) still uses."""
     if ctx.post_image is None:
         return []
     hits = []
-    for field, (patch, path, h, i) in removed.items():
-        if field in added or any(d[4] == field for d in defines.values()):
+    for field, site in removed.items():
+        if field in added or any(d.field == field for d in defines.values()):
             continue
-        arch = re.match(r"^arch/([^/]+)/", path)
+        arch = re.match(r"^arch/([^/]+)/", site.path)
         if arch is None:
             continue
         offsets = f"arch/{arch.group(1)}/kernel/asm-offsets.c"
         text = ctx.image(offsets)
         m = re.search(rf"DEFINE\(\s*(\w+)\s*,\s*offsetof\([^;]*?[,.]\s*{re.escape(field)}\s*\)", text or "")
         if m:
-            hits.append(Hit(OFFSETS, (evidence(patch, path, h, i),),
-                            f"Patch {patch}/{total} removes `{field}`, but {offsets} still defines "
+            hits.append(Hit(OFFSETS, (site.evidence(),),
+                            f"Patch {site.patch}/{total} removes `{field}`, but {offsets} still defines "
                             f"{m.group(1)} from it: the series does not build."))
     return hits
 
