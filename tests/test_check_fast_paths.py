@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from reviewtool.check import cparse
 from reviewtool.check.analyzers import _tables as T
-from reviewtool.check.diff import _header
 from reviewtool.cli import main
+from reviewtool.diff import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "check"
@@ -84,9 +84,9 @@ def test_a_hunk_header_is_the_first_line_of_the_hunk() -> None:
 
     diff = ("--- a/f.c\n+++ b/f.c\n@@ -1,2 +1,3 @@ int main(void)\n a\n+b\n c\n"
             "@@ -10 +11,2 @@\n x\n+y\n")
-    hunks = list(PatchSet(diff)[0])
-    assert [_header(h) for h in hunks] == [str(h).split("\n", 1)[0] for h in hunks]
-    assert _header(hunks[0]) == "@@ -1,2 +1,3 @@ int main(void)"
+    hunks = parse(diff).files[0].hunks
+    assert [h.header for h in hunks] == [str(h).split("\n", 1)[0] for h in PatchSet(diff)[0]]
+    assert hunks[0].header == "@@ -1,2 +1,3 @@ int main(void)"
 
 
 def test_the_command_as_a_process_prints_what_it_prints_in_process(tmp_path: Path) -> None:

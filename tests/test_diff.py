@@ -272,7 +272,7 @@ index 0000000..8c4bffe
 """
     pd = parse_patch(make_patch(diff))
     assert pd.error is None
-    got = {f.path: (f.status, f.old_path) for f in pd.files}
+    got = {f.path: (f.status, f.renamed_from) for f in pd.files}
     assert got == {
         "fixtures/blob.bin": ("binary", None),
         "arch/arm64/kernel/cpu_reset.h": ("renamed", "arch/arm64/kernel/cpu-reset.h"),
