@@ -71,10 +71,12 @@ def git(repo: Path, *args: str, env: dict[str, str] | None = None, check: bool =
     return out.stdout
 
 
-def snapshot(repo: Path) -> dict[str, Any]:
+def snapshot(repo: Path, git_env: dict[str, str] | None = None) -> dict[str, Any]:
     """Everything of the user's that must not change: status, stash, refs, HEAD, index, .git.
 
-    Objects are left out: rebase may add unreachable objects, which is allowed.
+    Objects are left out: rebase may add unreachable objects, which is allowed. GIT_ENV
+    goes to the git commands run here (`disarmed` keeps them from running a repository's
+    filters and fsmonitor, as `git status` would).
     """
     gitdir = repo / ".git"
     files: dict[str, str] = {}
@@ -90,9 +92,9 @@ def snapshot(repo: Path) -> dict[str, Any]:
             continue
         tree[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
     return {
-        "status": git(repo, "status", "--porcelain=v2", "--branch", "--untracked-files=all"),
-        "stash": git(repo, "stash", "list"),
-        "refs": git(repo, "for-each-ref", "--format=%(refname) %(objectname)"),
+        "status": git(repo, "status", "--porcelain=v2", "--branch", "--untracked-files=all", env=git_env),
+        "stash": git(repo, "stash", "list", env=git_env),
+        "refs": git(repo, "for-each-ref", "--format=%(refname) %(objectname)", env=git_env),
         "head": (gitdir / "HEAD").read_text(),
         "index": hashlib.sha256((gitdir / "index").read_bytes()).hexdigest()
         if (gitdir / "index").exists() else None,
@@ -112,9 +114,9 @@ def leftovers(repo: Path) -> list[str]:
 
 
 def run_cli(*args: str, store: Path, tmpdir: Path | None = None, cwd: Path | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """`reviewtool ARGS` as a real subprocess."""
-    env = dict(os.environ, REVIEWTOOL_STORE=str(store))
+            timeout: float = 120, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`reviewtool ARGS` as a real subprocess (ENV_EXTRA added to its environment)."""
+    env = dict(os.environ, REVIEWTOOL_STORE=str(store), **(env_extra or {}))
     if tmpdir is not None:
         env["TMPDIR"] = str(tmpdir)
     return subprocess.run([sys.executable, "-m", "reviewtool", *args], capture_output=True, text=True,
@@ -152,3 +154,42 @@ def generated_series(n: int, series_id: str = "generated") -> Series:
     return Series(id=series_id, revision=1, expected=n, subject="kernel: generated", author="Gen Erator",
                   date="Mon, 2 Aug 2021 17:53:54 -0400", msgid="<gen-0@example.org>", cover=None,
                   patches=tuple(patches))
+
+
+# Every hook git knows of (githooks(5), git 2.39): a test arms them all.
+HOOKS = (
+    "applypatch-msg", "pre-applypatch", "post-applypatch", "pre-commit", "pre-merge-commit",
+    "prepare-commit-msg", "commit-msg", "post-commit", "pre-rebase", "post-checkout", "post-merge",
+    "pre-push", "pre-receive", "update", "proc-receive", "post-receive", "post-update",
+    "reference-transaction", "push-to-checkout", "pre-auto-gc", "post-rewrite", "sendemail-validate",
+    "fsmonitor-watchman", "p4-changelist", "p4-prepare-changelist", "p4-post-changelist",
+    "p4-pre-submit", "post-index-change",
+)
+
+
+def marker_command(markers: Path, name: str) -> str:
+    """A shell command that leaves MARKERS/NAME behind when run, and passes its input on."""
+    return f"touch '{markers / name}'; cat"
+
+
+def install_hooks(directory: Path, markers: Path) -> None:
+    """Every hook in DIRECTORY, each leaving a marker file when it runs."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in HOOKS:
+        hook = directory / name
+        hook.write_text(f"#!/bin/sh\ntouch '{markers / ('hook-' + name)}'\nexit 0\n")
+        hook.chmod(0o755)
+
+
+def disarmed(*filters: str) -> dict[str, str]:
+    """Environment for a test's own git commands in an armed repository: no hooks, no
+    fsmonitor, and the named filters empty."""
+    config = {"core.hooksPath": os.devnull, "core.fsmonitor": "false"}
+    for name in filters:
+        config.update({f"filter.{name}.clean": "", f"filter.{name}.smudge": "",
+                       f"filter.{name}.process": "", f"filter.{name}.required": "false"})
+    env = {"GIT_CONFIG_COUNT": str(len(config))}
+    for i, (key, value) in enumerate(config.items()):
+        env[f"GIT_CONFIG_KEY_{i}"] = key
+        env[f"GIT_CONFIG_VALUE_{i}"] = value
+    return env

@@ -7,6 +7,12 @@ The only things written into the repository are objects (blobs, trees, unreachab
 commits), which git collects as garbage; refs only through `update_ref`, which the
 command calls for `--branch` alone.
 
+Nothing the repository configures to run is run: the series is mail from strangers.
+Hooks are off (`core.hooksPath` is an empty directory of ours), and so are merge drivers
+and filters, whatever attributes name them: git 2.39 cannot be told to ignore
+`info/attributes`, so every `merge.<name>.driver` the configuration defines is replaced by
+git's own text merge and every `filter.<name>` emptied (see `_program_overrides`).
+
 Children run in their own session, so a Ctrl-C typed in the terminal reaches this
 process only: the interrupt is held until the running git call returns, then raised as
 KeyboardInterrupt, and the context manager removes the temporary directory.
@@ -14,6 +20,8 @@ KeyboardInterrupt, and the context manager removes the temporary directory.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import signal
 import subprocess
@@ -49,7 +57,22 @@ _CONFIG = {
     "core.fsmonitor": "false",
     "feature.manyFiles": "false",
     "index.skipHash": "false",
+    # nothing of the repository's runs (hooks, drivers and filters: module docstring);
+    # core.hooksPath is set per run to an empty directory of ours
+    "core.attributesFile": os.devnull,
+    "merge.renormalize": "false",
+    "merge.default": "text",
 }
+
+# What a merge driver of the repository's config is replaced by: git's own merge of the
+# three files (the built-in driver of that name for union and binary, which a configured
+# driver would otherwise shadow). %A, %O, %B are temporary files git names.
+_SAFE_MERGE = {
+    "union": "git merge-file --quiet --union --marker-size=%L %A %O %B",
+    "binary": "exit 1",
+}
+_TEXT_MERGE = "git merge-file --quiet --marker-size=%L %A %O %B"
+_PROGRAM_KEYS = re.compile(r"^(merge|filter)\.(.+)\.[^.]+$")
 
 
 @dataclass(frozen=True)
@@ -97,35 +120,59 @@ class GitRepo:
     def __enter__(self) -> GitRepo:
         self.tmp = Path(tempfile.mkdtemp(prefix="reviewtool-rebase."))
         (self.tmp / "wt").mkdir()
-        env = {
-            "GIT_DIR": str(self.git_dir),
-            "GIT_WORK_TREE": str(self.tmp / "wt"),
-            "GIT_INDEX_FILE": str(self.tmp / "index"),
-            "GIT_OPTIONAL_LOCKS": "0",
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_PAGER": "cat",
-            "GIT_CONFIG_COUNT": str(len(_CONFIG)),
-        }
-        for i, (key, value) in enumerate(_CONFIG.items()):
-            env[f"GIT_CONFIG_KEY_{i}"] = key
-            env[f"GIT_CONFIG_VALUE_{i}"] = value
+        (self.tmp / "hooks").mkdir()
         self._cmd = git.Git(str(self.tmp))
-        self._cmd.update_environment(**env)
+        config = dict(_CONFIG, **{"core.hooksPath": str(self.tmp / "hooks")})
+        self._cmd.update_environment(**_environment(self.git_dir, self.tmp, config))
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._old_handlers[sig] = signal.signal(sig, self._on_signal)
+        try:
+            overrides = self._program_overrides()
+        except BaseException:
+            self._release()
+            raise
+        if overrides:
+            self._cmd.update_environment(**_environment(self.git_dir, self.tmp, {**config, **overrides}))
         return self
+
+    def _program_overrides(self) -> dict[str, str]:
+        """Settings that disarm every merge driver and filter the configuration defines.
+
+        Attributes choose them by name from any source, `info/attributes` included, which
+        git 2.39 cannot be told to skip; so each name configured is given a harmless
+        definition instead: git's own merge, an empty filter that is not required.
+        """
+        got = self.run("config", "--null", "--get-regexp", r"^(merge|filter)\.", check=False)
+        out: dict[str, str] = {}
+        for record in got.stdout.split(b"\0"):
+            key = record.partition(b"\n")[0].decode("utf-8", "surrogateescape")
+            m = _PROGRAM_KEYS.match(key)
+            if m is None:
+                continue
+            kind, name = m.groups()
+            if kind == "merge":
+                out[f"merge.{name}.driver"] = _SAFE_MERGE.get(name, _TEXT_MERGE)
+            else:
+                for what in ("clean", "smudge", "process"):
+                    out[f"filter.{name}.{what}"] = ""
+                out[f"filter.{name}.required"] = "false"
+        return out
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        self._release()
+        if exc_type is None and self._interrupted is not None:
+            raise KeyboardInterrupt
+
+    def _release(self) -> None:
+        """Close everything and give the signals back to their earlier handlers."""
         try:
             self.close()
         finally:
             for sig, handler in self._old_handlers.items():
                 signal.signal(sig, handler)
             self._old_handlers.clear()
-        if exc_type is None and self._interrupted is not None:
-            raise KeyboardInterrupt
 
     def close(self) -> None:
         """Stop the long-lived git processes and remove the temporary directory."""
@@ -358,6 +405,26 @@ class _Pipe:
         for s in (self.proc.stdout, self.proc.stderr):
             if s is not None:
                 s.close()
+
+
+def _environment(git_dir: Path, tmp: Path, config: dict[str, str]) -> dict[str, str]:
+    """The environment of every git process: the repository, everything else private."""
+    env = {
+        "GIT_DIR": str(git_dir),
+        "GIT_WORK_TREE": str(tmp / "wt"),
+        "GIT_INDEX_FILE": str(tmp / "index"),
+        "GIT_OPTIONAL_LOCKS": "0",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_PAGER": "cat",
+        "GIT_ATTR_NOSYSTEM": "1",
+        # `git -c` settings of a caller would be read after ours and could undo them
+        "GIT_CONFIG_PARAMETERS": "",
+        "GIT_CONFIG_COUNT": str(len(config)),
+    }
+    for i, (key, value) in enumerate(config.items()):
+        env[f"GIT_CONFIG_KEY_{i}"] = key
+        env[f"GIT_CONFIG_VALUE_{i}"] = value
+    return env
 
 
 def _stream(s: IO[bytes] | None) -> IO[bytes]:
