@@ -10,9 +10,41 @@ import dataclasses
 import reprlib
 import typing
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 SCHEMA_VERSION = 1
+
+# --- the shared vocabulary: every layer and every output speaks these words -----------
+
+Category = Literal["kdump_impact", "alloc_failure", "relocation_path", "cache_maintenance", "el2_mode",
+                   "memory_reservation", "error_path", "locking_concurrency", "abi_compat", "kconfig_build",
+                   "docs", "commit_msg_trailers", "testing_request", "security_verification",
+                   "design_approach"]
+# The fixed checklist categories, in the order every output shows them, with their titles.
+CATEGORIES: dict[str, str] = {
+    "kdump_impact": "kdump / crash path",
+    "alloc_failure": "allocation failure",
+    "relocation_path": "relocation path",
+    "cache_maintenance": "cache and TLB maintenance",
+    "el2_mode": "EL2 / VHE",
+    "memory_reservation": "memory reservation",
+    "error_path": "error paths",
+    "locking_concurrency": "locking and concurrency",
+    "abi_compat": "ABI and user-visible interfaces",
+    "kconfig_build": "Kconfig and build",
+    "docs": "documentation",
+    "commit_msg_trailers": "commit message and trailers",
+    "testing_request": "testing",
+    "security_verification": "security and verification",
+    "design_approach": "design and approach",
+}
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+Status = Literal["needs-review", "looks-ok"]
+STATUSES: tuple[str, ...] = get_args(Status)
+Outcome = Literal["clean", "offset", "3way", "conflict", "already-upstream", "skipped", "not-applicable"]
+OUTCOMES: tuple[str, ...] = get_args(Outcome)
+BaseHow = Literal["--base", "base-commit", "guessed", "onto"]
 
 T = TypeVar("T")
 
@@ -143,9 +175,6 @@ class Series(_Model):
 
 # --- rebase ---------------------------------------------------------------------------
 
-OUTCOMES = ("clean", "offset", "3way", "conflict", "already-upstream", "skipped", "not-applicable")
-
-
 @dataclass(frozen=True, eq=False, repr=False)
 class Hunk(_Model):
     """A hunk that failed to apply, with its line range in the target file."""
@@ -162,7 +191,7 @@ class PatchOutcome(_Model):
 
     index: int
     subject: str
-    outcome: str  # one of OUTCOMES
+    outcome: str  # one of Outcome (typed once rebase says its outcomes by name)
     paths: tuple[str, ...] = ()
     detail: str = ""
     git_error: str = ""
@@ -176,7 +205,7 @@ class BaseChoice(_Model):
     """The commit the series was applied on, and how it was chosen."""
 
     commit: str | None
-    how: str  # "--base" | "base-commit" | "guessed" | "onto"
+    how: BaseHow
     detail: str = ""
 
 
@@ -215,14 +244,14 @@ class Finding(_Model):
 
     rule: str
     title: str
-    severity: str  # "error" | "warning" | "info"
-    category: str
+    severity: Severity
+    category: Category
     message: str
     question: str
     evidence: tuple[Evidence, ...]
     source: str = "reviewtool"  # "reviewtool" | "checkpatch"
     pre_existing: bool = False
-    status: str = "needs-review"  # "needs-review" | "looks-ok"
+    status: Status = "needs-review"
     reason: str = ""
 
 
@@ -230,11 +259,11 @@ class Finding(_Model):
 class ChecklistItem(_Model):
     """One question of the reviewer checklist, with all the evidence for it."""
 
-    category: str
+    category: Category
     title: str
     question: str
     evidence: tuple[Evidence, ...]
-    status: str = "needs-review"
+    status: Status = "needs-review"
     reason: str = ""
     rules: tuple[str, ...] = ()
 

@@ -10,29 +10,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from reviewtool.model import ChecklistItem, Evidence, Finding
+from reviewtool.model import CATEGORIES, SEVERITIES, STATUSES, Category, ChecklistItem, Evidence, Finding
 
-# The fixed checklist categories, in the order every output shows them, with their titles.
-CATEGORIES: dict[str, str] = {
-    "kdump_impact": "kdump / crash path",
-    "alloc_failure": "allocation failure",
-    "relocation_path": "relocation path",
-    "cache_maintenance": "cache and TLB maintenance",
-    "el2_mode": "EL2 / VHE",
-    "memory_reservation": "memory reservation",
-    "error_path": "error paths",
-    "locking_concurrency": "locking and concurrency",
-    "abi_compat": "ABI and user-visible interfaces",
-    "kconfig_build": "Kconfig and build",
-    "docs": "documentation",
-    "commit_msg_trailers": "commit message and trailers",
-    "testing_request": "testing",
-    "security_verification": "security and verification",
-    "design_approach": "design and approach",
-}
+__all__ = ["CATEGORIES", "SEVERITIES", "STATUSES", "build_checklist", "counted"]
 
-SEVERITIES = ("error", "warning", "info")
-STATUSES = ("needs-review", "looks-ok")
 
 _ORDER = {c: i for i, c in enumerate(CATEGORIES)}
 _SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
@@ -49,7 +30,7 @@ def build_checklist(findings: Iterable[Finding]) -> tuple[ChecklistItem, ...]:
     Findings of one rule that ask the same question become one item with all their
     evidence. The item is `looks-ok` only when every finding in it is, with their reasons.
     """
-    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    groups: dict[tuple[Category, str, str], list[Finding]] = {}
     for f in findings:
         if f.pre_existing or not f.evidence:
             continue

@@ -367,7 +367,7 @@ def _analyzer_findings(series: Series, diffs: tuple[PatchDiff, ...], ruleset: Ru
             finding = _finding(rule, evidence, "", None, path)
             finding = replace(finding, message=hit.message or finding.message,
                               question=hit.question or finding.question,
-                              status=hit.status if hit.status in ("needs-review", "looks-ok") else "needs-review",
+                              status=hit.status,
                               reason=hit.reason)
             out.append(lineage.Raw(rule, finding, path, None))
     return out

@@ -16,15 +16,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from reviewtool.errors import RulesError
-from reviewtool.model import Evidence, Finding, Patch, Series
+from reviewtool.model import Category, Evidence, Finding, Patch, Series, Severity
 
 TIMEOUT = 120.0  # seconds for one patch
 _HEAD = re.compile(r"^(ERROR|WARNING|CHECK):([A-Z0-9_]+): (.*)$", re.M)
 _WHERE = re.compile(r"^#(\d+): (?:FILE: (.+?):(\d+):)?")
 _CARET = re.compile(r"^\s*\^\s*$")
 
-_SEVERITY = {"ERROR": "error", "WARNING": "warning", "CHECK": "info"}
-_CATEGORY_BY_TYPE = {
+_SEVERITY: dict[str, Severity] = {"ERROR": "error", "WARNING": "warning", "CHECK": "info"}
+_CATEGORY_BY_TYPE: dict[str, Category] = {
     "OOM_MESSAGE": "alloc_failure", "ALLOC_ARRAY_ARGS": "alloc_failure",
     "ALLOC_WITH_MULTIPLY": "alloc_failure", "ALLOC_SIZEOF_STRUCT": "alloc_failure",
     "KREALLOC_ARG_REUSE": "alloc_failure",
@@ -60,7 +60,7 @@ _QUESTIONS = {
 _DEFAULT_QUESTION = "checkpatch.pl reports {type}: should it be fixed before the patch is applied?"
 
 
-def category_of(checkpatch_type: str) -> str:
+def category_of(checkpatch_type: str) -> Category:
     """The checklist category for a checkpatch type (style problems go to design_approach)."""
     if checkpatch_type in _CATEGORY_BY_TYPE:
         return _CATEGORY_BY_TYPE[checkpatch_type]

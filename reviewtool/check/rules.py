@@ -13,12 +13,13 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from reviewtool.check.checklist import CATEGORIES, SEVERITIES
 from reviewtool.check.literals import required
 from reviewtool.check.patterns import alternation, compiled, glob_match
 from reviewtool.errors import RulesError
+from reviewtool.model import Category, Severity
 
 if TYPE_CHECKING:
     from reviewtool.check.rulecache import PackCache
@@ -57,8 +58,8 @@ class Rule(NamedTuple):
 
     id: str
     title: str
-    severity: str
-    category: str
+    severity: Severity
+    category: Category
     message: str
     question: str
     doc: RuleDoc
@@ -271,8 +272,8 @@ def _rule(shown: str, n: int, entry: Any) -> Rule:
     for key in REGEX_KEYS:
         _check_regexes(lists[key], key, fail)
     return Rule(
-        id=entry["id"], title=entry["title"].strip(), severity=entry["severity"],
-        category=entry["category"], message=entry["message"].strip(), question=entry["question"].strip(),
+        id=entry["id"], title=entry["title"].strip(), severity=cast(Severity, entry["severity"]),
+        category=cast(Category, entry["category"]), message=entry["message"].strip(), question=entry["question"].strip(),
         doc=doc,
         pack=shown, scope=scope, paths=lists["paths"],
         functions=lists["functions"], added=lists["added"], removed=lists["removed"],

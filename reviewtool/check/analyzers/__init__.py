@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff
 from reviewtool.errors import RulesError
-from reviewtool.model import Evidence, Series
+from reviewtool.model import Evidence, Series, Status
 
 FileText = Callable[[str], str | None]
 T = TypeVar("T")
@@ -73,7 +73,7 @@ class Hit(NamedTuple):
     rule: str
     evidence: tuple[Evidence, ...]
     message: str | None = None  # overrides the rule's message
-    status: str = "needs-review"  # or "looks-ok", with a reason
+    status: Status = "needs-review"  # or "looks-ok", with a reason
     reason: str = ""
     question: str | None = None  # a sharper question than the rule's, when the analyzer knows more
 

@@ -22,7 +22,7 @@ from reviewtool.check.analyzers import _cflow as F
 from reviewtool.check.analyzers import _tables as T
 from reviewtool.check.analyzers._cfunc import FuncView, function_views, text
 from reviewtool.check.diff import DiffHunk, PatchDiff
-from reviewtool.model import Evidence
+from reviewtool.model import Evidence, Status
 
 # unit tests and selftests: an allocation failure there fails the test, which is the point
 
@@ -258,7 +258,7 @@ def _line_no(view: FuncView, node: Any) -> str:
 
 
 def _hit(pd: PatchDiff, view: FuncView, rule: str, start: Any, end: Any, message: str,
-         status: str = "needs-review", reason: str = "") -> Hit | None:
+         status: Status = "needs-review", reason: str = "") -> Hit | None:
     last = end.end_point[0] if end is not None else start.end_point[0]
     first_ref, last_ref = view.hunk_ref(start.start_point[0]), view.hunk_ref(last)
     if last_ref is None or first_ref is None or last_ref[0] is not first_ref[0]:
