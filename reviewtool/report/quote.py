@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from reviewtool.check.checklist import CATEGORIES
 from reviewtool.model import ApplyResult, CheckResult, Evidence, Finding, PatchOutcome, Series
+from reviewtool.report.safe import clean
 
 SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}
 APPLIED = ("clean", "offset", "3way")
@@ -114,8 +115,8 @@ def base_summary(apply: ApplyResult) -> str:
 
 
 def one_line(text: str, limit: int) -> str:
-    """Whitespace squeezed to single spaces and cut to `limit` characters with an ellipsis."""
-    flat = " ".join(text.split())
+    """Control characters dropped, whitespace squeezed to single spaces, cut to `limit` with an ellipsis."""
+    flat = " ".join(clean(text).split())
     return flat if len(flat) <= limit else flat[: max(0, limit - 1)].rstrip() + "…"
 
 

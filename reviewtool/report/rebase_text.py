@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from reviewtool.model import ApplyResult, PatchOutcome, Series, to_json
+from reviewtool.report.safe import for_terminal, json_text
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 # rich is imported only when text is printed: `--json` output does not pay for it.
 
@@ -65,53 +66,56 @@ def _upstream_ref(p: PatchOutcome, total: int) -> str:
 
 def print_json(result: ApplyResult) -> None:
     """The ApplyResult as JSON on stdout."""
-    sys.stdout.write(json.dumps(to_json(result), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(to_json(result), indent=2) + "\n")
+
+
+def _text(text: str, style: str = "") -> Text:
+    """A line for rich: the text as it is (never markup), with mail text made safe."""
+    from rich.text import Text
+
+    return Text(for_terminal(text), style=style)
 
 
 def render_result(result: ApplyResult, out: Console, series: Series | None = None,
                   *, branch_note: str | None = None) -> None:
     """Print the whole report: header, one block per patch, summary, base and result."""
-    from rich.text import Text
-
     total = (series.expected if series else 0) or len(result.patches)
     if series is not None:
-        out.print(Text(f"Series: {series.subject} (v{series.revision}, {len(series.patches)} "
-                       f"patch{'es' if len(series.patches) != 1 else ''})"))
-    out.print(Text(f"Onto:   {result.onto} ({result.onto_commit[:12]})"))
+        out.print(_text(f"Series: {series.subject} (v{series.revision}, {len(series.patches)} "
+                        f"patch{'es' if len(series.patches) != 1 else ''})"))
+    out.print(_text(f"Onto:   {result.onto} ({result.onto_commit[:12]})"))
     base = result.base
-    out.print(Text(f"Base:   {base.detail or HOW.get(base.how, base.how)}"))
+    out.print(_text(f"Base:   {base.detail or HOW.get(base.how, base.how)}"))
     out.print()
     for p in result.patches:
         _render_patch(p, total, out)
     out.print()
-    out.print(Text(summary_line(result, total), style="bold"))
+    out.print(_text(summary_line(result, total), style="bold"))
     if result.result_commit:
-        out.print(Text(f"Result: commit {result.result_commit[:12]} (tree {(result.result_tree or '')[:12]})"))
+        out.print(_text(f"Result: commit {result.result_commit[:12]} (tree {(result.result_tree or '')[:12]})"))
     if result.branch:
-        out.print(Text(f"Branch: {result.branch} created at {result.result_commit[:12] if result.result_commit else '-'}"))
+        out.print(_text(f"Branch: {result.branch} created at {result.result_commit[:12] if result.result_commit else '-'}"))
     if branch_note:
-        out.print(Text(branch_note, style="yellow"))
+        out.print(_text(branch_note, style="yellow"))
 
 
 def _render_patch(p: PatchOutcome, total: int, out: Console) -> None:
-    from rich.text import Text
-
-    line = Text(f"  {_num(p, total)}  ")
+    line = _text(f"  {_num(p, total)}  ")
     line.append(f"{p.outcome:<17}", style=STYLE.get(p.outcome, ""))
-    line.append(p.subject)
+    line.append(for_terminal(p.subject))
     out.print(line)
     indent = " " * (len(_num(p, total)) + 21)
     if p.outcome == "already-upstream" and p.upstream_commit:
-        out.print(Text(f"{indent}{p.detail}", style="dim"))
+        out.print(_text(f"{indent}{p.detail}", style="dim"))
     elif p.detail:
-        out.print(Text(f"{indent}{p.detail}", style="dim"))
+        out.print(_text(f"{indent}{p.detail}", style="dim"))
     for h in p.failed_hunks:
         where = f"lines {h.start}-{h.start + h.length - 1}" if h.length else "(file not in the target)"
-        out.print(Text(f"{indent}failed hunk: {h.path} {where}  {h.header}", style="red"))
+        out.print(_text(f"{indent}failed hunk: {h.path} {where}  {h.header}", style="red"))
     if p.git_error and p.outcome in ("conflict", "skipped"):
-        out.print(Text(f"{indent}git said:", style="dim"))
-        for ln in p.git_error.splitlines():
-            out.print(Text(f"{indent}  {ln}", style="dim"))
+        out.print(_text(f"{indent}git said:", style="dim"))
+        for ln in for_terminal(p.git_error, multiline=True).strip("\n").split("\n"):
+            out.print(_text(f"{indent}  {ln}", style="dim"))
 
 
 class ApplyProgress:
@@ -138,13 +142,11 @@ class ApplyProgress:
     def __call__(self, n: int, total: int, outcome: PatchOutcome | None) -> None:
         if self.err is None:
             return
-        from rich.text import Text
-
         if outcome is None:
             if self._status is not None:
                 self._status.update(f"applying {n}/{total}...")
             elif self.verbose:
-                self.err.print(Text(f"applying {n}/{total}"))
+                self.err.print(_text(f"applying {n}/{total}"))
             return
         if self.verbose and self._status is None:
-            self.err.print(Text(f"  {n}/{total} {outcome.outcome}: {outcome.subject}"))
+            self.err.print(_text(f"  {n}/{total} {outcome.outcome}: {outcome.subject}"))

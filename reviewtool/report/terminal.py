@@ -15,6 +15,7 @@ from reviewtool.check.checklist import CATEGORIES
 from reviewtool.check.pipeline import DROPPED_PREFIX
 from reviewtool.check.rules import Rule
 from reviewtool.model import ApplyResult, ChecklistItem, CheckResult, Evidence, Finding, Series
+from reviewtool.report.safe import for_terminal
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "looks-ok": "green"}
 _MAX_PLACES = 6  # places listed per checklist item unless --verbose
@@ -25,7 +26,8 @@ class _Out:
     """Lines of styled text: through rich on a terminal, plain strings otherwise.
 
     Plain output skips rich altogether (importing and rendering through it is most of the
-    cost of a check's report), with tabs expanded the way rich does.
+    cost of a check's report), with tabs expanded the way rich does. Every part goes
+    through `for_terminal` (much of it is mail text) and is never read as rich markup.
     """
 
     def __init__(self, tty: bool) -> None:
@@ -41,16 +43,17 @@ class _Out:
 
     def line(self, *parts: str | tuple[str, str]) -> None:
         if self.console is None:
-            self.lines.append("".join(p if isinstance(p, str) else p[0] for p in parts).expandtabs(8))
+            self.lines.append("".join(for_terminal(p if isinstance(p, str) else p[0])
+                                      for p in parts).expandtabs(8))
             return
         from rich.text import Text
 
         text = Text()
         for p in parts:
             if isinstance(p, tuple):
-                text.append(p[0], style=p[1] or None)
+                text.append(for_terminal(p[0]), style=p[1] or None)
             else:
-                text.append(p)
+                text.append(for_terminal(p))
         self.console.print(text)
 
     @property

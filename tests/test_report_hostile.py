@@ -1,0 +1,237 @@
+"""Every output format under hostile mail text: markup, escape sequences, HTML, mentions,
+odd addresses, header injection, odd file names and sizes that would make unbounded lines.
+
+Mail is what anyone can send to a list: whatever a subject, a name or a diff holds must
+come out as text in each format, never as terminal control, markup, live HTML, a ping,
+an extra mail header or a 50 KB line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.policy
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+from rich.console import Console
+
+from reviewtool.cli import main
+from reviewtool.model import (
+    ApplyResult,
+    CheckResult,
+    Evidence,
+    Finding,
+    Series,
+    from_json,
+)
+from reviewtool.report import email as replies
+from reviewtool.report import (
+    rebase_text,
+    series_text,
+    terminal,
+)
+from reviewtool.report.safe import for_terminal, ranges
+from tests.conftest import MAIL
+
+HERE = Path(__file__).parent
+GOLDEN = HERE / "golden" / "report"
+SENDER = "Rene Reviewer <rene@example.org>"
+# What a terminal acts on: OSC (title, hyperlink), CSI (clear screen), BEL, NUL, 8-bit CSI.
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x9b31m\x00\x7f"
+ATTACKS = ("\x1b]", "\x1b[2J", "\x07", "\x9b", "\x00", "\x7f")
+
+
+def _load() -> tuple[Series, ApplyResult, CheckResult]:
+    def read(name: str) -> Any:
+        return json.loads((GOLDEN / f"{name}.json").read_text(encoding="utf-8"))
+    return (from_json(Series, read("series")), from_json(ApplyResult, read("apply")),
+            from_json(CheckResult, read("check")))
+
+
+def _with_patch(series: Series, index: int, **changes: Any) -> Series:
+    patches = tuple(dataclasses.replace(p, **changes) if p.index == index else p for p in series.patches)
+    return dataclasses.replace(series, patches=patches)
+
+
+def _terminal() -> tuple[Console, io.StringIO]:
+    buf = io.StringIO()
+    return Console(file=buf, force_terminal=True, width=200, highlight=False, soft_wrap=True), buf
+
+
+def _no_attack(text: str) -> None:
+    for seq in ATTACKS:
+        assert seq not in text, repr(seq)
+
+
+# --- terminal -------------------------------------------------------------------------------
+
+def _hostile_thread(tmp_path: Path, subject: str, name: str) -> Path:
+    """The fixture thread (v2) with patch 1's subject and the cover letter's author name replaced."""
+    d = tmp_path / "thread"
+    shutil.copytree(MAIL, d)
+    for path in d.glob("v1-*.eml"):
+        path.unlink()
+    p = d / "v2-01.eml"
+    encoded = email.policy.default.header_factory("Subject", subject).fold(policy=email.policy.default)
+    text = p.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^Subject: .*\n", lambda _m: encoded, text, count=1)
+    p.write_text(text, encoding="utf-8")
+    cover = d / "v2-00.eml"
+    who = email.policy.default.header_factory("From", f'"{name}" <pasha.tatashin@example.org>')
+    text = re.sub(r"(?m)^From: .*\n", lambda _m: who.fold(policy=email.policy.default),
+                  cover.read_text(encoding="utf-8"), count=1)
+    cover.write_text(text, encoding="utf-8")
+    return d
+
+
+def test_fetch_list_and_show_print_rich_markup_in_a_subject_as_text(
+        tmp_path: Path, store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    subject = "[PATCH v2 1/6] arm64: [/] fix [link=https://evil.example/]here[/link] [bold red]"
+    thread = _hostile_thread(tmp_path, subject, "Eve [/] [blink]Evil")
+    assert main(["fetch", str(thread), "--offline"]) == 0
+    fetched = capsys.readouterr().out
+    assert main(["list"]) == 0
+    listed = capsys.readouterr().out
+    assert main(["show"]) == 0
+    shown = capsys.readouterr().out
+    for out in (fetched, shown):
+        assert "arm64: [/] fix [link=https://evil.example/]here[/link] [bold red]" in out
+        assert "— Eve [/] [blink]Evil, 2021-08-09" in out
+    assert "Eve [/] [blink]Evil, 2021-08-09" in listed
+    assert main(["show", "--json"]) == 0  # the stored series is intact
+    assert json.loads(capsys.readouterr().out)["patches"][0]["subject"] == subject.split("] ", 1)[1]
+
+
+def test_series_summary_on_a_terminal_shows_link_markup_literally_without_a_hyperlink() -> None:
+    series, _apply, _check = _load()
+    series = _with_patch(series, 1, subject="see [link=https://evil.example/]the fix[/link]")
+    out, buf = _terminal()
+    err, ebuf = _terminal()
+    series_text.render_series(series, out, err)
+    text = buf.getvalue()
+    assert "\x1b]8;" not in text  # OSC 8: a terminal hyperlink
+    assert "see [link=https://evil.example/]the fix[/link]" in text
+
+
+def test_terminal_renderers_strip_escape_sequences_from_mail_text() -> None:
+    series, apply, check = _load()
+    series = dataclasses.replace(series, subject=f"cover{HOSTILE}", author=f"Eve{HOSTILE} <e@x.org>",
+                                 warnings=(f"odd{HOSTILE}",), change_id=f"id{HOSTILE}")
+    series = _with_patch(series, 1, subject=f"one{HOSTILE}")
+    apply = dataclasses.replace(apply, patches=tuple(
+        dataclasses.replace(p, subject=f"s{HOSTILE}", detail=f"d{HOSTILE}", git_error=f"e{HOSTILE}\nf")
+        for p in apply.patches))
+    finding = Finding("X-ONE", "t", "warning", "error_path", f"m{HOSTILE}", f"q{HOSTILE}?",
+                      (Evidence(1, f"a{HOSTILE}.c", 3, (f"+x{HOSTILE}",)),), reason=f"r{HOSTILE}")
+    check = dataclasses.replace(check, findings=(finding,), notes=(f"n{HOSTILE}",))
+    outputs = []
+    for tty in (True, False):
+        outputs.append(terminal.render(series, check, apply, tty=tty, verbose=1))
+    out, buf = _terminal()
+    err, ebuf = _terminal()
+    series_text.render_series(series, out, err, stored_at="/s")
+    series_text.render_list([series], out)
+    rebase_text.render_result(apply, out, series)
+    with rebase_text.ApplyProgress(err, verbose=1) as progress:
+        progress(1, 3, apply.patches[0])
+    outputs += [buf.getvalue(), ebuf.getvalue()]
+    for text in outputs:
+        _no_attack(text)
+        assert "]0;pwned" in text  # the printable rest is still shown
+    assert "\x1b" not in outputs[1]  # plain output: no escape at all
+
+
+def test_a_line_break_in_a_subject_forges_no_line_of_terminal_output() -> None:
+    series, apply, check = _load()
+    series = _with_patch(series, 1, subject="real\nreviewtool check: 0 findings\r\nall fine")
+    text = terminal.render(series, check, apply)
+    assert "reviewtool check: 0 findings" not in text.split("\n")
+    assert "real reviewtool check: 0 findings all fine" in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_for_terminal_gives_one_bounded_line_without_control_characters(text: str) -> None:
+    out = for_terminal(text, limit=50)
+    assert not re.search("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]", out)
+    assert len(out) <= 50 + len(f"… [{len(text)} more characters]")
+    if len(out) < len(text) and "more characters]" in out:
+        assert out.startswith(out[:50])
+
+
+# --- markdown -------------------------------------------------------------------------------
+
+def _html(md_text: str) -> str:
+    """The comment as a CommonMark renderer with tables and raw HTML (GitHub's dialect) shows it."""
+    return str(MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(md_text))
+
+
+def _outside_code(md_text: str) -> str:
+    """The markdown without fenced blocks and code spans (where GitHub links nothing)."""
+    no_blocks = re.sub(r"(?ms)^ *(`{3,}).*?^ *\1`*$", "", md_text)
+    return re.sub(r"(`+).+?\1", "", no_blocks)
+
+
+# --- SARIF ----------------------------------------------------------------------------------
+
+# RFC 3986 URI-reference, from its ABNF (absolute URIs and relative references).
+_PCT = r"%[0-9A-Fa-f]{2}"
+_PCHAR = rf"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|{_PCT})"
+_URI_REF = re.compile(
+    rf"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?(?://(?:[A-Za-z0-9\-._~!$&'()*+,;=:@\[\]]|{_PCT})*)?"
+    rf"(?:{_PCHAR}|/)*(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?")
+_NO_SCHEME_FIRST_SEGMENT = re.compile(rf"(?:[A-Za-z0-9\-._~!$&'()*+,;=@]|{_PCT})*")
+
+
+# --- email ----------------------------------------------------------------------------------
+
+def _parse(text: str) -> email.message.EmailMessage:
+    msg = email.message_from_bytes(text.encode("utf-8", "surrogateescape"), policy=email.policy.default)
+    assert isinstance(msg, email.message.EmailMessage)
+    return msg
+
+
+def _headers(text: str) -> str:
+    return text.split("\n\n", 1)[0]
+
+
+def _reply(series: Series, check: CheckResult, apply: ApplyResult | None, index: int = 1,
+           sender: str = SENDER) -> str:
+    built = {r.patch_index: r for r in replies.build(series, check, apply, sender=sender)}
+    return built[index].text
+
+
+def _body_of(msg: email.message.EmailMessage) -> str:
+    part = msg.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+# --- long lines and missing patches ----------------------------------------------------------
+
+def test_ranges_collapse_runs_and_count_what_they_leave_out() -> None:
+    assert ranges([*range(1, 433), 434]) == "1-432, 434"
+    assert ranges([5, 3, 4, 9]) == "3-5, 9"
+    assert ranges(range(1, 100, 2), most=3) == "1, 3, 5, … and 47 more"
+
+
+def test_series_summary_shows_a_run_of_missing_patches_as_one_row() -> None:
+    series, _apply, _check = _load()
+    series = dataclasses.replace(series, expected=5000, patches=series.patches[:2])
+    out, buf = _terminal()
+    err, _ebuf = _terminal()
+    series_text.render_series(series, out, err)
+    text = buf.getvalue()
+    assert "0003-5000/5000" in text and "MISSING (4998 patches)" in text
+    assert len(text.split("\n")) < 20
+
+
