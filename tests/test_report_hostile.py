@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import html
 import io
 import json
 import re
@@ -35,6 +36,7 @@ from reviewtool.model import (
 )
 from reviewtool.report import email as replies
 from reviewtool.report import (
+    markdown,
     rebase_text,
     series_text,
     terminal,
@@ -179,6 +181,79 @@ def _outside_code(md_text: str) -> str:
     """The markdown without fenced blocks and code spans (where GitHub links nothing)."""
     no_blocks = re.sub(r"(?ms)^ *(`{3,}).*?^ *\1`*$", "", md_text)
     return re.sub(r"(`+).+?\1", "", no_blocks)
+
+
+def test_markdown_summary_escapes_html_in_a_subject_with_entities() -> None:
+    series, apply, check = _load()
+    subject = '</details ><img src=x onerror=alert(1)> <a href="https://evil.example/">x</a> & [y]'
+    text = markdown.render(_with_patch(series, 1, subject=subject), check, apply)
+    summary = next(line for line in text.split("\n") if line.startswith("<summary>[1/3]"))
+    assert summary.startswith("<summary>[1/3] &lt;/details &gt;&lt;img src=x onerror=alert(1)&gt; "
+                              "&lt;a href=\"https://evil.example/\"&gt;x&lt;/a&gt; &amp; [y]:")
+    rendered = _html(text)
+    assert "<img" not in rendered and "<a " not in rendered
+    assert rendered.count("<details>") == rendered.count("</details>") == len(series.patches) + 1
+
+
+def test_markdown_table_cell_keeps_links_images_code_and_pipes_as_text() -> None:
+    series, apply, check = _load()
+    subject = "![img](https://evil.example/x.png) [click](https://evil.example/) | `code` *em* _u_ <b>"
+    text = markdown.render(_with_patch(series, 1, subject=subject), check, apply)
+    rendered = _html(text)
+    cell = re.search(r"<td>1/3</td>\n<td>(.*?)</td>", rendered)
+    assert cell is not None
+    assert html.unescape(cell.group(1)) == subject
+    assert "<img" not in rendered and "<a " not in rendered and "<em>u" not in rendered
+
+
+def test_markdown_neutralises_mentions_and_issue_references_from_mail_text() -> None:
+    series, apply, check = _load()
+    series = _with_patch(series, 1, subject="fix for @torvalds and @org/team, see #123 and GH-45")
+    series = dataclasses.replace(series, warnings=("@someone asked in #99",))
+    text = markdown.render(series, check, apply)
+    outside = _outside_code(text)
+    assert not re.search(r"(?<![A-Za-z0-9])@[A-Za-z0-9]", outside)
+    assert not re.search(r"#[0-9]|(?i:gh)-[0-9]", outside)
+    # it still reads the same: the only change is a zero-width joiner
+    assert "fix for @torvalds" in _html(text).replace(markdown.ZWJ, "")
+
+
+def test_markdown_keeps_email_addresses_as_they_are() -> None:
+    series, apply, check = _load()
+    text = markdown.render(_with_patch(series, 1, subject="reported by ada@example.org"), check, apply)
+    assert "reported by ada@example.org" in text
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7e) | st.sampled_from("äß€\u200d"),
+               max_size=60))
+def test_markdown_plain_text_renders_as_exactly_that_text(text: str) -> None:
+    rendered = _html(f"| a |\n|---|\n| {markdown.plain(text)} |\n")
+    cell = re.search(r"<td>(.*?)</td>", rendered, re.S)
+    shown = html.unescape(cell.group(1)) if cell else ""
+    assert "<" not in (cell.group(1) if cell else "")  # no tag at all
+    assert shown.replace(markdown.ZWJ, "") == " ".join(text.split()).replace(markdown.ZWJ, "")
+
+
+def test_markdown_cut_inside_a_long_fence_closes_it_with_that_fence() -> None:
+    series, apply, check = _load()
+    error = "\n".join(["error: patch failed", "```", "````", *(f"line {i} " + "x" * 200 for i in range(40))])
+    apply = dataclasses.replace(apply, patches=tuple(
+        dataclasses.replace(p, git_error=error) if p.outcome == "conflict" else p for p in apply.patches))
+    text = markdown.render(series, check, apply, limit=2500)
+    assert len(text) <= 2500
+    rendered = _html(text)
+    assert rendered.rstrip().endswith("<p><em>Cut at the comment size limit; see the full report.</em></p>")
+
+
+def test_markdown_lists_missing_patches_as_ranges() -> None:
+    series, apply, check = _load()
+    missing = tuple(i for i in range(4, 5001) if i != 434)
+    series = dataclasses.replace(series, expected=5000, missing=missing)
+    text = markdown.render(series, check, None)
+    assert "| 0004-0433/5000 | _missing from the thread (430 patches)_ | | |" in text
+    assert "| 0435-5000/5000 | _missing from the thread (4566 patches)_ | | |" in text
+    assert text.count("_missing from the thread") == 2
 
 
 # --- SARIF ----------------------------------------------------------------------------------

@@ -26,38 +26,67 @@ from reviewtool.report.quote import (
     outcome_of,
     patch_link,
 )
+from reviewtool.report.safe import bounded, clean, spans
 
 LIMIT = 65_000
 GIT_ERROR_LINES = 20
 BRIEF_FINDINGS = 5
-_PLAIN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+# What markdown (GitHub's included) reads as syntax in running text and in table cells;
+# "_" inside a word (`trans_pgd`) is not syntax and stays as it is. Rule-written prose
+# keeps "(", ")", "!" and "#" as they are: without "[" and "]" they make no link.
+_SPECIAL = re.compile(r"[\\`*\[\]()!|<>#~&]|(?<![^\W_])_|_(?![^\W_])")
+_PROSE_SPECIAL = re.compile(r"[\\`*\[\]|<>~&]|(?<![^\W_])_|_(?![^\W_])")
+_ENTITY = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# "@name" pings a GitHub user or team and "#123"/"GH-123" links an issue, even inside the
+# HTML of a <summary>: a zero-width joiner after "@", "#" or "GH-" keeps the text as it
+# reads and stops both (code spans and blocks need none: GitHub links nothing there).
+_PING = re.compile(r"(?<![A-Za-z0-9])@(?=[A-Za-z0-9])|#(?=[0-9])|(?<![A-Za-z0-9])(?i:gh)-(?=[0-9])")
+ZWJ = "\u200d"
+
+
+def _line(text: str) -> str:
+    """Mail text as one line, bounded, without control characters."""
+    return bounded(clean(text))
+
+
+def _no_ping(text: str) -> str:
+    return _PING.sub(lambda m: m.group() + ZWJ, text)
+
+
+def _escape(text: str, special: re.Pattern[str] = _SPECIAL) -> str:
+    return special.sub(lambda m: _ENTITY.get(m.group()) or "\\" + m.group(), _no_ping(text))
 
 
 def plain(text: str) -> str:
-    """Text that must show as typed (subjects, names): markdown and HTML characters escaped."""
-    return _PLAIN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    """Text that must show as typed (subjects, names) in running text or a table cell.
+
+    Markdown syntax is backslash-escaped and HTML characters become entities: a subject
+    brings no link, image, HTML, emphasis, code span or cell break into the comment.
+    """
+    return _escape(_line(text))
+
+
+def html(text: str) -> str:
+    """Text that must show as typed inside raw HTML (`<summary>`), where markdown escapes do not work."""
+    return _no_ping(_line(text)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def prose(text: str, table: bool = False) -> str:
-    """Rule-written text that may use `code spans`: only HTML and (in tables) pipes escaped."""
+    """Rule-written text that may use `code spans` (kept; pipes escaped in a table); the rest escaped."""
     out, pos = [], 0
-    flat = " ".join(text.split())
+    flat = _line(" ".join(text.split()))
     for m in _CODE_SPAN.finditer(flat):
-        out.append(_escape_html(flat[pos:m.start()], table))
+        out.append(_escape(flat[pos:m.start()], _PROSE_SPECIAL))
         out.append(m.group(0).replace("|", "\\|") if table else m.group(0))
         pos = m.end()
-    out.append(_escape_html(flat[pos:], table))
+    out.append(_escape(flat[pos:], _PROSE_SPECIAL))
     return "".join(out)
-
-
-def _escape_html(text: str, table: bool) -> str:
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("|", "\\|") if table else text
 
 
 def code(text: str) -> str:
     """An inline code span that survives backticks in the text."""
+    text = _line(text)
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
@@ -66,6 +95,7 @@ def code(text: str) -> str:
 
 def fenced(lines: Sequence[str], lang: str = "") -> list[str]:
     """A fenced block whose fence is longer than any backtick run inside it."""
+    lines = [_line(line) for line in lines]
     longest = max((len(m) for line in lines for m in re.findall(r"`{3,}", line)), default=0)
     fence = "`" * max(3, longest + 1)
     return [f"{fence}{lang}", *lines, fence]
@@ -181,7 +211,7 @@ def _patch_section(series: Series, check: CheckResult, apply: ApplyResult | None
     oc = outcome_of(apply, index)
     state = f"{oc.outcome}, " if oc is not None else ""
     label = "series" if index == 0 else counter(series, index)
-    summary = f"[{label}] {plain(subject)}: {state}{_severity_counts(findings)}"
+    summary = f"[{label}] {html(subject)}: {state}{_severity_counts(findings)}"
     out = ["<details>", f"<summary>{summary}</summary>", ""]
     if oc is not None and (oc.detail or oc.outcome == "conflict"):
         out.append(f"Apply: {plain(oc.outcome)}" + (f" ({plain(oc.detail)})" if oc.detail else ""))
@@ -205,11 +235,16 @@ def _patches(series: Series, check: CheckResult, apply: ApplyResult | None, with
     out = ["#### Patches", "", "| # | patch | apply | findings |", "|---|---|---|---|"]
     for p in series.patches:
         oc = outcome_of(apply, p.index)
-        out.append(f"| {counter(series, p.index)} | {prose(p.subject, table=True).replace('`', '')} | "
+        out.append(f"| {counter(series, p.index)} | {plain(p.subject)} | "
                    f"{oc.outcome if oc else 'not applied'} | "
                    f"{_severity_counts(findings_for_patch(check, p.index))} |")
-    for i in series.missing:
-        out.append(f"| {counter(series, i)} | _missing from the thread_ | | |")
+    width = len(str(series.expected))
+    for first, last in spans(series.missing):  # `[PATCH 1/5000]` with 2 patches: one row, not 4998
+        if first == last:
+            out.append(f"| {counter(series, first)} | _missing from the thread_ | | |")
+        else:
+            out.append(f"| {first:0{width}d}-{last:0{width}d}/{series.expected} | "
+                       f"_missing from the thread ({last - first + 1} patches)_ | | |")
     out.append("")
     if not details:
         return out
@@ -245,7 +280,8 @@ def render(series: Series, check: CheckResult, apply: ApplyResult | None = None,
         text = "\n".join(lines).rstrip("\n") + "\n"
         if len(text) <= limit:
             return text
-    # Still too long (a huge checklist): whole lines up to the limit, open fences closed.
+    # Still too long (a huge checklist): whole lines up to the limit, an open fence or
+    # <details> closed (with its own fence: a shorter one would not close it).
     cut = "_Cut at the comment size limit; see the full report._"
     kept: list[str] = []
     size = len(cut) + 16
@@ -254,6 +290,25 @@ def render(series: Series, check: CheckResult, apply: ApplyResult | None = None,
             break
         kept.append(line)
         size += len(line) + 1
-    if sum(1 for x in kept if x.startswith("```")) % 2:
-        kept.append("```")
+    while kept and size + sum(len(x) + 1 for x in _closers(kept)) > limit:
+        size -= len(kept.pop()) + 1
+    kept += _closers(kept)
     return "\n".join([*kept, "", cut]) + "\n"
+
+
+def _closers(lines: Sequence[str]) -> list[str]:
+    """The lines that close what `lines` left open: a code fence, then <details> sections."""
+    fence: str | None = None
+    details = 0
+    for line in lines:
+        text = line.strip()
+        if fence is not None:
+            if text.startswith(fence) and not text.strip("`"):
+                fence = None
+        elif text.startswith("```"):
+            fence = text[: len(text) - len(text.lstrip("`"))]
+        elif text == "<details>":
+            details += 1
+        elif text == "</details>":
+            details -= 1
+    return ([fence] if fence else []) + ["</details>"] * max(details, 0)
