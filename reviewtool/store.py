@@ -8,16 +8,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from reviewtool.errors import StoreError
 from reviewtool.model import SCHEMA_VERSION, Series, from_json, to_json
+from reviewtool.outfiles import reason, write_atomic
 
 _NAME = re.compile(r"[\w-]+")  # could be a store id (a directory name) or a prefix of one
 
@@ -31,48 +36,101 @@ class Store:
         return self.series_root / series_id
 
     def save_series(self, series: Series, files: dict[str, bytes]) -> Path:
-        """Write series.json and the given files into a temp dir, then rename it in place.
+        """Keep a series: series.json and `files` in <store>/series/<id>/, replaced in one rename.
 
-        Fetching the same series again replaces the old copy in one rename.
+        The files are written into a hidden temporary directory that is renamed into place
+        under the store's lock, so two fetches of one series at once both succeed. When the
+        stored copy already holds the same bytes nothing is written (a read-only copy is
+        fine then). Raises StoreError, with no temporary directory left, on any failure.
         """
         final = self.path(series.id)
-        try:
+        payload = dict(files)
+        payload["series.json"] = (json.dumps(to_json(series), indent=1, ensure_ascii=False) + "\n").encode()
+        with self._writing():
+            with self._lock():
+                if _holds(final, payload):
+                    _touch(final / "series.json")  # a fetch again makes it the latest
+                    return final
+            if final.exists() and not os.access(final, os.W_OK):
+                raise PermissionError(errno.EACCES, "permission denied", str(final))
             self.series_root.mkdir(parents=True, exist_ok=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{series.id}.", dir=self.series_root))
-        except OSError as e:
-            raise StoreError(f"cannot write to the store {self.root}: {e.strerror}") from None
-        try:
-            for name, data in files.items():
-                (tmp / name).write_bytes(data)
-            (tmp / "series.json").write_text(
-                json.dumps(to_json(series), indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
-            )
-            old = None
-            if final.exists():
-                old = Path(tempfile.mkdtemp(prefix=f".{series.id}.old.", dir=self.series_root))
-                os.rename(final, old / "x")
-            os.rename(tmp, final)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            tmp: Path | None = Path(tempfile.mkdtemp(prefix=f".{series.id}.", dir=self.series_root))
+            try:
+                assert tmp is not None
+                for name, data in payload.items():
+                    (tmp / name).write_bytes(data)
+                with self._lock():
+                    if _holds(final, payload):  # another fetch of it got there first
+                        _touch(final / "series.json")
+                        return final
+                    self._replace(final, tmp)
+                    tmp = None
+            finally:
+                if tmp is not None:
+                    shutil.rmtree(tmp, ignore_errors=True)
         return final
 
+    def _replace(self, final: Path, new: Path) -> None:
+        """Put the directory `new` at `final`, moving the old copy aside and removing it."""
+        for stale in self.series_root.glob(f".{final.name}.old.*"):  # left by a run that was killed
+            shutil.rmtree(stale, ignore_errors=True)
+        old = self.series_root / f".{final.name}.old.{os.urandom(4).hex()}"
+        try:
+            os.rename(final, old)
+        except FileNotFoundError:
+            os.rename(new, final)
+            return
+        try:
+            os.rename(new, final)
+        except BaseException:
+            os.rename(old, final)
+            raise
+        try:
+            shutil.rmtree(old, ignore_errors=True)
+        except KeyboardInterrupt:  # interrupted while removing it: finish, then stop
+            shutil.rmtree(old, ignore_errors=True)
+            raise
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """The store's write lock (the file .lock in the store); with no store yet, no lock."""
+        lock = self.root / ".lock"
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except FileNotFoundError:
+            yield
+            return
+        except OSError:  # read-only: comparing needs no lock, writing will say why it cannot
+            try:
+                fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                yield
+                return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Turn a failure to write the store into one StoreError line."""
+        try:
+            yield
+        except OSError as e:
+            raise StoreError(f"cannot write to the store at {self.root}: {reason(e)}") from None
+
     def save_result(self, series_id: str, name: str, data: Any) -> Path:
-        """Write <name>.json next to a stored series (temp file, then rename)."""
+        """Write <name>.json next to a stored series (temp file, then rename).
+
+        Raises StoreError when the series is not stored or its directory cannot be written.
+        """
         target = self.path(series_id) / f"{name}.json"
         if not target.parent.is_dir():
             raise StoreError(f"no stored series {series_id}")
-        fd, tmpname = tempfile.mkstemp(prefix=f".{name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(to_json(data), fh, indent=1, ensure_ascii=False)
-                fh.write("\n")
-            os.replace(tmpname, target)
-        except BaseException:
-            Path(tmpname).unlink(missing_ok=True)
-            raise
+        text = json.dumps(to_json(data), indent=1, ensure_ascii=False) + "\n"
+        with self._writing():
+            write_atomic(target, text)
         return target
 
     def load_result(self, series_id: str, name: str) -> Any | None:
@@ -88,9 +146,11 @@ class Store:
         """The series directories, newest fetch first (nothing is read)."""
         if not self.series_root.is_dir():
             return []
-        dirs = [d for d in self.series_root.iterdir() if d.is_dir() and not d.name.startswith(".")]
-        dirs.sort(key=lambda d: (d / "series.json").stat().st_mtime if (d / "series.json").exists() else 0,
-                  reverse=True)
+        try:
+            dirs = [d for d in self.series_root.iterdir() if not d.name.startswith(".") and d.is_dir()]
+        except OSError as e:
+            raise StoreError(f"cannot read the store at {self.root}: {reason(e)}") from None
+        dirs.sort(key=_fetched_at, reverse=True)
         return dirs
 
     def list(self) -> list[Series]:
@@ -147,3 +207,35 @@ class Store:
             if any(p.msgid == mid for p in s.patches):
                 return s
         raise StoreError(f"no stored series matches '{key}' (see 'reviewtool list')")
+
+
+def _fetched_at(d: Path) -> float:
+    """When the series in d was last fetched (0 when it cannot be told, or it just went away)."""
+    try:
+        return (d / "series.json").stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _holds(d: Path, files: dict[str, bytes]) -> bool:
+    """Whether directory d has each of `files` with exactly these bytes."""
+    chunk = 1 << 20
+    for name, data in files.items():
+        try:
+            with open(d / name, "rb") as fh:
+                if os.fstat(fh.fileno()).st_size != len(data):
+                    return False
+                view = memoryview(data)
+                for start in range(0, len(data), chunk):
+                    if fh.read(chunk) != view[start:start + chunk]:
+                        return False
+        except OSError:
+            return False
+    return True
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:
+        pass

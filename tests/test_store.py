@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,51 @@ def test_empty_store(tmp_path: Path) -> None:
         Store(tmp_path).find(None)
     with pytest.raises(StoreError, match="is empty"):
         Store(tmp_path).find("abc")
+
+
+def test_saving_one_series_from_many_places_at_once_never_fails_and_leaves_no_temporary_directory(
+        tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    versions = [{"am.mbox": b"first\n" * 5000}, {"am.mbox": b"second\n" * 7000}]
+    errors: list[BaseException] = []
+
+    def fetch_again(n: int) -> None:
+        try:
+            for i in range(30):
+                store.save_series(series("abc123", "one@x"), versions[(n + i) % 2])
+        except BaseException as e:  # collected, and reported by the assertion below
+            errors.append(e)
+
+    threads = [threading.Thread(target=fetch_again, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(p.name for p in (tmp_path / "series").iterdir()) == ["abc123"]
+    assert (tmp_path / "series" / "abc123" / "am.mbox").read_bytes() in [v["am.mbox"] for v in versions]
+    assert store.find("abc123").msgid == "one@x"
+
+
+def test_saving_an_identical_series_again_keeps_its_results_and_makes_it_the_latest(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    first = store.save_series(series("abc123", "one@x"), {"am.mbox": b"x\n"})
+    store.save_result("abc123", "rebase", {"onto": "v1"})
+    second = store.save_series(series("def456", "two@x"), {"am.mbox": b"y\n"})
+    os.utime(first / "series.json", (1000, 1000))
+    os.utime(second / "series.json", (2000, 2000))
+    assert store.find(None).id == "def456"
+    store.save_series(series("abc123", "one@x"), {"am.mbox": b"x\n"})  # fetched again, unchanged
+    assert store.find(None).id == "abc123"
+    assert store.load_result("abc123", "rebase") == {"onto": "v1"}
+    store.save_series(series("abc123", "one@x"), {"am.mbox": b"x, with a new trailer\n"})
+    assert store.load_result("abc123", "rebase") is None  # a changed series drops results of the old one
+
+
+def test_a_directory_left_by_a_killed_save_goes_at_the_next_save(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.save_series(series("abc123", "one@x"), {"am.mbox": b"x\n"})
+    left = tmp_path / "series" / ".abc123.old.dead"
+    (left / "x").mkdir(parents=True)
+    store.save_series(series("abc123", "one@x"), {"am.mbox": b"changed\n"})
+    assert sorted(p.name for p in (tmp_path / "series").iterdir()) == ["abc123"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reviewtool import config
+from reviewtool.errors import StoreError
 from reviewtool.model import Series
 from reviewtool.store import Store
 
@@ -18,15 +20,40 @@ def keep(store: Store, got: Fetched) -> Path:
     return store.save_series(got.series, {"am.mbox": got.am_mbox, "thread.mbox": got.thread_mbox})
 
 
-def series_for(key: str | None, store: Store, *, stdin: bool = False) -> Series:
+def warn(text: str, quiet: bool = False) -> None:
+    """One warning line on stderr (not with -q)."""
+    if not quiet:
+        print(f"reviewtool: warning: {text}", file=sys.stderr, flush=True)
+
+
+def save_result(store: Store, series_id: str, name: str, data: Any, quiet: bool = False) -> None:
+    """Keep a result next to its series if the store can be written; else say so and go on
+    (a command that only reads the series does not fail on a read-only store)."""
+    try:
+        store.save_result(series_id, name, data)
+    except StoreError as e:
+        warn(f"{name} result not kept: {e}", quiet)
+
+
+def _is_path(key: str) -> bool:
+    try:
+        return Path(key).exists()
+    except (OSError, ValueError):  # a name too long to be a file, a directory we may not read
+        return False
+
+
+def series_for(key: str | None, store: Store, *, stdin: bool = False, quiet: bool = False) -> Series:
     """SERIES as the commands take it: a path (an mbox, maildir or directory, read offline
-    and stored), `-` when `stdin` (one mail, read and not stored), else a store id or
-    message-id (the latest fetched when None)."""
-    if (stdin and key == "-") or (key is not None and key != "-" and Path(key).exists()):
+    and stored if the store can be written), `-` when `stdin` (one mail, read and not
+    stored), else a store id or message-id (the latest fetched when None)."""
+    if (stdin and key == "-") or (key is not None and key != "-" and _is_path(key)):
         from reviewtool.fetch import fetch
 
         got = fetch(key, lore_url=config.lore_url(), offline=True)
         if key != "-":
-            keep(store, got)
+            try:
+                keep(store, got)
+            except StoreError as e:
+                warn(f"series not kept: {e}", quiet)
         return got.series
     return store.find(key)

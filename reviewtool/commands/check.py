@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from reviewtool import config
-from reviewtool.commands import series_for
+from reviewtool.commands import save_result, series_for
 from reviewtool.errors import ReviewtoolError, StoreError
 from reviewtool.model import ApplyResult, CheckResult, Series
 from reviewtool.report import FORMATS
@@ -129,14 +129,14 @@ def run_check(args: argparse.Namespace) -> int:
     fmt = "json" if args.json and args.format is None else (args.format or "text")
     ruleset = _ruleset(args.rules, cache=True)
     store = Store(config.store_dir(args.store))
-    series = series_for(args.series, store, stdin=True)  # "-": one mail (b4's per-patch checks)
+    series = series_for(args.series, store, stdin=True, quiet=args.quiet)  # "-": one mail (b4's per-patch checks)
     apply = _rebase_result(store, series)
     script, missing = _checkpatch(args, apply)
     with _images(apply) as (post_image, base_image), _progress(args, script, len(series.patches)):
         result = check_series(series, ruleset, post_image=post_image, base_image=base_image,
                               checkpatch=script, checkpatch_missing=missing)
     if args.series != "-":
-        store.save_result(series.id, "check", result)
+        save_result(store, series.id, "check", result, args.quiet)
     _write(_render(fmt, series, result, apply, ruleset, args))
     return exit_code(result, args.fail_on)
 

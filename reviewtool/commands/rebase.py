@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from reviewtool import config
-from reviewtool.commands import series_for
+from reviewtool.commands import save_result, series_for
 from reviewtool.errors import SourceError
 from reviewtool.model import ApplyResult
 from reviewtool.store import Store
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if args.series is not None and args.series.startswith("-"):
         raise SourceError(f"SERIES '{args.series}' starts with '-': refusing it")
     store = Store(config.store_dir(args.store))
-    series = series_for(args.series, store)
+    series = series_for(args.series, store, quiet=args.quiet)
     if args.branch is not None:
         branch.check_branch(args.repo, args.branch, args.force)
     err = None
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     note = None
     if args.branch is not None:
         result, note = _make_branch(result, args)
-    store.save_result(series.id, "rebase", result)
+    save_result(store, series.id, "rebase", result, args.quiet)
     if args.json:
         rebase_text.print_json(result)
     else:
