@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -11,6 +14,7 @@ import jsonschema
 import pytest
 
 from reviewtool.cli import main
+from reviewtool.outfiles import MANIFEST
 from tests.conftest import MAIL, ROOT
 
 SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif-2.1.0.json").read_text(encoding="utf-8"))
@@ -76,7 +80,7 @@ def test_review_writes_every_format_and_prints_only_the_chosen_one(
                     for e in f["evidence"]} - {0})
     assert asked, "the shipped rules find something in the fixture series"
     replies = [f"reply-{i:02d}.eml" for i in [0, *asked]]
-    names = sorted(p.name for p in out_dir.iterdir())
+    names = sorted(p.name for p in out_dir.iterdir() if p.name != MANIFEST)
     assert names == sorted(["patchwork.jsonl", "report.json", "report.md", "report.sarif", *replies])
     assert stdout == (out_dir / "report.md").read_text(encoding="utf-8")
     assert stdout.startswith("### reviewtool: \\[PATCH v2 0/6\\] arm64: MMU enabled kexec relocation")
@@ -93,7 +97,7 @@ def test_review_writes_every_format_and_prints_only_the_chosen_one(
     reply = (out_dir / f"reply-{asked[0]:02d}.eml").read_text(encoding="utf-8")
     assert "From: Rene Reviewer <rene@example.org>" in reply
     assert f"In-Reply-To: <20210809215402.804942-{asked[0] + 1}-pasha.tatashin@example.org>" in reply
-    assert not list(out_dir.glob(".*"))  # no temp file left behind
+    assert [p.name for p in out_dir.glob(".*")] == [MANIFEST]  # no temp file left behind
 
 
 def test_review_json_on_stdout_and_progress_only_on_stderr(
@@ -150,18 +154,81 @@ def test_review_exits_2_for_a_missing_source(store: Path, capsys: pytest.Capture
     assert code == 2 and "reviewtool: error:" in err and "Traceback" not in err
 
 
-def test_review_replaces_stale_replies_from_an_earlier_run(
+def _first_patches(tmp_path: Path, count: int) -> Path:
+    """The fixture series' cover letter and its first `count` patches, as a mail directory."""
+    d = tmp_path / f"first-{count}"
+    d.mkdir()
+    for i in range(count + 1):
+        shutil.copy(MAIL / f"v2-{i:02d}.eml", d)
+    return d
+
+
+def _review_into(capsys: pytest.CaptureFixture[str], source: Path, linux: Path, out_dir: Path,
+                 *argv: str) -> tuple[int, str]:
+    code = main(["review", str(source), "--offline", "--no-checkpatch", "--onto", "v5.14-rc4", "--repo",
+                 str(linux), "--output-dir", str(out_dir), "--fail-on", "never", "--format", "b4", *argv])
+    return code, capsys.readouterr().err
+
+
+def _files(d: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in d.iterdir() if p.is_file()}
+
+
+def test_review_removes_only_the_replies_an_earlier_run_wrote_and_nobody_edited(
         linux: Path, store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    (out_dir / "reply-07.eml").write_text("old\n")
+    (out_dir / "reply-07.eml").write_text("my own draft\n")
+    (out_dir / "reply-01.eml").mkdir()  # a directory named like a reply this run does not write
+    (out_dir / "reply-01.eml" / "keep").write_text("mine\n")
     (out_dir / "notes.txt").write_text("mine\n")
-    code, _o, _e = review(capsys, "--onto", "v5.14-rc4", "--repo", str(linux), "--output-dir", str(out_dir),
-                          "--fail-on", "never", "--format", "b4")
-    assert code == 0
-    assert not (out_dir / "reply-07.eml").exists()
-    assert (out_dir / "notes.txt").read_text() == "mine\n"
+    code, err = _review_into(capsys, MAIL, linux, out_dir)
+    assert code == 0, err
+    first = sorted(p.name for p in out_dir.glob("reply-*.eml") if p.is_file())
+    assert {"reply-00.eml", "reply-04.eml", "reply-05.eml", "reply-07.eml"} <= set(first)
     # without --from the replies are signed with git's identity (conftest sets GIT_AUTHOR_*)
     assert "From: Test Author <author@example.org>" in (out_dir / "reply-00.eml").read_text(encoding="utf-8")
+    with (out_dir / "reply-05.eml").open("a", encoding="utf-8") as fh:
+        fh.write("\nA comment of mine.\n")  # edited: the reviewer's, from now on
+
+    # a later run writes replies to patches 1-3 only: its own stale reply-04 goes (it would
+    # thread wrongly), the edited reply-05, the draft, the directory and the notes stay
+    code, err = _review_into(capsys, _first_patches(tmp_path, 3), linux, out_dir)
+    assert code == 0, err
+    assert not (out_dir / "reply-04.eml").exists()
+    assert (out_dir / "reply-05.eml").read_text(encoding="utf-8").endswith("A comment of mine.\n")
+    assert (out_dir / "reply-07.eml").read_text() == "my own draft\n"
+    assert (out_dir / "reply-01.eml" / "keep").read_text() == "mine\n"
+    assert (out_dir / "notes.txt").read_text() == "mine\n"
+    assert (out_dir / "reply-00.eml").is_file() and (out_dir / "report.md").is_file()
 
 
+def test_review_output_files_honour_the_umask(
+        linux: Path, store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for umask, mode in ((0o022, 0o644), (0o027, 0o640)):
+        out_dir = tmp_path / f"out-{umask:o}"
+        old = os.umask(umask)
+        try:
+            code, err = _review_into(capsys, MAIL, linux, out_dir)
+        finally:
+            os.umask(old)
+        assert code == 0, err
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in out_dir.iterdir()}
+        assert set(modes.values()) == {mode}, modes
+
+
+def test_review_with_a_directory_in_the_way_of_a_reply_changes_nothing_and_says_so_in_one_line(
+        linux: Path, store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "out"
+    code, err = _review_into(capsys, _first_patches(tmp_path, 3), linux, out_dir)
+    assert code == 0, err
+    (out_dir / "reply-05.eml").mkdir()  # the next run writes reply-05.eml
+    before = _files(out_dir)
+    code, err = _review_into(capsys, MAIL, linux, out_dir)
+    assert _files(out_dir) == before  # not one file of the set was replaced
+    assert code == 2
+    assert "Traceback" not in err
+    lines = [x for x in err.splitlines() if x.startswith("reviewtool:")]
+    assert lines == [f"reviewtool: error: cannot write {out_dir / 'reply-05.eml'}: it is a directory; "
+                     f"nothing was written to {out_dir}"], err
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted([*before, "reply-05.eml"])

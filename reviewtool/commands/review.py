@@ -2,8 +2,10 @@
 
 Progress goes to stderr; stdout carries only the chosen format. With --output-dir every
 format is written at once (report.md, report.json, report.sarif, reply-NN.eml,
-patchwork.jsonl), each file atomically. Exit 0 clean, 1 when a patch does not apply or a
-finding reaches --fail-on, 2 on bad input.
+patchwork.jsonl), as a whole or not at all; the names written are kept in
+.reviewtool-manifest.json, so that the next run removes the replies it does not write again
+(unless they were edited), and nothing else. Exit 0 clean, 1 when a patch does not apply or
+a finding reaches --fail-on, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ import importlib
 import inspect
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from reviewtool import config
-from reviewtool.commands import keep
+from reviewtool.commands import keep, save_result
 from reviewtool.errors import ReviewtoolError
 from reviewtool.model import ApplyResult, CheckResult, PatchOutcome, Series
 from reviewtool.report import FORMATS
@@ -76,9 +77,9 @@ def run_review(args: argparse.Namespace) -> int:
 
     series = _fetch(args, err, store)
     apply = _rebase(args, err, series)
-    store.save_result(series.id, "rebase", apply)
+    save_result(store, series.id, "rebase", apply, args.quiet)
     result = _check(args, err, series, apply, ruleset)
-    store.save_result(series.id, "check", result)
+    save_result(store, series.id, "check", result, args.quiet)
 
     rules = _rule_meta(ruleset)
     options = {"sender": args.sender, "target_url": args.target_url,
@@ -213,7 +214,12 @@ def render(fmt: str, series: Series, result: CheckResult, apply: ApplyResult | N
 
 def write_outputs(out_dir: Path, series: Series, result: CheckResult, apply: ApplyResult | None,
                   options: dict[str, Any]) -> list[Path]:
-    """Every file format into OUT_DIR, each written to a temp file then renamed."""
+    """Every file format into OUT_DIR, all of them or none (ReviewtoolError, OUT_DIR as it was).
+
+    Replies an earlier run wrote and this one does not are removed (they would thread
+    wrongly), unless edited since; no other file of OUT_DIR is touched.
+    """
+    from reviewtool.outfiles import write_set
     from reviewtool.report import email as replies
 
     files = {
@@ -224,27 +230,10 @@ def write_outputs(out_dir: Path, series: Series, result: CheckResult, apply: App
     }
     for mail in replies.build(series, result, apply, sender=options.get("sender")):
         files[mail.name] = mail.text
-    # replies from an earlier run that this run did not write again would thread wrongly
-    for stale in out_dir.glob("reply-*.eml"):
-        if stale.name not in files:
-            stale.unlink()
-    return [write_atomic(out_dir / name, text) for name, text in files.items()]
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write text to path through a temp file in the same directory and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        return write_set(out_dir, files)
     except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise ReviewtoolError(f"cannot write {path}: {e.strerror}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        raise ReviewtoolError(f"{e}; nothing was written to {out_dir}") from None
 
 
 def exit_code(result: CheckResult, apply: ApplyResult | None, fail_on: str) -> int:
