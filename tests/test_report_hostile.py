@@ -18,7 +18,9 @@ import re
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
+import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,16 +33,21 @@ from reviewtool.model import (
     CheckResult,
     Evidence,
     Finding,
+    PatchOutcome,
     Series,
     from_json,
 )
-from reviewtool.report import email as replies
 from reviewtool.report import (
+    b4check,
+    json_report,
     markdown,
+    patchwork,
     rebase_text,
+    sarif,
     series_text,
     terminal,
 )
+from reviewtool.report import email as replies
 from reviewtool.report.safe import for_terminal, ranges
 from tests.conftest import MAIL
 
@@ -267,6 +274,28 @@ _URI_REF = re.compile(
 _NO_SCHEME_FIRST_SEGMENT = re.compile(rf"(?:[A-Za-z0-9\-._~!$&'()*+,;=@]|{_PCT})*")
 
 
+def test_sarif_uris_are_percent_encoded_relative_references_that_validate() -> None:
+    series, apply, check = _load()
+    names = ["kernel/a b#frag?q=1%41.c", "drivers/ünï cödé.c", "c:odd/x.c", "/etc/passwd", "dir/[x]{y}.h"]
+    findings = tuple(Finding(f"X-{i}", "t", "warning", "error_path", "m", "q?",
+                             (Evidence(1, name, 3 + i, ("+x",)),)) for i, name in enumerate(names))
+    log = sarif.build(series, dataclasses.replace(check, findings=findings), apply)
+    schema = json.loads((HERE / "data" / "sarif-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator(schema).validate(log)
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in log["runs"][0]["results"]]
+    assert all(u["uriBaseId"] == "SRCROOT" for u in uris)
+    assert uris[0]["uri"] == "kernel/a%20b%23frag%3Fq%3D1%2541.c"
+    for name, loc in zip(names, uris, strict=True):
+        uri = loc["uri"]
+        assert _URI_REF.fullmatch(uri), uri
+        assert _NO_SCHEME_FIRST_SEGMENT.fullmatch(uri.split("/", 1)[0]), uri  # relative: no scheme
+        assert not uri.startswith("/")  # relative to SRCROOT, not the root of the disk
+        assert unquote(uri) == name
+    every_uri = re.findall(r'"uri": "([^"]*)"', sarif.render(series, dataclasses.replace(check, findings=findings),
+                                                           apply))
+    assert every_uri and all(_URI_REF.fullmatch(u) for u in every_uri)
+
+
 # --- email ----------------------------------------------------------------------------------
 
 def _parse(text: str) -> email.message.EmailMessage:
@@ -310,3 +339,17 @@ def test_series_summary_shows_a_run_of_missing_patches_as_one_row() -> None:
     assert len(text.split("\n")) < 20
 
 
+def test_json_formats_escape_c1_and_del_controls_but_keep_the_data() -> None:
+    series, apply, check = _load()
+    subject = "fix \x9b31m and \x7f and \x1b[2J"
+    series = _with_patch(series, 1, subject=subject, full_subject=f"[PATCH 1/3] {subject}")
+    outcome = PatchOutcome(1, subject, "clean")
+    apply = dataclasses.replace(apply, patches=(outcome, *apply.patches[1:]))
+    for text in (json_report.render(series, check, apply), sarif.render(series, check, apply),
+                 patchwork.render(series, check, apply), b4check.render(series, check, apply)):
+        _no_attack(text)
+        assert "\x1b" not in text
+    doc = json.loads(json_report.render(series, check, apply))
+    assert doc["series"]["patches"][0]["subject"] == subject
+    rows = [json.loads(line) for line in patchwork.render(series, check, apply).splitlines()]
+    assert rows[0]["subject"] == f"[PATCH 1/3] {subject}"

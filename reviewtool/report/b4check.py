@@ -23,6 +23,7 @@ from reviewtool.report.quote import (
     outcome_of,
     patch_link,
 )
+from reviewtool.report.safe import json_text
 
 TOOL = "reviewtool"
 _STATUS = {"error": "fail", "warning": "warn", "info": "pass"}
@@ -46,7 +47,8 @@ def _detail(f: Finding) -> dict[str, str]:
         "status": _status(f),
         "context": f.category,
         "state": f.severity,
-        "description": f"{prefix}{f.rule}{where}: {one_line(f.question or f.message, 400)}{suffix}",
+        "description": one_line(f"{prefix}{f.rule}{where}: {one_line(f.question or f.message, 400)}{suffix}",
+                                600),
     }
     if ev is not None and ev.lines:
         entry["srcline"] = one_line(ev.lines[0], 200)
@@ -86,4 +88,4 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
 def render(series: Series, check: CheckResult, apply: ApplyResult | None = None, *,
            link_base: str = DEFAULT_LINK_BASE) -> str:
     """The JSON text for stdout."""
-    return json.dumps(build(series, check, apply, link_base=link_base), ensure_ascii=False) + "\n"
+    return json_text(build(series, check, apply, link_base=link_base)) + "\n"

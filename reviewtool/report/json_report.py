@@ -5,10 +5,10 @@ The schema is documented (with a JSON Schema) in docs/check-json.md.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from reviewtool.model import ApplyResult, CheckResult, Series, to_json
+from reviewtool.report.safe import json_text
 
 
 def build(series: Series, check: CheckResult, apply: ApplyResult | None = None) -> dict[str, Any]:
@@ -40,4 +40,4 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None) 
 
 def render(series: Series, check: CheckResult, apply: ApplyResult | None = None) -> str:
     """The JSON text for stdout."""
-    return json.dumps(build(series, check, apply), indent=2, ensure_ascii=False) + "\n"
+    return json_text(build(series, check, apply), indent=2) + "\n"

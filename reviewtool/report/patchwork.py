@@ -11,7 +11,6 @@ no patch to attach to and are left to the other formats.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from reviewtool.model import ApplyResult, CheckResult, Finding, Series
@@ -24,6 +23,7 @@ from reviewtool.report.quote import (
     outcome_of,
     worst_severity,
 )
+from reviewtool.report.safe import json_text
 
 CONTEXT = "reviewtool"
 DESCRIPTION_MAX = 254
@@ -78,4 +78,4 @@ def render(series: Series, check: CheckResult, apply: ApplyResult | None = None,
            per_category: bool = False, target_url: str | None = None) -> str:
     """JSON lines, one check per line."""
     rows = build(series, check, apply, per_category=per_category, target_url=target_url)
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    return "".join(json_text(r) + "\n" for r in rows)

@@ -9,11 +9,11 @@ tree) when its patch applied; otherwise in the patch itself (uriBaseId PATCHES, 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from reviewtool import __version__
 from reviewtool.model import ApplyResult, CheckResult, Evidence, Finding, Patch, Series
@@ -26,6 +26,7 @@ from reviewtool.report.quote import (
     patch_diff_line,
     patch_link,
 )
+from reviewtool.report.safe import json_text
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
@@ -38,6 +39,17 @@ def patch_file_name(index: int, subject: str) -> str:
         return "0000-cover-letter.patch"
     slug = re.sub(r"[^A-Za-z0-9.]+", "-", subject).strip("-.")[:52].rstrip("-.")
     return f"{index:04d}-{slug or 'patch'}.patch"
+
+
+def file_uri(path: str) -> str:
+    """A repository path as a relative URI reference (RFC 3986, as SARIF requires).
+
+    Everything but unreserved characters and "/" is percent-encoded (UTF-8), so `a b#c?d%41.c`
+    is `a%20b%23c%3Fd%2541.c`: "#" and "?" stay in the file name, a ":" in the first segment
+    is no scheme. A leading "/" is encoded too: the URI stays relative to its uriBaseId.
+    """
+    lead = len(path) - len(path.lstrip("/"))
+    return "%2F" * lead + quote(path[lead:], safe="/", errors="surrogatepass")
 
 
 def _pascal(title: str) -> str:
@@ -96,7 +108,7 @@ class _Locator:
 
     def physical(self, ev: Evidence) -> dict[str, Any]:
         if ev.file and ev.line is not None and applied(outcome_of(self.apply, ev.patch)):
-            return {"artifactLocation": {"uri": ev.file, "uriBaseId": "SRCROOT"},
+            return {"artifactLocation": {"uri": file_uri(ev.file), "uriBaseId": "SRCROOT"},
                     "region": _region(ev, ev.line)}
         loc: dict[str, Any] = {"artifactLocation": {"uri": self.patch_uri(ev.patch), "uriBaseId": "PATCHES"}}
         line = patch_diff_line(self.parsed[ev.patch], ev) if ev.patch in self.parsed else None
@@ -202,5 +214,4 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
 def render(series: Series, check: CheckResult, apply: ApplyResult | None = None, *,
            rules: Sequence[RuleMeta] = (), link_base: str = DEFAULT_LINK_BASE) -> str:
     """The SARIF log as JSON text."""
-    return json.dumps(build(series, check, apply, rules=rules, link_base=link_base),
-                      indent=2, ensure_ascii=False) + "\n"
+    return json_text(build(series, check, apply, rules=rules, link_base=link_base), indent=2) + "\n"
