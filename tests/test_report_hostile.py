@@ -48,7 +48,7 @@ from reviewtool.report import (
     terminal,
 )
 from reviewtool.report import email as replies
-from reviewtool.report.safe import for_terminal, ranges
+from reviewtool.report.safe import LINE_LIMIT, for_terminal, ranges
 from tests.conftest import MAIL
 
 HERE = Path(__file__).parent
@@ -314,10 +314,78 @@ def _reply(series: Series, check: CheckResult, apply: ApplyResult | None, index:
     return built[index].text
 
 
+def test_email_reply_to_raw_utf8_addresses_has_ascii_headers_and_says_what_it_left_out() -> None:
+    series, apply, check = _load()
+    series = _with_patch(series, 1, author="Jörg <jörg@exämple.org>",
+                         cc=("Eve <eve@exämple.org>", "Ulf <ulf@straße.de>", "Plain <plain@example.org>"))
+    text = _reply(series, check, apply, sender="Jörg Prüfer <joerg@exämple.org>")
+    head = _headers(text)
+    assert head.isascii()
+    msg = _parse(text)
+    assert msg["To"] is None  # the author's local part has no ASCII form
+    assert str(msg["From"].addresses[0].addr_spec) == "joerg@xn--exmple-cua.org"
+    cc = [a.addr_spec for a in msg["Cc"].addresses]
+    assert "eve@xn--exmple-cua.org" in cc and "plain@example.org" in cc
+    assert not any("strasse" in a or "stra" in a for a in cc)  # IDNA 2003 would name another domain
+    warnings = [str(w) for w in msg.get_all("X-Reviewtool-Warning")]
+    assert any(w.startswith("To: Jörg left out: <jörg@exämple.org> has a non-ASCII local part") for w in warnings)
+    assert any("<ulf@straße.de>" in w for w in warnings)
+    assert msg["Message-ID"].endswith("@xn--exmple-cua.org>")
+
+
+def test_email_names_with_at_sign_comma_or_encoded_words_parse_back_as_written() -> None:
+    series, apply, check = _load()
+    series = _with_patch(series, 1, author="Jo Ä@b <a@b.org>",
+                         cc=('"Rene, R." <r@e.org>', "=?utf-8?q?J=C3=B6rg?= <j@x.org>", 'x@y.org (Xavier)'))
+    msg = _parse(_reply(series, check, apply))
+    (to,) = msg["To"].addresses
+    assert (to.display_name, to.addr_spec) == ("Jo Ä@b", "a@b.org")
+    cc = {a.addr_spec: a.display_name for a in msg["Cc"].addresses}
+    assert cc["r@e.org"] == "Rene, R." and cc["j@x.org"] == "Jörg" and cc["x@y.org"] == "Xavier"
+    assert _body_of(msg).startswith("On ") and ", Jo Ä@b wrote:" in _body_of(msg).split("\n")[0]
+    assert _headers(_reply(series, check, apply)).isascii()
+
+
 def _body_of(msg: email.message.EmailMessage) -> str:
     part = msg.get_body(("plain",))
     assert part is not None
     return str(part.get_content())
+
+
+def test_email_subject_with_crlf_and_bcc_makes_no_header_and_no_control_character() -> None:
+    series, apply, check = _load()
+    series = _with_patch(series, 1, full_subject=f"[PATCH 1/3] x\r\nBcc: evil@example.org{HOSTILE}")
+    text = _reply(series, check, apply)
+    msg = _parse(text)
+    assert msg["Bcc"] is None
+    assert not any(line.startswith("Bcc:") for line in _headers(text).split("\n"))
+    assert str(msg["Subject"]).startswith("Re: [PATCH 1/3] x Bcc: evil@example.org")
+    _no_attack(text)
+
+
+def test_email_reply_to_a_non_ascii_message_id_is_written_without_in_reply_to() -> None:
+    series, apply, check = _load()
+    series = _with_patch(series, 1, msgid="ünï\r\n@example.org")
+    text = _reply(series, check, apply)
+    msg = _parse(text)
+    assert _headers(text).isascii()
+    assert msg["In-Reply-To"] is None
+    assert msg["References"] == f"<{series.cover.msgid}>" if series.cover else False
+    assert any("In-Reply-To" in str(w) for w in msg.get_all("X-Reviewtool-Warning"))
+
+
+def test_email_body_has_no_control_character_and_no_line_over_998_bytes() -> None:
+    series, apply, check = _load()
+    long_line = "Reviewed-by: " + "é" * 3000 + HOSTILE
+    p1 = series.patches[0]
+    series = _with_patch(series, 1, message=p1.message + long_line + "\n")
+    finding = Finding("X-LONG", "t", "warning", "commit_msg_trailers", "m", "Why so long?",
+                      (Evidence(1, None, None, (long_line,)),))
+    text = _reply(series, dataclasses.replace(check, findings=(finding,)), None)
+    _no_attack(text)
+    assert max(len(line.encode()) for line in text.split("\n")) <= 998
+    body = _body_of(_parse(text))
+    assert "more characters]" in body and "Why so long?" in body
 
 
 # --- long lines and missing patches ----------------------------------------------------------
@@ -337,6 +405,32 @@ def test_series_summary_shows_a_run_of_missing_patches_as_one_row() -> None:
     text = buf.getvalue()
     assert "0003-5000/5000" in text and "MISSING (4998 patches)" in text
     assert len(text.split("\n")) < 20
+
+
+def test_no_output_line_built_from_a_huge_subject_or_warning_is_unbounded() -> None:
+    series, apply, check = _load()
+    huge = "x" * 60_000
+    series = dataclasses.replace(series, subject=huge, warnings=("missing patches: " + ", ".join(
+        str(i) for i in range(3, 12_000, 2)),))
+    series = _with_patch(series, 1, subject=huge, full_subject=f"[PATCH 1/3] {huge}")
+    apply = dataclasses.replace(apply, patches=tuple(dataclasses.replace(p, subject=huge) for p in apply.patches))
+    out, buf = _terminal()
+    err, ebuf = _terminal()
+    series_text.render_series(series, out, err)
+    series_text.render_list([series], out)
+    rebase_text.render_result(apply, out, series)
+    texts = {
+        "check": terminal.render(series, check, apply),
+        "rich": buf.getvalue() + ebuf.getvalue(),
+        "markdown": markdown.render(series, check, apply),
+    }
+    for name, text in texts.items():
+        assert max(len(line) for line in text.split("\n")) <= LINE_LIMIT + 200, name
+        assert "more characters]" in text, name
+    # rich wraps long table cells: no printed line is long, and the whole subject is not there
+    assert huge not in texts["rich"] and huge not in texts["check"]
+    for r in replies.build(series, check, apply, sender=SENDER):
+        assert max(len(line.encode()) for line in r.text.split("\n")) <= 998
 
 
 def test_json_formats_escape_c1_and_del_controls_but_keep_the_data() -> None:

@@ -9,16 +9,14 @@ mail client.
 
 from __future__ import annotations
 
-import email.policy
-import email.utils
 import hashlib
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
 
 from reviewtool.model import ApplyResult, CheckResult, Finding, Patch, Series
+from reviewtool.report.message import Mailbox, mailbox, message
 from reviewtool.report.quote import (
     active,
     apply_summary,
@@ -29,13 +27,12 @@ from reviewtool.report.quote import (
     locate,
     parse_diff,
 )
+from reviewtool.report.safe import clean
 
 CONTEXT = 3  # lines of context quoted above the first line of a finding
 OPENING_LINES = 6  # at most this much of the cover letter when no finding quotes it
 WIDTH = 72
 GAP = "> [...]"
-# Fold only past RFC 5322's hard limit: a folded Subject reads badly in mail clients.
-_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -170,7 +167,7 @@ def _opening(lines: Sequence[str]) -> list[str]:
 
 
 def _attribution(author: str, date: str) -> str:
-    name = email.utils.parseaddr(author)[0] or author
+    name = mailbox(author).name or author
     try:
         when = datetime.fromisoformat(date)
         return f"On {when.strftime('%a, %b %d, %Y at %I:%M:%S%p %z')}, {name} wrote:"
@@ -178,36 +175,22 @@ def _attribution(author: str, date: str) -> str:
         return f"{name} wrote:"
 
 
-def _addresses(values: Sequence[str], drop: Sequence[str]) -> list[str]:
-    seen = {email.utils.parseaddr(d)[1].lower() for d in drop}
+def _addresses(values: Sequence[str], drop: Sequence[Mailbox]) -> list[Mailbox]:
+    """The mailboxes of `values`, each once, without those in `drop` (the addressee, the sender)."""
+    seen = {d.key for d in drop if d.key}
     out = []
     for v in values:
-        addr = email.utils.parseaddr(v)[1].lower()
-        if addr and addr not in seen:
-            seen.add(addr)
-            out.append(v)
+        box = mailbox(v)
+        if box.key and box.key in seen:
+            continue
+        seen.add(box.key)
+        if box.key or box.name:
+            out.append(box)
     return out
 
 
-def _message(sender: str, to: str, cc: Sequence[str], subject: str, msgid: str, in_reply_to: str,
-             references: Sequence[str], date: datetime, body: str) -> str:
-    msg = EmailMessage(policy=_POLICY)
-    msg["From"] = sender
-    msg["To"] = to
-    if cc:
-        msg["Cc"] = ", ".join(cc)
-    msg["Subject"] = subject
-    msg["Date"] = email.utils.format_datetime(date)
-    msg["Message-ID"] = f"<{msgid}>"
-    msg["In-Reply-To"] = f"<{in_reply_to}>"
-    msg["References"] = " ".join(f"<{r}>" for r in dict.fromkeys(references))
-    msg.set_content(body, charset="utf-8", cte="8bit")
-    # as_bytes keeps the 8bit body; as_string would turn a non-ASCII body into base64
-    return msg.as_bytes().decode("utf-8", errors="surrogateescape")
-
-
-def _reply_id(series: Series, target: str, sender: str) -> str:
-    addr = email.utils.parseaddr(sender)[1] or "reviewer@localhost"
+def _reply_id(series: Series, target: str, sender: Mailbox) -> str:
+    addr = sender.address.addr_spec if sender.address is not None else "reviewer@localhost"
     digest = hashlib.sha1(f"{series.id}\n{target}\n{addr}".encode()).hexdigest()[:16]
     return f"reviewtool.{digest}@{addr.rsplit('@', 1)[-1]}"
 
@@ -247,10 +230,10 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
     Without `sender` (the command finds it with `config.reviewer_identity()`), the replies
     are signed with a placeholder to edit before sending.
     """
-    sender = sender or PLACEHOLDER_SENDER
+    me = mailbox(sender or PLACEHOLDER_SENDER)
     when = date or datetime.now(UTC)
     width = max(2, len(str(series.expected)))
-    sign = ["Thanks,", email.utils.parseaddr(sender)[0] or sender, ""]
+    sign = ["Thanks,", me.name, ""]
     replies: list[ReplyMail] = []
 
     # The series-level reply, to the cover letter (or the first patch when there is none).
@@ -273,12 +256,13 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
         if body[-1] != "":
             body.append("")
         body += checklist + sign
-        cc = _addresses(first.to + first.cc if first else (), [target_author, sender])
+        to = mailbox(target_author)
+        cc = _addresses(first.to + first.cc if first else (), [to, me])
+        subject = clean(f"Re: {target_subject}")
         replies.append(ReplyMail(
-            f"reply-{0:0{width}d}.eml", 0, target_msgid, f"Re: {target_subject}",
-            _message(sender, target_author, cc, f"Re: {target_subject}",
-                     _reply_id(series, target_msgid, sender), target_msgid, [target_msgid], when,
-                     "\n".join(body))))
+            f"reply-{0:0{width}d}.eml", 0, target_msgid, subject,
+            message(me, to, cc, subject, _reply_id(series, target_msgid, me), target_msgid, [target_msgid],
+                    when, "\n".join(body))))
 
     for p in series.patches:
         findings = [f for f in findings_for_patch(check, p.index) if active(f)]
@@ -290,11 +274,12 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
             body.append("")
         body += sign
         refs = ([series.cover.msgid] if series.cover else []) + [p.msgid]
-        subject = f"Re: {p.full_subject}"
+        subject = clean(f"Re: {p.full_subject}")
+        to = mailbox(p.author)
         replies.append(ReplyMail(
             f"reply-{p.index:0{width}d}.eml", p.index, p.msgid, subject,
-            _message(sender, p.author, _addresses(p.to + p.cc, [p.author, sender]), subject,
-                     _reply_id(series, p.msgid, sender), p.msgid, refs, when, "\n".join(body))))
+            message(me, to, _addresses(p.to + p.cc, [to, me]), subject, _reply_id(series, p.msgid, me),
+                    p.msgid, refs, when, "\n".join(body))))
     return replies
 
 
