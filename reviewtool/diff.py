@@ -56,6 +56,8 @@ class DiffHunk(NamedTuple):
     truncated: bool = False  # fewer lines than the header promised
     no_newline_old: bool = False  # "\ No newline at end of file" after the last pre-image line
     no_newline_new: bool = False  # ... after the last post-image line
+    number: int = 0  # the hunk's position in its file, from 0: evidence points at (patch, file, hunk, line)
+    offset: int = 0  # the 1-based line of its `@@` header in the patch's diff text
 
     @property
     def section(self) -> str:
@@ -182,7 +184,7 @@ def parse(diff: str) -> ParsedDiff:
     files: list[DiffFile] = []
     errors: list[str] = []
     texts: list[str] = []
-    for chunk in split_files(text):
+    for start, chunk in _chunks(text):
         try:
             parsed, err, chunk_text = _parse_chunk(chunk)
         except Exception as exc:  # noqa: BLE001 - hostile input must never crash a command
@@ -190,7 +192,8 @@ def parse(diff: str) -> ParsedDiff:
         texts.append(chunk_text)
         if err:
             errors.append(f"{parsed[0].path if parsed else 'diff'}: {err}")
-        files.extend(parsed)
+        files.extend(f._replace(hunks=tuple(h._replace(number=i, offset=h.offset + start)
+                                            for i, h in enumerate(f.hunks))) for f in parsed)
     error = "; ".join(errors) if errors else None
     if not files and error is None and text.strip():
         error = "no file changes found in the diff"
@@ -216,6 +219,11 @@ def cut_signature(text: str) -> str:
 def split_files(text: str) -> list[str]:
     """Split a diff into per-file chunks: at `diff --git` lines, and at each `---`/`+++` pair of
     a plain unified diff that is not inside a hunk. Text before the first file is dropped."""
+    return [chunk for _start, chunk in _chunks(text)]
+
+
+def _chunks(text: str) -> list[tuple[int, str]]:
+    """The per-file chunks of `split_files`, each with the number of lines before it."""
     lines = text.splitlines(keepends=True)
     starts: list[int] = []
     git_header = False  # inside a `diff --git` header, before its hunks
@@ -238,9 +246,9 @@ def split_files(text: str) -> list[str]:
             git_header = False
             remaining = int(m.group(2) or 1) + int(m.group(4) or 1)
     if not starts:
-        return [text] if text.strip() else []
+        return [(0, text)] if text.strip() else []
     bounds = [*starts, len(lines)]
-    return ["".join(lines[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [(a, "".join(lines[a:b])) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 class _Header(NamedTuple):
@@ -308,7 +316,8 @@ def _parse_chunk(chunk: str) -> tuple[list[DiffFile], str | None, str]:
     except (UnidiffParseError, ValueError, IndexError, AttributeError, TypeError) as exc:
         pset, error = None, str(exc) or type(exc).__name__
     if pset is not None and len(pset):
-        files = [_file(head, _unidiff_hunks(pf), bool(pf.is_binary_file), bool(pf.is_added_file),
+        rows = chunk.split("\n")
+        files = [_file(head, _unidiff_hunks(pf, rows), bool(pf.is_binary_file), bool(pf.is_added_file),
                        bool(pf.is_removed_file), chunk, pf.source_file, pf.target_file) for pf in pset]
         return files, error, chunk
     # unidiff could not read it (or found nothing): read what can be read by hand
@@ -337,22 +346,27 @@ def _file(head: _Header, hunks: tuple[DiffHunk, ...], binary: bool, added: bool,
                     head.mode_change, binary, chunk)
 
 
-def _unidiff_hunks(pf: Any) -> tuple[DiffHunk, ...]:
+def _unidiff_hunks(pf: Any, rows: list[str]) -> tuple[DiffHunk, ...]:
+    """The hunks of one unidiff file; each header is the chunk's own `@@` line (`rows`)."""
     out = []
     for h in pf:
         lines: list[DiffLine] = []
         no_old = no_new = False
+        first_no = None
         for ln in h:
+            first_no = ln.diff_line_no if first_no is None else first_no
             kind = ln.line_type
             if kind in ("+", "-", " "):
                 lines.append(DiffLine(kind, ln.value.rstrip("\n"), ln.source_line_no, ln.target_line_no))
             elif kind == "\\" and lines:
                 no_old = no_old or lines[-1].kind in ("-", " ")
                 no_new = no_new or lines[-1].kind in ("+", " ")
-        section = f" {h.section_header}" if h.section_header else ""
-        header = f"@@ -{h.source_start:d},{h.source_length:d} +{h.target_start:d},{h.target_length:d} @@{section}"
+        at = (first_no or 1) - 1
+        header = rows[at - 1] if 0 < at <= len(rows) and rows[at - 1].startswith("@@") else (
+            f"@@ -{h.source_start:d},{h.source_length:d} +{h.target_start:d},{h.target_length:d} @@"
+            + (f" {h.section_header}" if h.section_header else ""))
         out.append(DiffHunk(header, None, h.source_start, h.source_length, h.target_start, h.target_length,
-                            tuple(lines), False, no_old, no_new))
+                            tuple(lines), False, no_old, no_new, 0, at))
     return tuple(out)
 
 
@@ -392,7 +406,7 @@ def read_hunks(chunk: str) -> tuple[tuple[DiffHunk, ...], str | None]:
 
 def _read_hunk(lines: list[str], i: int, m: re.Match[str]) -> tuple[DiffHunk, int]:
     os_, ol, ns, nl = int(m.group(1)), int(m.group(2) or 1), int(m.group(3)), int(m.group(4) or 1)
-    header = lines[i]
+    header, start = lines[i], i
     body: list[DiffLine] = []
     no_old = no_new = False
     o, n = os_, ns
@@ -413,7 +427,7 @@ def _read_hunk(lines: list[str], i: int, m: re.Match[str]) -> tuple[DiffHunk, in
         n += kind != "-"
         i += 1
     short = o < os_ + ol or n < ns + nl
-    return DiffHunk(header, None, os_, ol, ns, nl, tuple(body), short, no_old, no_new), i
+    return DiffHunk(header, None, os_, ol, ns, nl, tuple(body), short, no_old, no_new, 0, start + 1), i
 
 
 def restore_blank_tail(chunk: str) -> str:

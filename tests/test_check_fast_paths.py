@@ -79,14 +79,12 @@ def test_the_tree_walk_visits_every_node_in_source_order() -> None:
     assert len(_stack_walk(body)) > 80
 
 
-def test_a_hunk_header_is_the_first_line_of_the_hunk() -> None:
-    from unidiff import PatchSet
-
+def test_a_hunk_header_is_the_first_line_of_the_hunk_as_written() -> None:
     diff = ("--- a/f.c\n+++ b/f.c\n@@ -1,2 +1,3 @@ int main(void)\n a\n+b\n c\n"
             "@@ -10 +11,2 @@\n x\n+y\n")
     hunks = parse(diff).files[0].hunks
-    assert [h.header for h in hunks] == [str(h).split("\n", 1)[0] for h in PatchSet(diff)[0]]
-    assert hunks[0].header == "@@ -1,2 +1,3 @@ int main(void)"
+    assert [h.header for h in hunks] == ["@@ -1,2 +1,3 @@ int main(void)", "@@ -10 +11,2 @@"]
+    assert [h.section for h in hunks] == ["int main(void)", ""]
 
 
 def test_the_command_as_a_process_prints_what_it_prints_in_process(tmp_path: Path) -> None:

@@ -114,3 +114,17 @@ def test_a_truncated_hunk_keeps_what_was_read_and_says_so() -> None:
 
 def test_the_same_text_is_parsed_once() -> None:
     assert parse(QUILT) is parse(QUILT)
+
+
+def test_hunks_know_their_place_in_the_file_and_their_line_in_the_patch_text() -> None:
+    text = "Some words before the diff\n\n" + GIT
+    parsed = parse(text)
+    lines = text.split("\n")
+    for f in parsed.files:
+        for i, h in enumerate(f.hunks):
+            assert h.number == i
+            assert lines[h.offset - 1] == h.header
+    gone = parsed.files[2].hunks[0]
+    assert lines[gone.offset - 1] == "@@ -1 +0,0 @@" and lines[gone.offset] == "--- a removed line that looks like a header"
+    hand = parse("--- a/f.c\n+++ b/f.c\n@@ -1,9 +1,10 @@\n a\n+b\n").files[0].hunks[0]
+    assert (hand.number, hand.offset) == (0, 3)
