@@ -269,14 +269,32 @@ class ChecklistItem(_Model):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
+class DroppedFinding(_Model):
+    """A finding left out because a later patch of the series removes or fixes its lines."""
+
+    rule: str
+    patch: int
+    file: str | None
+    line: int | None
+    reason: str
+
+    def describe(self) -> str:
+        """One line: the rule, where it was, and why it was dropped."""
+        where = f"patch {self.patch}" + (f" {self.file}" if self.file else "")
+        where += f":{self.line}" if self.file and self.line else ""
+        return f"{self.rule} in {where}: {self.reason}"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class CheckResult(_Model):
-    """The result of a check: findings, the checklist, the rules run, notes and timings."""
+    """The result of a check: findings, the checklist, what was dropped, the rules run, notes, timings."""
 
     series_id: str
     findings: tuple[Finding, ...]
     checklist: tuple[ChecklistItem, ...]
     rules_run: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    dropped: tuple[DroppedFinding, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 

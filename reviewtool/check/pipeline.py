@@ -9,21 +9,17 @@ from typing import TYPE_CHECKING
 from reviewtool.check.checklist import build_checklist
 from reviewtool.check.engine import Dropped, FileText, run_engine
 from reviewtool.check.rules import RuleSet
-from reviewtool.model import CheckResult, Finding, Series
+from reviewtool.model import CheckResult, DroppedFinding, Finding, Series
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
-DROPPED_PREFIX = "dropped: "
 
-
-def dropped_note(d: Dropped) -> str:
-    """The note that records a finding dropped because a later patch removed or fixed it."""
+def dropped_finding(d: Dropped) -> DroppedFinding:
+    """The record of a finding dropped because a later patch removed or fixed its lines."""
     ev = d.finding.evidence[0] if d.finding.evidence else None
-    where = f"patch {ev.patch}" if ev else "series"
-    if ev and ev.file:
-        where += f" {ev.file}" + (f":{ev.line}" if ev.line else "")
-    return f"{DROPPED_PREFIX}{d.finding.rule} in {where}: {d.reason}"
+    return DroppedFinding(d.finding.rule, ev.patch if ev else 0, ev.file if ev else None,
+                          ev.line if ev else None, d.reason)
 
 
 def check_series(series: Series, ruleset: RuleSet, *, post_image: FileText | None = None,
@@ -66,11 +62,10 @@ def check_series(series: Series, ruleset: RuleSet, *, post_image: FileText | Non
     findings.sort(key=_order)
     checklist = build_checklist(findings)
     timings["checklist"] = time.perf_counter() - t
-    notes.extend(dropped_note(d) for d in result.dropped)
     timings["total"] = time.perf_counter() - start
     return CheckResult(
         series_id=series.id, findings=tuple(findings), checklist=checklist,
-        rules_run=tuple(rules_run), notes=tuple(notes),
+        rules_run=tuple(rules_run), notes=tuple(notes), dropped=tuple(dropped_finding(d) for d in result.dropped),
         timings={k: round(v, 4) for k, v in timings.items()},
     )
 

@@ -10,8 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from reviewtool.check.checklist import CATEGORIES
-from reviewtool.model import ApplyResult, CheckResult, Evidence, Finding, PatchOutcome, Series
+from reviewtool.model import CATEGORIES, ApplyResult, CheckResult, Evidence, Finding, PatchOutcome, Series
 from reviewtool.report.safe import clean
 
 SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from reviewtool.check.checklist import CATEGORIES
-from reviewtool.check.pipeline import DROPPED_PREFIX
-from reviewtool.check.rules import Rule
-from reviewtool.model import ApplyResult, ChecklistItem, CheckResult, Evidence, Finding, Series
+from reviewtool.model import CATEGORIES, ApplyResult, ChecklistItem, CheckResult, Evidence, Finding, Series
 from reviewtool.report.safe import for_terminal
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "looks-ok": "green"}
@@ -92,7 +89,7 @@ def summary_line(series: Series, check: CheckResult) -> str:
              f"{len(check.checklist)} checklist item{'s' if len(check.checklist) != 1 else ''}"]
     ok = sum(1 for f in check.findings if f.status == "looks-ok" and not f.pre_existing)
     pre = sum(1 for f in check.findings if f.pre_existing)
-    dropped = sum(1 for n in check.notes if n.startswith(DROPPED_PREFIX))
+    dropped = len(check.dropped)
     if ok:
         parts.append(f"{ok} looks ok")
     if pre:
@@ -114,7 +111,7 @@ def render(series: Series, check: CheckResult, apply: ApplyResult | None = None,
         out.line(f"rebased onto {apply.onto} ({apply.onto_commit[:12]}), base {base} ({apply.base.how})")
     _checklist(out, series, check.checklist, verbose)
     _per_patch(out, series, check.findings, verbose)
-    _notes(out, check.notes, verbose)
+    _notes(out, [*check.notes, *(f"dropped: {d.describe()}" for d in check.dropped if verbose)], verbose)
     return out.text()
 
 
@@ -190,7 +187,7 @@ def _findings(out: _Out, series: Series, findings: Sequence[Finding], verbose: i
 
 
 def _notes(out: _Out, notes: Sequence[str], verbose: int) -> None:
-    shown = [n for n in notes if verbose or not n.startswith(DROPPED_PREFIX)]
+    shown = list(notes)
     if not shown:
         return
     out.line()
@@ -201,7 +198,35 @@ def _notes(out: _Out, notes: Sequence[str], verbose: int) -> None:
 
 # --- rules --------------------------------------------------------------------------------------
 
-def render_rules(rules: Sequence[Rule], tty: bool = False) -> str:
+class RuleDocLike(Protocol):
+    """A rule's documentation sections, as the rules give them."""
+
+    what: str
+    why: str
+    example: str
+    not_flagged: str
+
+
+class RuleLike(Protocol):
+    """What the rule listing and a rule's documentation show (check's Rule has all of it)."""
+
+    id: str
+    title: str
+    severity: str
+    category: str
+    scope: str
+    pack: str
+    analyzer: str | None
+    paths: tuple[str, ...]
+    min_added: int
+    question: str
+    message: str
+
+    @property
+    def doc(self) -> RuleDocLike: ...
+
+
+def render_rules(rules: Sequence[RuleLike], tty: bool = False) -> str:
     """One line per rule: id, severity, category, title; grouped by pack."""
     out = _Out(tty)
     width = max((len(r.id) for r in rules), default=10)
@@ -220,7 +245,7 @@ def render_rules(rules: Sequence[Rule], tty: bool = False) -> str:
     return out.text()
 
 
-def render_rule_doc(rule: Rule, tty: bool = False) -> str:
+def render_rule_doc(rule: RuleLike, tty: bool = False) -> str:
     """A rule's documentation, generated from its data: What it checks, Why it matters, ..."""
     out = _Out(tty)
     out.line((rule.id, "bold"), f": {rule.title}")
