@@ -1,6 +1,8 @@
 """Findings -> the reviewer checklist: one item per question, grouped by category.
 
-An item merges every finding of the same rule and question, with all their evidence.
+An item merges every finding of the same rule and question, with all their evidence; a
+question asked of different functions (`Is a() skipped ...?`, `Are b() and c() ...?`) is
+one question, naming them all.
 No item is made without evidence, and pre-existing findings (already on the base) are
 left out: the checklist is about what the series changes.
 """
@@ -8,6 +10,7 @@ left out: the checklist is about what the series changes.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 
 from reviewtool.model import CATEGORIES, SEVERITIES, STATUSES, Category, ChecklistItem, Evidence, Finding
@@ -31,12 +34,18 @@ def build_checklist(findings: Iterable[Finding]) -> tuple[ChecklistItem, ...]:
     evidence. The item is `looks-ok` only when every finding in it is, with their reasons.
     """
     groups: dict[tuple[Category, str, str], list[Finding]] = {}
+    names: dict[tuple[Category, str, str], list[str]] = {}
     for f in findings:
         if f.pre_existing or not f.evidence:
             continue
-        groups.setdefault((f.category, f.rule, f.question), []).append(f)
+        shape, named = question_shape(f.question)
+        key = (f.category, f.rule, shape)
+        groups.setdefault(key, []).append(f)
+        names.setdefault(key, []).extend(named)
     items: list[tuple[tuple[int, int, int, str], ChecklistItem]] = []
-    for (category, rule, question), group in groups.items():
+    for group_key, group in groups.items():
+        category, rule, shape = group_key
+        question = _fill(shape, names[group_key], [f.question for f in group])
         evidence = _merged_evidence(group)
         if not evidence:
             continue
@@ -53,10 +62,43 @@ def build_checklist(findings: Iterable[Finding]) -> tuple[ChecklistItem, ...]:
         )
         severity = min(_SEVERITY_ORDER.get(f.severity, 9) for f in group)
         first_patch = min(e.patch for e in evidence)
-        key = (_ORDER.get(category, len(_ORDER)), 1 if ok else 0, severity * 1000 + first_patch, rule)
-        items.append((key, item))
+        order = (_ORDER.get(category, len(_ORDER)), 1 if ok else 0, severity * 1000 + first_patch, rule)
+        items.append((order, item))
     items.sort(key=lambda kv: kv[0])
     return _without_covered_evidence(tuple(item for _, item in items))
+
+
+_NAME = r"[A-Za-z_]\w*\(\)"
+_NAMES = re.compile(rf"(?:\b(?P<verb>Is|Are) )?(?P<names>{_NAME}(?:(?:, | and | or ){_NAME})*)")
+_SLOT = "\x00"
+
+
+def question_shape(question: str) -> tuple[str, list[str]]:
+    """The question with its first list of functions taken out, and that list.
+
+    `Is a() skipped ...?` and `Are b() and c() skipped ...?` have the same shape: one
+    concern, asked of several functions, becomes one item that names them all.
+    """
+    m = _NAMES.search(question)
+    if m is None:
+        return question, []
+    verb = f"{_SLOT}verb{_SLOT} " if m.group("verb") else ""
+    return question[:m.start()] + verb + _SLOT + question[m.end():], re.findall(_NAME, m.group("names"))
+
+
+def _fill(shape: str, names: list[str], questions: list[str]) -> str:
+    """The question again, naming every function of the merged findings (at most five)."""
+    if _SLOT not in shape or len(set(questions)) == 1:
+        return questions[0]
+    unique = list(dict.fromkeys(names))
+    if len(unique) > 5:
+        unique = unique[:4] + [f"the other {len(unique) - 4} functions"]
+    before = shape.split(_SLOT, 1)[0]
+    lists = [m.group("names") for q in questions if (m := _NAMES.search(q))]
+    joiner = "or" if before.endswith("If ") or any(" or " in n for n in lists) else "and"
+    listed = unique[0] if len(unique) == 1 else ", ".join(unique[:-1]) + f" {joiner} " + unique[-1]
+    out = shape.replace(f"{_SLOT}verb{_SLOT}", "Is" if len(unique) == 1 else "Are").replace(_SLOT, listed, 1)
+    return out if _SLOT not in out else questions[0]
 
 
 def _key(e: Evidence) -> tuple[int, str | None, int | None, tuple[str, ...]]:

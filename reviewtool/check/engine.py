@@ -24,6 +24,7 @@ FileText = Callable[[str], str | None]
 
 _MAX_LINES = 12  # lines of code kept per piece of evidence
 _COMMENT = ("/*", "*", "//")
+_INCLUDE = re.compile(r"\s*#\s*include\b")
 
 # Top-level entries of a Linux kernel tree; a path outside them is another project's.
 _KERNEL_TOP = frozenset({
@@ -175,9 +176,11 @@ def _pattern_findings(rule: Rule, pd: PatchDiff, cover_text: str,
 def _file_findings(rule: Rule, index: int, files: list[DiffFile]) -> list[lineage.Raw]:
     """A rule on paths only: one finding per patch, one piece of evidence per file it touches.
 
-    Files whose changes are only comments or blank lines do not count.
+    Files whose changes are only comments, blank lines or `#include` lines do not count,
+    nor a file renamed with no change to its content.
     """
-    files = [f for f in files if not f.hunks or any(ln.kind != " " and _code(ln) for h in f.hunks for ln in h.lines)]
+    files = [f for f in files if (not f.hunks and f.status != "renamed")
+             or any(ln.kind != " " and _code(ln) and not _INCLUDE.match(ln.text) for h in f.hunks for ln in h.lines)]
     if rule.unless:
         files = [f for f in files if not any(rule.search_any("unless", ln.prefixed) for h in f.hunks for ln in h.lines)]
     if not files:
@@ -273,7 +276,8 @@ def _first_change_run(lines: tuple[DiffLine, ...], added_only: bool = False) -> 
     """The first run of changed lines that starts with code (not a comment or blank line)."""
     out: list[int] = []
     for i, ln in enumerate(lines):
-        if ln.kind != " " and (out or (_code(ln) and (ln.kind == "+" or not added_only))):
+        if ln.kind != " " and (out or (_code(ln) and not _INCLUDE.match(ln.text)
+                                       and (ln.kind == "+" or not added_only))):
             out.append(i)
         elif out:
             break

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from reviewtool.errors import RulesError
@@ -119,9 +120,28 @@ def run_checkpatch(script: Path, series: Series, jobs: int | None = None,
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(one, series.patches))
-    findings = [f for fs, _ in results for f in fs]
+    findings = _moved_pre_existing([f for fs, _ in results for f in fs], series)
     notes = [n for _, n in results if n]
     return findings, notes
+
+
+def _moved_pre_existing(findings: list[Finding], series: Series) -> list[Finding]:
+    """Findings on added lines that the series removes elsewhere (moved code) are pre-existing."""
+    if not any(ln.startswith("+") for f in findings for e in f.evidence for ln in e.lines):
+        return findings
+    from reviewtool.check.diff import parse_series
+    from reviewtool.check.lineage import moved_out
+
+    diffs = parse_series(series)
+    sides: dict[tuple[str, int], dict[str, set[str | None]]] = {}
+    out = []
+    for f in findings:
+        added = [ln[1:] for e in f.evidence for ln in e.lines if ln.startswith("+") and ln[1:].strip()]
+        patch = f.evidence[0].patch if f.evidence else 0
+        if added and all(moved_out(text, patch, diffs, sides) for text in added):
+            f = replace(f, pre_existing=True, reason="the same lines are removed elsewhere in the series (moved code)")
+        out.append(f)
+    return out
 
 
 def parse_output(text: str, patch_index: int) -> list[Finding]:

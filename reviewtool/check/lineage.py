@@ -62,6 +62,7 @@ def apply(raw: Iterable[Raw], diffs: tuple[PatchDiff, ...], base_image: FileText
     later = {pd.index: pd for pd in diffs}
     base_cache: dict[str, Index | None] = {}
     moved_cache: dict[tuple[int, str, str], Index] = {}
+    series_sides: dict[tuple[str, int], Index] = {}
     for r in raw:
         f = r.finding
         survivors: list[Evidence] = []
@@ -81,7 +82,8 @@ def apply(raw: Iterable[Raw], diffs: tuple[PatchDiff, ...], base_image: FileText
         if fixed:
             dropped.append((f, fixed))
             continue
-        reason = _pre_existing(r, f, later, base_image, base_cache, moved_cache)
+        reason = _pre_existing(r, f, later, base_image, base_cache, moved_cache,
+                               lambda kind, patch: _series_side(diffs, kind, patch, series_sides))
         if reason:
             f = replace(f, pre_existing=True, reason=f.reason or reason)
         kept.append(f)
@@ -179,7 +181,8 @@ def _fixed_later(r: Raw, f: Finding, diffs: tuple[PatchDiff, ...], total: int) -
 
 
 def _pre_existing(r: Raw, f: Finding, later: dict[int, PatchDiff], base_image: FileText | None,
-                  base_cache: dict[str, Index | None], moved_cache: dict[tuple[int, str, str], Index]) -> str:
+                  base_cache: dict[str, Index | None], moved_cache: dict[tuple[int, str, str], Index],
+                  series_side: Callable[[str, int], Index]) -> str:
     """Why the finding's lines were already there (moved code, or on the base), or ""."""
     plus = [(ev, text.strip()) for ev in f.evidence for _, text in added_lines(ev) if text.strip()]
     minus = [(ev, t[1:].strip()) for ev in f.evidence if ev.file
@@ -211,8 +214,9 @@ def _pre_existing(r: Raw, f: Finding, later: dict[int, PatchDiff], base_image: F
             key = (patch, path, other_side)
             if key not in moved_cache:
                 moved_cache[key] = _side_index(pd, path, other_side)
-            if not within(moved_cache[key], texts):
-                return False
+            if not within(moved_cache[key], texts) and \
+                    not within(series_side(other_side, patch), [norm(t) for t in texts]):
+                return False  # neither in this file nor anywhere else in the series (another file)
         return True
 
     # Moved code: every added line is removed elsewhere, every removed line added back.
@@ -225,6 +229,37 @@ def _pre_existing(r: Raw, f: Finding, later: dict[int, PatchDiff], base_image: F
         if within(base_cache[r.path], [text for _, text in plus]):
             return "already on the base"
     return ""
+
+
+def norm(text: str) -> str:
+    """A line with its white space collapsed: moved code matches modulo indentation and wrapping blanks."""
+    return " ".join(text.split())
+
+
+def moved_out(text: str, patch: int, diffs: tuple[PatchDiff, ...], cache: dict[tuple[str, int], Index]) -> bool:
+    """True when a line added by patch `patch` is removed by it or an earlier patch (moved code)."""
+    key = norm(text)
+    return bool(key) and key in _series_side(diffs, "-", patch, cache)
+
+
+def _series_side(diffs: tuple[PatchDiff, ...], kind: str, patch: int, cache: dict[tuple[str, int], Index]) -> Index:
+    """Lines removed ('-') by this patch or an earlier one, or added ('+') by this patch or a later
+    one, in any file, white space collapsed: the other half of a move across files or patches.
+
+    (A line one patch adds and a later one removes is a later rewrite, not a move.)
+    """
+    if (kind, patch) not in cache:
+        index: Index = {}
+        for pd in diffs:
+            if (pd.index > patch) if kind == "-" else (pd.index < patch):
+                continue
+            for f in pd.files:
+                for h in f.hunks:
+                    for ln in h.lines:
+                        if ln.kind == kind:
+                            index.setdefault(norm(ln.text), set()).add(h.function)
+        cache[(kind, patch)] = index
+    return cache[(kind, patch)]
 
 
 def _side_index(pd: PatchDiff, path: str, kind: str) -> Index:

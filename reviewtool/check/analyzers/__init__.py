@@ -21,7 +21,7 @@ from reviewtool.model import Evidence, Series, Status
 FileText = Callable[[str], str | None]
 T = TypeVar("T")
 
-ANALYZERS = ("alloc", "loadtime", "crashpath", "arm64asm", "commitmsg", "uapi", "kconfig")
+ANALYZERS = ("alloc", "loadtime", "crashpath", "arm64asm", "commitmsg", "uapi", "kconfig", "uninit")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_EVIDENCE_LINES = 12
 
@@ -128,6 +128,38 @@ def is_comment_or_blank(text: str) -> bool:
     """True for blank lines and lines that are only comment."""
     t = text.strip()
     return not t or t.startswith(("/*", "*", "//")) or not code(text)
+
+
+def norm_line(text: str) -> str:
+    """A line with its white space collapsed (moved code is compared modulo white space)."""
+    return " ".join(text.split())
+
+
+class SeriesLines(NamedTuple):
+    """Every removed and every added line of the series, white space collapsed."""
+
+    removed: frozenset[str]
+    added: frozenset[str]
+
+    def moved(self, kind: str, text: str) -> bool:
+        """True when a removed line is added back, or an added line removed, anywhere in the series."""
+        key = norm_line(text)
+        return bool(key) and key in (self.added if kind == "-" else self.removed)
+
+
+def series_lines(ctx: AnalyzerContext) -> SeriesLines:
+    """The series' removed and added lines (use through `ctx.shared(series_lines)`)."""
+    removed: set[str] = set()
+    added: set[str] = set()
+    for pd in ctx.diffs:
+        for f in pd.files:
+            for h in f.hunks:
+                for ln in h.lines:
+                    if ln.kind == "-":
+                        removed.add(norm_line(ln.text))
+                    elif ln.kind == "+":
+                        added.add(norm_line(ln.text))
+    return SeriesLines(frozenset(removed), frozenset(added))
 
 
 def c_files(pd: PatchDiff) -> Iterable[DiffFile]:

@@ -199,6 +199,23 @@ def _from_image(path: str, image: str, hunks: tuple[DiffHunk, ...]) -> list[Func
     return views
 
 
+def _opening_depth(lines: list[str], low: int) -> int:
+    """How many braces are open where a hunk starts (at least one: it starts in a function).
+
+    A `}` in column 0 ends a function (kernel style): the lines after it are at the top
+    level, so a function the hunk goes on to define is not taken for part of the one the
+    hunk started in. Without one, the hunk is taken to start a level deeper than it closes.
+    """
+    depth = 0
+    in_comment = False
+    for text in lines:
+        clean, in_comment = _strip_literals(text, in_comment)
+        depth += clean.count("{") - clean.count("}")
+        if clean.startswith("}") and -depth >= max(-low, 1):
+            return -depth
+    return 1 - low
+
+
 def _from_hunk(path: str, hunk: DiffHunk) -> list[FuncView]:
     side = [(i, ln) for i, ln in enumerate(hunk.lines) if ln.kind != "-"]
     texts = [ln.text for _, ln in side]
@@ -206,9 +223,11 @@ def _from_hunk(path: str, hunk: DiffHunk) -> list[FuncView]:
     defines = any(cparse.c_definition_name(t) for t in texts)
     prefix: list[str] = []
     name = hunk.function or "__hunk"
+    opens = 0
     if not defines or low < 0:
-        prefix = [f"void {name}(void)", "{"] + ["{"] * (-low)
-        final += 1 - low
+        opens = _opening_depth(texts, low)
+        prefix = [f"void {name}(void)"] + ["{"] * opens
+        final += opens
     if _starts_in_comment(texts):
         prefix.append("/*")
     rows = prefix + texts + (["*/"] if _ends_in_comment(texts) else []) + ["}"] * max(final, 0)
@@ -217,7 +236,7 @@ def _from_hunk(path: str, hunk: DiffHunk) -> list[FuncView]:
     for fn in cparse.functions("\n".join(rows)):
         if any(fn.start - 1 <= r <= fn.end - 1 for r in origin):
             sig = hunk.section if prefix and fn.start == 1 else _signature(rows, fn.node)
-            depth = -low if prefix and fn.start == 1 else 0
+            depth = opens - 1 if prefix and fn.start == 1 else 0
             views.append(FuncView(fn.name, path, rows, fn.node, origin, False, sig, depth))
     return views
 

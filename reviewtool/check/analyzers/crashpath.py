@@ -47,7 +47,8 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
             image = ctx.image(f.path)
             for hunk in f.hunks:
                 funcs = line_functions(f, hunk, image)
-                picked = [i for i in changed_code(hunk) if _on_crash_path(f.path, funcs[i], hunk.lines[i].text)]
+                picked = [i for i in changed_code(hunk) if _on_crash_path(f.path, funcs[i], hunk.lines[i].text)
+                          and not _inert(hunk.lines[i].text)]
                 for run in _runs(picked):
                     pieces.append(evidence(pd.index, f.path, hunk, run[0], run[-1]))
                     name = funcs[run[0]]
@@ -60,6 +61,18 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
                       if "machine_kexec()" in names else "") + ".")
             hits.append(Hit(PATH_CHANGE, tuple(pieces[:_MAX_PIECES]), msg))
     return hits
+
+
+_INERT_PREPROCESSOR = lazy(r"^\s*#\s*(?:if|ifdef|ifndef|elif|else|endif|include)\b")
+_DECLARATION = lazy(r"^\s*(?!(?:return|goto|break|continue|case|else|do)\b)(?:(?:const|static|volatile|unsigned|signed|"
+                    r"struct|union|enum)\s+)*[A-Za-z_]\w*[\s*]+[A-Za-z_]\w*(?:\s*\[[^\]]*\])?"
+                    r"(?:\s*=\s*[^;(]+)?(?:\s*,\s*\**\s*[A-Za-z_]\w*(?:\s*\[[^\]]*\])?(?:\s*=\s*[^;(,]+)?)*\s*;\s*$")
+
+
+def _inert(text: str) -> bool:
+    """Lines that change nothing that runs: preprocessor conditionals and includes, and
+    declarations without a call (a variable declared, or an unused one removed)."""
+    return bool(_INERT_PREPROCESSOR().match(text) or _DECLARATION().match(text))
 
 
 def _on_crash_path(path: str, function: str | None, text: str) -> bool:

@@ -15,7 +15,7 @@ import re
 from reviewtool.check.analyzers import AnalyzerContext, Hit, c_files, evidence
 from reviewtool.check.analyzers import _tables as T
 from reviewtool.check.analyzers._cfunc import changed_code, line_functions
-from reviewtool.check.diff import DiffHunk
+from reviewtool.check.diff import DiffHunk, DiffLine
 from reviewtool.check.patterns import lazy
 from reviewtool.model import Evidence
 
@@ -49,9 +49,10 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
                             groups.setdefault((REBOOT, f.path, fn), []).append(
                                 (evidence(pd.index, f.path, hunk, i), what))
                     elif fn in T.LOAD_TIME and _EXIT().match(ln.text) and not ln.text.strip().startswith("return;"):
-                        start, what = _failure_point(hunk, i)
-                        groups.setdefault((LOAD, f.path, fn), []).append(
-                            (evidence(pd.index, f.path, hunk, start, i), what))
+                        point = _failure_point(hunk, i)
+                        if point is not None:
+                            groups.setdefault((LOAD, f.path, fn), []).append(
+                                (evidence(pd.index, f.path, hunk, point[0], i), point[1]))
         for (rule, _path, fn), items in groups.items():
             points = list(dict.fromkeys(w for _, w in items))
             evs = _merge([e for e, _ in items])
@@ -63,7 +64,9 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
             else:
                 msg = (f"New failure point{'s' if len(points) > 1 else ''} at load time in {fn}(): "
                        f"{_join(points)}; the error goes back to kexec_load().")
-                q = (f"If {_join(points, 'or')} fails, does kexec_load fail cleanly (nothing left half set up), "
+                calls = [p for p in points if p.endswith("()")]  # "If X fails" is asked of calls only
+                what = f"If {_join(calls, 'or')} fails" if calls else "When this new error exit is taken"
+                q = (f"{what}, does kexec_load fail cleanly (nothing left half set up), "
                      "or is there a fallback at reboot time that will never be tested?")
             hits.append(Hit(rule, evs, msg, question=q))
     return hits
@@ -82,18 +85,21 @@ def _reboot_point(text: str) -> str | None:
     return None
 
 
-def _failure_point(hunk: DiffHunk, exit_idx: int) -> tuple[int, str]:
+def _failure_point(hunk: DiffHunk, exit_idx: int) -> tuple[int, str] | None:
     """The first line and the name of what fails before the exit at `exit_idx`.
 
     Walks back to the `if (...)` that guards the exit, then to the statement before it
-    (multi-line calls included) whose result the condition tests.
+    (multi-line calls included) whose result the condition tests. An exit no `if` guards
+    (`out: return rc;`, the function's common exit) is a failure point only when the value
+    it returns was just set by a call; else None (its gotos are the failure points).
     """
     lines = hunk.lines
     live = [j for j in range(exit_idx) if lines[j].kind != "-"]
     if_idx = next((j for j in reversed(live[-4:]) if lines[j].text.strip().startswith(("if", "} else if"))), None)
-    fallback = (exit_idx, f"`{lines[exit_idx].text.strip()}`")
+    if if_idx is not None and not _guards(lines, if_idx, [j for j in live if j > if_idx]):
+        if_idx = None
     if if_idx is None:
-        return fallback
+        return _returned_call(hunk, exit_idx, live)
     cond = " ".join(lines[j].text for j in range(if_idx, exit_idx) if lines[j].kind != "-")
     calls = [c for c in _CALL.findall(cond) if c not in _NOT_CALLS]
     if calls:
@@ -111,6 +117,39 @@ def _failure_point(hunk: DiffHunk, exit_idx: int) -> tuple[int, str]:
     if calls:
         return stmt[0], f"{calls[0]}()"
     return if_idx, f"`{cond.strip()}`"
+
+
+_LABEL = lazy(r"^\s*[A-Za-z_]\w*:(?!:)")
+_ASSIGNED_CALL = r"\b{var}\s*=\s*(?:\([^()]*\)\s*)?([A-Za-z_]\w*)\s*\("
+
+
+def _guards(lines: tuple[DiffLine, ...], if_idx: int, between: list[int]) -> bool:
+    """False when a label, a closed block or (for an `if` without a block) a statement comes between."""
+    opened = "{" in lines[if_idx].text
+    for j in between:
+        code = lines[j].text.split("//", 1)[0].strip()
+        if _LABEL().match(lines[j].text) or code.startswith("}"):
+            return False
+        opened = opened or "{" in code
+        if code.endswith(";") and not opened:
+            return False
+    return True
+
+
+def _returned_call(hunk: DiffHunk, exit_idx: int, live: list[int]) -> tuple[int, str] | None:
+    """For an unguarded `return var;`: the call whose result was last stored in `var`, if it is in view."""
+    m = re.match(r"\s*return\s+([A-Za-z_]\w*)\s*;", hunk.lines[exit_idx].text)
+    if m is None:
+        return None
+    assigned = re.compile(_ASSIGNED_CALL.format(var=re.escape(m.group(1))))
+    for j in reversed(live):
+        text = hunk.lines[j].text
+        if _LABEL().match(text):
+            return None  # other paths join here: what they stored is not in view
+        got = assigned.search(text)
+        if got and got.group(1) not in _NOT_CALLS:
+            return j, f"{got.group(1)}()"
+    return None
 
 
 def _merge(evs: list[Evidence]) -> tuple[Evidence, ...]:

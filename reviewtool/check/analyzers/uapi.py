@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 
-from reviewtool.check.analyzers import AnalyzerContext, Hit, evidence
+from reviewtool.check.analyzers import AnalyzerContext, Hit, SeriesLines, evidence, series_lines
 from reviewtool.check.analyzers._cfunc import changed_code
-from reviewtool.check.diff import DiffFile, PatchDiff
+from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff
 
 VMCOREINFO = "UAPI-VMCOREINFO"
 IOMEM = "UAPI-IOMEM-NAME"
@@ -23,7 +23,9 @@ HEADER = "UAPI-HEADER"
 DT_PROP = "UAPI-DT-PROPERTY-UNDOCUMENTED"
 PARAM = "UAPI-PARAM-UNDOCUMENTED"
 
-_VMCOREINFO = re.compile(r"\bVMCOREINFO_\w+\s*\(\s*([^)]*)\)")
+_VMCOREINFO = re.compile(r"\bVMCOREINFO_\w+\s*\(\s*([^)]*)\)"
+                         r"|\bvmcoreinfo_append_str\s*\(\s*\"(?P<key>[A-Za-z_]\w*(?:\([^)\"]*\))?)=")
+_PREPROCESSOR = re.compile(r"^\s*#\s*(?:define|undef)\b")
 _IOMEM_NAMES = ("System RAM", "Crash kernel", "Kernel code", "Kernel data", "Kernel bss", "Kernel rodata",
                 "reserved", "ELF core hdr", "Persistent Memory", "Reserved", "ACPI Tables", "ACPI Non-volatile Storage")
 _IOMEM_RE = re.compile(r"\"(" + "|".join(re.escape(n) for n in _IOMEM_NAMES) + r")\"")
@@ -41,6 +43,7 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
     dt_doc = any(p.startswith("Documentation/devicetree/") for p in docs)
     param_doc = any("kernel-parameters" in p for p in docs)
     hits: list[Hit] = []
+    lines = ctx.shared(series_lines)
     for pd in ctx.kernel_diffs():
         for f in pd.files:
             if f.kind == "doc":
@@ -50,8 +53,8 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
                 continue
             if f.kind not in ("c", "header"):
                 continue
-            hits.extend(_vmcoreinfo(pd, f, vmcoreinfo_doc))
-            hits.extend(_iomem(pd, f))
+            hits.extend(_vmcoreinfo(pd, f, vmcoreinfo_doc, lines))
+            hits.extend(_iomem(pd, f, lines))
             if not dt_doc:
                 hits.extend(_new_names(pd, f, DT_PROP, _DT_CALL, 1,
                                        "reads or writes the new device-tree property `{}`, and the series "
@@ -71,32 +74,49 @@ def _uapi_header(pd: PatchDiff, f: DiffFile) -> list[Hit]:
     return []
 
 
-def _vmcoreinfo(pd: PatchDiff, f: DiffFile, documented: bool) -> list[Hit]:
+def _vmcoreinfo(pd: PatchDiff, f: DiffFile, documented: bool, lines: SeriesLines) -> list[Hit]:
+    """Entries written with VMCOREINFO_*() or vmcoreinfo_append_str("KEY=..."); not the macros' definitions."""
     hits = []
     for h in f.hunks:
+        macro = _macro_lines(h)
         for i in changed_code(h):
             ln = h.lines[i]
             m = _VMCOREINFO.search(ln.text)
-            if not m:
-                continue
+            if not m or i in macro or lines.moved(ln.kind, ln.text):
+                continue  # a macro defined (not an entry written), or an entry moved to another file
+            entry = m.group("key") or m.group(0)
             if ln.kind == "-":
                 hits.append(Hit(VMCOREINFO, (evidence(pd.index, f.path, h, i),),
-                                f"Removes or changes the vmcoreinfo entry `{m.group(0)}`: makedumpfile and "
+                                f"Removes or changes the vmcoreinfo entry `{entry}`: makedumpfile and "
                                 "crash may rely on it."))
             elif not documented:
                 hits.append(Hit(VMCOREINFO, (evidence(pd.index, f.path, h, i),),
-                                f"Adds the vmcoreinfo entry `{m.group(0)}` without a change to "
+                                f"Adds the vmcoreinfo entry `{entry}` without a change to "
                                 "Documentation/admin-guide/kdump/vmcoreinfo.rst."))
     return hits
 
 
-def _iomem(pd: PatchDiff, f: DiffFile) -> list[Hit]:
+def _macro_lines(h: DiffHunk) -> set[int]:
+    """Indexes of the lines that belong to a `#define` or `#undef` (continuation lines included)."""
+    out: set[int] = set()
+    open_on: dict[str, bool] = {"+": False, "-": False}
+    for i, ln in enumerate(h.lines):
+        sides = ("+", "-") if ln.kind == " " else (ln.kind,)
+        inside = _PREPROCESSOR.match(ln.text) is not None or any(open_on[k] for k in sides)
+        if inside:
+            out.add(i)
+        for k in sides:
+            open_on[k] = inside and ln.text.rstrip().endswith("\\")
+    return out
+
+
+def _iomem(pd: PatchDiff, f: DiffFile, lines: SeriesLines) -> list[Hit]:
     hits = []
     for h in f.hunks:
         added = " ".join(ln.text for ln in h.added())
         for i, ln in enumerate(h.lines):
-            if ln.kind != "-":
-                continue
+            if ln.kind != "-" or lines.moved("-", ln.text):
+                continue  # moved verbatim (modulo white space), here or to another file: not a removal
             names = _IOMEM_RE.findall(ln.text) + [n for n in _RES_NAME.findall(ln.text)]
             for name in names:
                 if f'"{name}"' in added:
