@@ -193,3 +193,27 @@ def disarmed(*filters: str) -> dict[str, str]:
         env[f"GIT_CONFIG_KEY_{i}"] = key
         env[f"GIT_CONFIG_VALUE_{i}"] = value
     return env
+
+
+def new_file_diff(path: str, body: str = "int x;\n", mode: str = "100644") -> str:
+    """A git diff that creates PATH with BODY (no quoting: PATH is written as given)."""
+    data = body.encode()
+    lines = body.splitlines()
+    text = "".join(f"+{line}\n" for line in lines)
+    if not body.endswith("\n"):
+        text += "\\ No newline at end of file\n"
+    return (f"diff --git a/{path} b/{path}\nnew file mode {mode}\nindex 0000000..{blob_id(data)[:7]}\n"
+            f"--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{len(lines)} @@\n{text}")
+
+
+def series_of(diffs: list[str], series_id: str = "handmade") -> Series:
+    """A series with one patch per diff, by a fixed author on a fixed date."""
+    n = len(diffs)
+    date = "Mon, 2 Aug 2021 17:53:54 -0400"
+    patches = tuple(Patch(
+        index=i, expected=n, subject=f"patch {i}", full_subject=f"[PATCH {i}/{n}] patch {i}",
+        msgid=f"<{series_id}-{i}@example.org>", author="Gen Erator <gen@example.org>", date=date,
+        message=f"Patch {i}.\n\nSigned-off-by: Gen Erator <gen@example.org>", diff=diff,
+        files=()) for i, diff in enumerate(diffs, start=1))
+    return Series(id=series_id, revision=1, expected=n, subject="handmade", author="Gen Erator",
+                  date=date, msgid=f"<{series_id}-0@example.org>", cover=None, patches=patches)

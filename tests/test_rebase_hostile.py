@@ -3,15 +3,22 @@ are refused, a huge series stays small in memory, and SIGTERM stops a run like C
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reviewtool import cli
 from reviewtool.model import ApplyResult
 from reviewtool.rebase import apply_series
+from reviewtool.rebase.paths import path_problem
+from reviewtool.store import Store
 from tests.rebase_helpers import (
+    GIT_ENV,
     built,
     copy_repo,
     disarmed,
@@ -20,7 +27,9 @@ from tests.rebase_helpers import (
     install_hooks,
     leftovers,
     marker_command,
+    new_file_diff,
     run_cli,
+    series_of,
     snapshot,
 )
 
@@ -188,3 +197,113 @@ def test_fsmonitor_pager_external_diff_and_textconv_stay_off(tmp_path: Path) -> 
     assert ran(markers) == []
     assert outcomes(got) == outcomes(expected)
     assert snapshot(repo, disarmed()) == before
+
+
+# --- paths git refuses ------------------------------------------------------------------------
+
+REFUSED_PATHS = [
+    ".git", "kernel/.git", "kernel/..", "../escape", "/abs/x", "kernel//x", "kernel/./x",
+    ".GIT/config", "kernel/git~1/x", "GIT~1/hooks/x", ".git./hooks/x", ".git /x", ".git::$INDEX_ALLOCATION/x",
+    ".g\u200cit/x", "\ufeff.git/x", ".git\u200d/x", "kernel\\.git\\x",
+]
+ACCEPTED_PATHS = [
+    "kernel/ok.c", ".github/x", ".gitignore", ".gitmodules", "kernel/.git-blame", "a.git", "git~2/x",
+    "git~1x/y", "...", "..x", ".gi/t", "kernel/g\u200cit", ".gitmodules/x",
+    "kernel/\\.git",  # git looks for NTFS spellings after a backslash, but not a leading one
+]
+
+
+def git_accepts(path: str, mode: str = "100644") -> bool:
+    """Whether git itself takes PATH into an index, with its NTFS and HFS+ checks on."""
+    with tempfile.TemporaryDirectory() as tmp:
+        res = subprocess.run(["git", "-c", "core.protectNTFS=true", "-c", "core.protectHFS=true", "update-index",
+                              "--add", "--cacheinfo", f"{mode},{'e' * 40},{path}"],
+                             cwd=built().repo, env=dict(GIT_ENV, GIT_INDEX_FILE=f"{tmp}/index", LC_ALL="C"),
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert res.returncode == 0 or "cannot add" in res.stderr, res.stderr
+    return res.returncode == 0
+
+
+@pytest.mark.parametrize("path", REFUSED_PATHS + ACCEPTED_PATHS)
+def test_paths_are_refused_exactly_when_git_refuses_them(path: str) -> None:
+    assert (path_problem(path) is None) == (path in ACCEPTED_PATHS)
+    if not path.startswith("/"):  # git takes "/x" relative to the top of the work tree
+        assert git_accepts(path) == (path in ACCEPTED_PATHS)
+
+
+_PIECES = [".", "..", ".git", ".GiT", "git~1", "gi7eba~1", "gitmod~2", ".gitmodules", " ", ":", "~", "1",
+           "\u200c", "\ufeff", "\\", "x", "git", "modules", "$INDEX_ALLOCATION"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=4).map("".join), min_size=1, max_size=3),
+       st.sampled_from(["100644", "120000"]))
+def test_path_rules_agree_with_git_on_generated_spellings(parts: list[str], mode: str) -> None:
+    path = "/".join(parts)
+    assert (path_problem(path, mode) is None) == git_accepts(path, mode), path
+
+
+@pytest.mark.parametrize("name", [".gitmodules", "kernel/.GITMODULES", "gitmod~1", "gi7eba~4", ".gitmodules ",
+                                  ".gitmodules\u200c"])
+def test_gitmodules_as_a_symlink_is_refused_in_every_spelling(name: str) -> None:
+    assert path_problem(name, "120000") is not None
+    assert not git_accepts(name, "120000")
+    if name.lower() in (".gitmodules", "kernel/.gitmodules"):
+        assert path_problem(name, "100644") is None and git_accepts(name, "100644")
+
+
+def hostile_series() -> tuple[Any, dict[int, str]]:
+    """A series whose patches 2..N-1 each have one path or mode git refuses (the path the
+    outcome must name), between a clean first and last patch that must still apply."""
+    bad = [new_file_diff(path) for path in REFUSED_PATHS]
+    bad.append("diff --git a/kernel/kexec_core.c b/.git/config\nsimilarity index 100%\n"
+               "rename from kernel/kexec_core.c\nrename to .git/config\n")
+    bad.append(new_file_diff(".gitmodules", "../../.git/hooks", mode="120000"))
+    bad.append(new_file_diff("kernel/dir.c", mode="040000"))
+    diffs = [new_file_diff("kernel/first.c"), *bad,
+             "diff --git a/kernel/first.c b/kernel/first.c\n--- a/kernel/first.c\n+++ b/kernel/first.c\n"
+             "@@ -1 +1,2 @@\n int x;\n+int y;\n"]
+    named = {i + 2: p for i, p in enumerate([*REFUSED_PATHS, ".git/config", ".gitmodules", "kernel/dir.c"])}
+    return series_of(diffs, "hostile-paths"), named
+
+
+def test_a_patch_with_a_path_git_refuses_is_a_conflict_and_the_run_goes_on(tmp_path: Path) -> None:
+    repo = copy_repo(tmp_path)
+    series, named = hostile_series()
+    before = snapshot(repo)
+
+    result = apply_series(series, "v5.15-rc1", repo=repo)
+
+    got = {p.index: p.outcome for p in result.patches}
+    assert got[1] == "clean" and got[len(got)] == "clean"
+    for index, path in named.items():
+        p = result.patches[index - 1]
+        assert p.outcome == "conflict", (path, p)
+        assert "refused" in p.detail and p.commit is None, (path, p.detail)
+    assert "'kernel/..' refused (a '..' component)" in result.patches[3].detail
+    assert "'.g\\u200cit/x' refused" in result.patches[REFUSED_PATHS.index(".g\u200cit/x") + 1].detail
+    assert snapshot(repo) == before
+    assert leftovers(repo) == []
+
+
+def test_branch_of_a_hostile_series_passes_fsck_and_checks_out(tmp_path: Path, store: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    repo = copy_repo(tmp_path)
+    series, named = hostile_series()
+    Store(store).save_series(series, {})
+    before = snapshot(repo)
+
+    code = cli.main(["rebase", series.id, "--onto", "v5.15-rc1", "--repo", str(repo), "--branch", "hostile",
+                     "--force-partial", "--json"])
+
+    assert code == 1  # conflicts, not bad input: the run went to the end
+    capsys.readouterr()
+    fsck = subprocess.run(["git", "-C", str(repo), "fsck", "--strict", "--no-dangling"], capture_output=True,
+                          text=True, env=GIT_ENV, timeout=120, check=False)
+    assert fsck.returncode == 0 and fsck.stdout + fsck.stderr == "", fsck.stdout + fsck.stderr
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--branch", "hostile", str(repo), str(clone)], check=True,
+                   env=GIT_ENV, timeout=120, capture_output=True)
+    assert (clone / "kernel" / "first.c").read_text() == "int x;\nint y;\n"
+    assert not (clone / ".git" / "config").read_text().startswith("int x")
+    assert without_branch(snapshot(repo), "hostile") == without_branch(before, "hostile")

@@ -30,6 +30,8 @@ _PATCH_FAILED = re.compile(r"^error: patch failed: (.+):(\d+)$")
 _PROGRESS = re.compile(r"^(Checking patch .*\.\.\.|Hunk #\d+ succeeded at .*|Applied patch .* cleanly\.)$")
 _NOT_IN_INDEX = re.compile(r"^error: (.+): (does not exist in index|already exists in index|does not match index)$")
 
+_FILE_MODES = ("100644", "100755", "120000")
+
 # Identity and date of the throw-away commits that force the merge base: fixed, so the
 # same patch gives the same objects every time.
 _SCRATCH_IDENT = "reviewtool <reviewtool@localhost> 1000000000 +0000"
@@ -81,6 +83,8 @@ class PatchApplier:
             old_entry = self.trees.lookup(tree, fd.old_path) if fd.old_path else None
             if fd.old_path is None and fd.new_path and self.trees.lookup(tree, fd.new_path) is not None:
                 return None
+            if fd.old_path is None and fd.new_mode not in (None, *_FILE_MODES):
+                return None  # a mode git would not write: git apply says what is wrong
             if old_entry is not None and old_entry[0] not in ("100644", "100755"):
                 return None
             old = None

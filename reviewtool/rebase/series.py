@@ -14,6 +14,7 @@ from reviewtool.rebase.apply import Applied, PatchApplier
 from reviewtool.rebase.base import choose_base
 from reviewtool.rebase.diffparse import FileDiff, parse_diff
 from reviewtool.rebase.gitrepo import GitRepo
+from reviewtool.rebase.paths import patch_problem
 from reviewtool.rebase.trees import Trees
 from reviewtool.rebase.upstream import scan_upstream, series_patch_ids
 
@@ -35,9 +36,14 @@ def apply_series(series: Series, onto: str, *, repo: str | Path | None = None, b
     with GitRepo(repo) as g:
         onto_commit = g.resolve_commit(onto, "REF")
         trees = Trees(g)
-        files = [parse_diff(p.diff) for p in series.patches]
+        parsed = [parse_diff(p.diff) for p in series.patches]
+        refused = {p.index: (fds, why) for p, fds in zip(series.patches, parsed, strict=True)
+                   if (why := patch_problem(fds)) is not None}
+        # a patch with a path git refuses is never applied, and no git command sees its paths
+        files = [[] if p.index in refused else fds for p, fds in zip(series.patches, parsed, strict=True)]
         choice = choose_base(g, trees, series, files, onto_commit, base)
         run = _Run(g, trees, series, files, onto_commit, choice, progress)
+        run.refused = refused
         outcomes = run.all()
         tip = run.tip
         return ApplyResult(
@@ -56,6 +62,7 @@ class _Run:
         self.base_tree = trees.tree_of(base.commit) if base.commit else self.tip_tree
         self.applier = PatchApplier(g, trees)
         self.failed: list[_Failed] = []
+        self.refused: dict[int, tuple[list[FileDiff], str]] = {}  # patches with paths git refuses
         self.committer = _committer(g)
 
     def all(self) -> list[PatchOutcome]:
@@ -80,6 +87,10 @@ class _Run:
         success the tip moves to its new commit."""
         index, subject = patch.index, patch.subject
         paths = tuple(fd.path for fd in fds)
+        if index in self.refused:
+            refused, why = self.refused[index]
+            self.failed.append(_Failed(index, "conflict", refused))  # later patches may need it
+            return PatchOutcome(index, subject, "conflict", tuple(fd.path for fd in refused), why)
         if not fds:
             return PatchOutcome(index, subject, "not-applicable", detail="the patch has no diff")
         if self._foreign(fds):

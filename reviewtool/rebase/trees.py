@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from reviewtool.errors import GitError
 from reviewtool.rebase.gitrepo import GitRepo
+from reviewtool.rebase.paths import path_problem, shown
 
 Entry = tuple[str, str]  # (mode, oid); mode as git writes it in trees ("100644", "40000")
 TREE_MODE = "40000"
@@ -16,6 +17,11 @@ TREE_MODE = "40000"
 
 class TreeConflict(Exception):
     """A path cannot be placed: a file stands where a directory is needed, or the reverse."""
+
+
+class UnsafePath(GitError):
+    """A path git refuses in a tree was about to be written (patches with one are refused
+    before they are applied, so this stops a run only if that check was bypassed)."""
 
 
 class Trees:
@@ -72,6 +78,9 @@ class Trees:
             return tree
         nested: dict[str, object] = {}
         for path, entry in changes.items():
+            why = path_problem(path, entry[0] if entry else None) if entry is not None else None
+            if why is not None:
+                raise UnsafePath(f"refusing to write the path '{shown(path)}' into a tree: {why}")
             node = nested
             parts = path.split("/")
             for name in parts[:-1]:
