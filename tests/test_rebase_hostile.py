@@ -307,3 +307,16 @@ def test_branch_of_a_hostile_series_passes_fsck_and_checks_out(tmp_path: Path, s
     assert (clone / "kernel" / "first.c").read_text() == "int x;\nint y;\n"
     assert not (clone / ".git" / "config").read_text().startswith("int x")
     assert without_branch(snapshot(repo), "hostile") == without_branch(before, "hostile")
+
+
+def test_pathspec_magic_in_a_patch_path_is_read_as_a_plain_name(tmp_path: Path) -> None:
+    repo = copy_repo(tmp_path)
+    series = series_of([new_file_diff(":(bad)x"), new_file_diff(":!kernel"), new_file_diff("kernel/*")])
+    before = snapshot(repo)
+
+    result = apply_series(series, "v5.15-rc1", repo=repo)
+
+    assert [p.outcome for p in result.patches] == ["clean", "clean", "clean"]
+    names = git(repo, "ls-tree", "-r", "--name-only", "-z", result.result_commit).split("\0")
+    assert {":(bad)x", ":!kernel", "kernel/*"} <= set(names)
+    assert snapshot(repo) == before

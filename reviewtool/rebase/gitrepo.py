@@ -417,6 +417,8 @@ def _environment(git_dir: Path, tmp: Path, config: dict[str, str]) -> dict[str, 
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_PAGER": "cat",
         "GIT_ATTR_NOSYSTEM": "1",
+        # paths come from patches: `*` or `:(magic)` in one is a name, not a pattern
+        "GIT_LITERAL_PATHSPECS": "1",
         # `git -c` settings of a caller would be read after ours and could undo them
         "GIT_CONFIG_PARAMETERS": "",
         "GIT_CONFIG_COUNT": str(len(config)),
