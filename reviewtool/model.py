@@ -236,6 +236,8 @@ class Evidence(_Model):
     file: str | None
     line: int | None  # line in the post-image (new side) of the file
     lines: tuple[str, ...] = ()  # the lines themselves, with their +/-/space prefix
+    hunk: int | None = None  # the hunk's number in the file, in the patch's diff (reviewtool.diff)
+    first: int | None = None  # the index of the first of `lines` in that hunk
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -148,3 +148,19 @@ def test_email_cover_reply_without_series_findings_quotes_the_cover_opening() ->
     body = _body(_parse(replies.build(series, check, apply, sender=SENDER, date=WHEN)[0].text)).split("\n")
     assert body[1:4] == ["> Enable MMU during kexec relocation in order to improve reboot performance.",
                          "> [...]", ""]
+
+
+def test_a_question_is_quoted_under_the_hunk_its_evidence_points_at_not_a_text_lookalike() -> None:
+    """Two hunks hold the same line; the evidence's position, not its text, picks the hunk."""
+    from reviewtool.diff import parse
+    from reviewtool.model import Evidence
+    from reviewtool.report.quote import locate
+
+    diff = ("--- a/f.c\n+++ b/f.c\n@@ -1,2 +1,3 @@\n a\n+\treturn rc;\n b\n"
+            "@@ -20,2 +21,3 @@\n x\n+\treturn rc;\n y\n")
+    files = parse(diff).files
+    second = Evidence(1, "f.c", 22, ("+\treturn rc;",), hunk=1, first=1)
+    spot = locate(files, second)
+    assert spot is not None and (spot.hunk, spot.first, spot.last) == (1, 1, 1)
+    by_line = locate(files, Evidence(1, "f.c", 22, ("+\treturn rc;",)))
+    assert by_line is not None and by_line.hunk == 1

@@ -246,7 +246,7 @@ def _match_hunk(rule: Rule, index: int, f: DiffFile, hunk: DiffHunk,
         picked.extend(_first_change_run(lines))
     if not picked:
         return None
-    evidence = _runs(index, f.path, lines, sorted(set(picked)))
+    evidence = _runs(index, f.path, hunk, sorted(set(picked)))
     finding = _finding(rule, evidence, first_match.strip(), hunk.function, f.path)
     return lineage.Raw(rule, finding, f.path, hunk.function)
 
@@ -286,8 +286,9 @@ def _first_change_run(lines: tuple[DiffLine, ...], added_only: bool = False) -> 
     return out
 
 
-def _runs(index: int, path: str, lines: tuple[DiffLine, ...], picked: list[int]) -> tuple[Evidence, ...]:
+def _runs(index: int, path: str, hunk: DiffHunk, picked: list[int]) -> tuple[Evidence, ...]:
     """Consecutive picked lines become one piece of evidence each."""
+    lines = hunk.lines
     groups: list[list[int]] = []
     for i in picked:
         if groups and i - groups[-1][-1] <= 1:
@@ -297,7 +298,8 @@ def _runs(index: int, path: str, lines: tuple[DiffLine, ...], picked: list[int])
     out = []
     for g in groups:
         g = g[:_MAX_LINES]
-        out.append(Evidence(index, path, _new_line(lines, g[0]), tuple(lines[i].prefixed for i in g)))
+        out.append(Evidence(index, path, _new_line(lines, g[0]), tuple(lines[i].prefixed for i in g),
+                            hunk.number, g[0]))
     return tuple(out)
 
 
@@ -318,13 +320,14 @@ def _file_evidence(index: int, f: DiffFile, added_only: bool = False) -> Evidenc
     for h in f.hunks:
         run = _first_change_run(h.lines, added_only)
         if run:
-            return Evidence(index, f.path, _new_line(h.lines, run[0]), tuple(h.lines[i].prefixed for i in run))
+            return Evidence(index, f.path, _new_line(h.lines, run[0]), tuple(h.lines[i].prefixed for i in run),
+                            h.number, run[0])
     if added_only:
         return None
     lines = f.hunks[0].lines
     run = [i for i, ln in enumerate(lines) if ln.kind != " "][:_MAX_LINES // 2]
     return Evidence(index, f.path, _new_line(lines, run[0]) if run else f.hunks[0].new_start,
-                    tuple(lines[i].prefixed for i in run))
+                    tuple(lines[i].prefixed for i in run), 0 if run else None, run[0] if run else None)
 
 
 def _finding(rule: Rule, evidence: tuple[Evidence, ...], match: str, function: str | None,

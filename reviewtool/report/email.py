@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from reviewtool.diff import parse
 from reviewtool.model import ApplyResult, CheckResult, Finding, Patch, Series
 from reviewtool.report.message import Mailbox, mailbox, message
 from reviewtool.report.quote import (
@@ -25,7 +26,6 @@ from reviewtool.report.quote import (
     counter,
     findings_for_patch,
     locate,
-    parse_diff,
 )
 from reviewtool.report.safe import clean
 
@@ -101,7 +101,7 @@ def _body(text_lines: Sequence[str], findings: Sequence[Finding], index: int,
     msg_anchors: list[_Anchor] = []
     hunk_anchors: dict[tuple[int, int], list[_Anchor]] = {}
     loose: list[str] = []
-    files = parse_diff(patch.diff) if patch is not None else []
+    files = parse(patch.diff).files if patch is not None else ()
     for f in findings:
         placed = False
         for ev in f.evidence:
@@ -133,12 +133,12 @@ def _body(text_lines: Sequence[str], findings: Sequence[Finding], index: int,
             continue
         if out and out[-1] != GAP:
             out.append(GAP)
-        out.append(f"> {dfile.head[0]}".rstrip())
+        out.append(f"> {dfile.text.split(chr(10), 1)[0]}".rstrip())
         for hi in keys:
             hunk = dfile.hunks[hi]
             if out[-1] != GAP:
                 out.append(GAP)
-            lines = [hunk.header] + [x.text for x in hunk.lines]
+            lines = [hunk.header] + [x.prefixed for x in hunk.lines]
             out += _quote_windows(lines, hunk_anchors[(fi, hi)], keep_first=True)
     if loose:
         if out and out[-1] != "":

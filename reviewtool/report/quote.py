@@ -6,10 +6,10 @@ evidence sits in the patch text, so each format can show or quote those lines.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from reviewtool.diff import DiffFile
 from reviewtool.model import CATEGORIES, ApplyResult, CheckResult, Evidence, Finding, PatchOutcome, Series
 from reviewtool.report.safe import clean
 
@@ -121,95 +121,6 @@ def one_line(text: str, limit: int) -> str:
 
 # --- locating evidence in a patch's diff --------------------------------------------------
 
-_HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-
-
-@dataclass(frozen=True)
-class DiffLine:
-    """One line of a hunk, numbered in the post-image, the pre-image and the diff text."""
-
-    text: str  # with its ' '/'+'/'-' prefix
-    new: int | None  # line number in the post-image (None for removed lines)
-    old: int | None  # line number in the pre-image (None for added lines)
-    offset: int  # 1-based line number within the patch's diff text
-
-
-@dataclass(frozen=True)
-class DiffHunk:
-    """A hunk: its `@@` header and its lines."""
-
-    header: str
-    offset: int  # line of the header within the diff text
-    lines: tuple[DiffLine, ...]
-
-
-@dataclass(frozen=True)
-class DiffFile:
-    """One file of a diff: its header lines and hunks."""
-
-    path: str  # post-image path (pre-image path for a deleted file)
-    head: tuple[str, ...]  # `diff --git`, index, ---/+++ lines
-    offset: int
-    hunks: tuple[DiffHunk, ...]
-
-
-def parse_diff(diff: str) -> list[DiffFile]:
-    """Files and hunks of a unified diff, each line with its post-image and diff-text numbers.
-
-    Hunk lengths come from the `@@` headers, so blank context lines (trailing space eaten
-    by a mailer) and text after the last hunk are handled the way `git apply` reads them.
-    """
-    files: list[DiffFile] = []
-    text = diff.split("\n")
-    n = 0
-    while n < len(text):
-        line = text[n]
-        starts_file = line.startswith("diff --git ") or (
-            line.startswith("--- ") and n + 1 < len(text) and text[n + 1].startswith("+++ "))
-        if not starts_file:
-            n += 1
-            continue
-        file_offset = n + 1
-        m = re.match(r"diff --git a/(\S+) b/(\S+)", line)
-        path = m.group(2) if m else ""
-        head = [line]
-        n += 1
-        while n < len(text) and not _HUNK_HEADER.match(text[n]) and not text[n].startswith("diff --git "):
-            h = text[n]
-            head.append(h)
-            if h.startswith("+++ ") and h[4:] != "/dev/null":
-                path = h[4:].removeprefix("b/").split("\t")[0]
-            elif h.startswith("--- ") and h[4:] != "/dev/null" and not path:
-                path = h[4:].removeprefix("a/").split("\t")[0]
-            n += 1
-        hunks: list[DiffHunk] = []
-        while n < len(text) and (hm := _HUNK_HEADER.match(text[n])):
-            header, hunk_offset = text[n], n + 1
-            old, new = int(hm.group(1)), int(hm.group(3))
-            old_left = int(hm.group(2)) if hm.group(2) is not None else 1
-            new_left = int(hm.group(4)) if hm.group(4) is not None else 1
-            lines: list[DiffLine] = []
-            n += 1
-            while n < len(text) and (old_left > 0 or new_left > 0 or text[n].startswith("\\")):
-                body = text[n]
-                if body.startswith("+"):
-                    lines.append(DiffLine(body, new, None, n + 1))
-                    new, new_left = new + 1, new_left - 1
-                elif body.startswith("-"):
-                    lines.append(DiffLine(body, None, old, n + 1))
-                    old, old_left = old + 1, old_left - 1
-                elif body.startswith(" ") or body == "":
-                    lines.append(DiffLine(body or " ", new, old, n + 1))
-                    old, new, old_left, new_left = old + 1, new + 1, old_left - 1, new_left - 1
-                elif body.startswith("\\"):
-                    lines.append(DiffLine(body, None, None, n + 1))
-                else:
-                    break  # not diff text: a truncated hunk
-                n += 1
-            hunks.append(DiffHunk(header, hunk_offset, tuple(lines)))
-        files.append(DiffFile(path, tuple(head), file_offset, tuple(hunks)))
-    return files
-
 
 @dataclass(frozen=True)
 class Spot:
@@ -221,50 +132,25 @@ class Spot:
     last: int
 
 
-def _norm(text: str) -> str:
-    return text.rstrip()
-
-
-def _match_run(lines: Sequence[DiffLine], wanted: Sequence[str]) -> list[int]:
-    want = [_norm(w) for w in wanted if w.strip()]
-    if not want:
-        return []
-    starts = []
-    for i in range(len(lines) - len(want) + 1):
-        if all(_norm(lines[i + k].text) == want[k] for k in range(len(want))):
-            starts.append(i)
-    if starts:
-        return starts
-    # Evidence lines may be given without their diff prefix.
-    for i in range(len(lines) - len(want) + 1):
-        if all(_norm(lines[i + k].text[1:]) == want[k].strip() or
-               lines[i + k].text[1:].strip() == want[k].strip() for k in range(len(want))):
-            starts.append(i)
-    return starts
-
-
 def locate(files: Sequence[DiffFile], ev: Evidence) -> Spot | None:
-    """The hunk lines an Evidence points at: by its lines' text near its line number, else by number."""
-    candidates = [i for i, f in enumerate(files) if ev.file is None or f.path == ev.file]
-    best: tuple[int, Spot] | None = None
-    for fi in candidates:
-        for hi, hunk in enumerate(files[fi].hunks):
-            n = max(1, len([w for w in ev.lines if w.strip()]))
-            for start in _match_run(hunk.lines, ev.lines):
-                near = hunk.lines[start].new or hunk.lines[start].old or 0
-                dist = abs(near - ev.line) if ev.line is not None else 0
-                spot = Spot(fi, hi, start, start + n - 1)
-                if best is None or dist < best[0]:
-                    best = (dist, spot)
-    if best is not None:
-        return best[1]
-    if ev.line is None or ev.file is None:
+    """The hunk lines an Evidence points at: by its position (file, hunk, first line) when it
+    carries one, else (checkpatch, which knows only a line number) by its post-image line."""
+    candidates = [i for i, f in enumerate(files) if ev.file is not None and ev.file in (f.path, f.old_path)]
+    count = max(1, len(ev.lines))
+    if ev.hunk is not None and ev.first is not None:
+        for fi in candidates:
+            hunks = files[fi].hunks
+            if ev.hunk < len(hunks) and ev.first < len(hunks[ev.hunk].lines):
+                last = min(ev.first + count, len(hunks[ev.hunk].lines)) - 1
+                return Spot(fi, ev.hunk, ev.first, last)
+        return None
+    if ev.line is None:
         return None
     for fi in candidates:
         for hi, hunk in enumerate(files[fi].hunks):
             for li, line in enumerate(hunk.lines):
-                if line.new == ev.line:
-                    return Spot(fi, hi, li, li)
+                if line.new_no == ev.line:
+                    return Spot(fi, hi, li, min(li + count, len(hunk.lines)) - 1)
     return None
 
 
@@ -273,7 +159,7 @@ def patch_diff_line(files: Sequence[DiffFile], ev: Evidence) -> int | None:
     spot = locate(files, ev)
     if spot is None:
         return None
-    return files[spot.file].hunks[spot.hunk].lines[spot.first].offset
+    return files[spot.file].hunks[spot.hunk].offset + 1 + spot.first
 
 
 def applied(outcome: PatchOutcome | None) -> bool:

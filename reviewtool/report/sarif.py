@@ -16,13 +16,13 @@ from typing import Any
 from urllib.parse import quote
 
 from reviewtool import __version__
+from reviewtool.diff import parse
 from reviewtool.model import ApplyResult, CheckResult, Evidence, Finding, Patch, Series
 from reviewtool.report.quote import (
     DEFAULT_LINK_BASE,
     applied,
     apply_summary,
     outcome_of,
-    parse_diff,
     patch_diff_line,
     patch_link,
 )
@@ -100,7 +100,7 @@ class _Locator:
         self.series = series
         self.apply = apply
         self.patches: dict[int, Patch] = {p.index: p for p in series.patches}
-        self.parsed = {p.index: parse_diff(p.diff) for p in series.patches}
+        self.parsed = {p.index: parse(p.diff).files for p in series.patches}
 
     def patch_uri(self, index: int) -> str:
         p = self.patches.get(index)

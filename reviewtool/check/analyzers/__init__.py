@@ -102,7 +102,7 @@ def evidence(patch: int, path: str, hunk: DiffHunk, first: int, last: int | None
     """
     last = first if last is None else last
     lines = hunk.lines[first:last + 1][:MAX_EVIDENCE_LINES]
-    return Evidence(patch, path, new_line_at(hunk, first), tuple(ln.prefixed for ln in lines))
+    return Evidence(patch, path, new_line_at(hunk, first), tuple(ln.prefixed for ln in lines), hunk.number, first)
 
 
 def new_line_at(hunk: DiffHunk, idx: int) -> int | None:
