@@ -232,3 +232,25 @@ def test_review_with_a_directory_in_the_way_of_a_reply_changes_nothing_and_says_
     assert lines == [f"reviewtool: error: cannot write {out_dir / 'reply-05.eml'}: it is a directory; "
                      f"nothing was written to {out_dir}"], err
     assert sorted(p.name for p in out_dir.iterdir()) == sorted([*before, "reply-05.eml"])
+
+
+def test_check_and_review_mark_the_same_findings_pre_existing(
+        linux: Path, store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A target that already carries patches 1-4: both commands read "pre-existing" against it."""
+    target = tmp_path / "target"
+    git(tmp_path, "clone", "-q", str(linux), str(target))
+    git(target, "checkout", "-q", "-b", "with-first", "v5.14-rc4")
+    git(target, "am", "-q", *(str(MAIL / f"v2-0{i}.eml") for i in range(1, 5)))
+    code, stdout, stderr = review(capsys, "--onto", "with-first", "--repo", str(target), "--json",
+                                  "--fail-on", "never")
+    assert code == 0, stderr
+    reviewed = json.loads(stdout)
+    assert main(["check", "--format", "json", "--no-checkpatch", "--fail-on", "never"]) == 0
+    checked = json.loads(capsys.readouterr().out)
+
+    def pre(doc: dict[str, object]) -> list[tuple[str, int]]:
+        return sorted((f["rule"], f["evidence"][0]["patch"]) for f in doc["findings"]  # type: ignore[attr-defined]
+                      if f["pre_existing"])
+
+    assert pre(reviewed) == pre(checked), (pre(reviewed), pre(checked))
+    assert ("ALLOC-UNCHECKED", 4) in pre(checked), "patch 4 is on the target: its findings are old"

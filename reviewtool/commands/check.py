@@ -6,12 +6,13 @@ import argparse
 import contextlib
 import importlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from reviewtool import config
 from reviewtool.commands import save_result, series_for
+from reviewtool.commands.checking import CheckOptions, find_checkpatch, run_checks
 from reviewtool.errors import ReviewtoolError, StoreError
 from reviewtool.model import ApplyResult, CheckResult, Series
 from reviewtool.report import FORMATS
@@ -97,33 +98,8 @@ def _rebase_result(store: Any, series: Series) -> ApplyResult | None:
         raise StoreError(f"the stored rebase result of {series.id} is unreadable ({e}): run rebase again") from None
 
 
-@contextlib.contextmanager
-def _images(apply: ApplyResult | None) -> Iterator[tuple[FileText | None, FileText | None]]:
-    """post_image / base_image readers over the rebase result, through the rebase layer."""
-    if apply is None or not apply.repo or not Path(apply.repo).is_dir():
-        yield None, None
-        return
-    from reviewtool.rebase.blobs import BlobReader
-
-    # "the base" of the result: the tree the series now sits on (the target), as upstream has it
-    base = apply.onto_commit or apply.base.commit
-    with BlobReader(apply.repo) as reader:
-        post: FileText | None = None
-        if apply.result_commit:
-            result_commit = apply.result_commit
-
-            def post(path: str) -> str | None:
-                return reader.read(result_commit, path)
-
-        def old(path: str) -> str | None:
-            return reader.read(base, path) if base else None
-
-        yield post, old
-
-
 def run_check(args: argparse.Namespace) -> int:
     """Check a series; exit 1 when a counted finding reaches --fail-on."""
-    from reviewtool.check.pipeline import check_series
     from reviewtool.store import Store
 
     fmt = "json" if args.json and args.format is None else (args.format or "text")
@@ -131,10 +107,9 @@ def run_check(args: argparse.Namespace) -> int:
     store = Store(config.store_dir(args.store))
     series = series_for(args.series, store, stdin=True, quiet=args.quiet)  # "-": one mail (b4's per-patch checks)
     apply = _rebase_result(store, series)
-    script, missing = _checkpatch(args, apply)
-    with _images(apply) as (post_image, base_image), _progress(args, script, len(series.patches)):
-        result = check_series(series, ruleset, post_image=post_image, base_image=base_image,
-                              checkpatch=script, checkpatch_missing=missing)
+    options = CheckOptions(args.checkpatch, args.no_checkpatch, args.repo)
+    script, _missing = find_checkpatch(options, apply)
+    result = run_checks(series, apply, ruleset, options, _progress(args, script, len(series.patches)))
     if args.series != "-":
         save_result(store, series.id, "check", result, args.quiet)
     _write(_render(fmt, series, result, apply, ruleset, args))
@@ -159,19 +134,6 @@ def _write(text: str) -> None:
         encoding = sys.stdout.encoding or "utf-8"
         sys.stdout.buffer.write(text.encode(encoding, "replace"))
         sys.stdout.buffer.flush()
-
-
-def _checkpatch(args: argparse.Namespace, apply: ApplyResult | None) -> tuple[Path | None, str]:
-    if args.no_checkpatch:
-        return None, "checkpatch.pl was not run (--no-checkpatch)"
-    from reviewtool.check.external import find_checkpatch
-
-    repo = args.repo or (apply.repo if apply else None)
-    script = find_checkpatch(args.checkpatch, repo)
-    if script is None:
-        where = f"{repo}/scripts/checkpatch.pl does not exist" if repo else "no target repository"
-        return None, f"checkpatch.pl was not run: {where} (give --checkpatch PATH or --repo PATH)"
-    return script, ""
 
 
 def _render(fmt: str, series: Series, result: CheckResult, apply: ApplyResult | None, ruleset: Any,

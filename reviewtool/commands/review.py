@@ -22,6 +22,7 @@ from typing import Any
 
 from reviewtool import config
 from reviewtool.commands import keep, save_result
+from reviewtool.commands.checking import CheckOptions, run_checks
 from reviewtool.errors import ReviewtoolError
 from reviewtool.model import ApplyResult, CheckResult, PatchOutcome, Series
 from reviewtool.report import FORMATS
@@ -158,38 +159,9 @@ def _rebase(args: argparse.Namespace, err: Any, series: Series) -> ApplyResult:
 
 def _check(args: argparse.Namespace, err: Any, series: Series, apply: ApplyResult,
            ruleset: Any) -> CheckResult:
-    from reviewtool.check.pipeline import check_series
-    from reviewtool.rebase import BlobReader
-
-    script, missing = _checkpatch(args, apply)
-    base = apply.base.commit or apply.onto_commit
-    with _status(err, args.quiet, f"checking {len(series.patches)} patches"), \
-            BlobReader(apply.repo) as reader:
-        post: Callable[[str], str | None] | None = None
-        if apply.result_commit:
-            result_commit = apply.result_commit
-
-            def post(path: str) -> str | None:
-                return reader.read(result_commit, path)
-
-        def old(path: str) -> str | None:
-            return reader.read(base, path)
-
-        result = check_series(series, ruleset, post_image=post, base_image=old, checkpatch=script,
-                              checkpatch_missing=missing)
-    return result
-
-
-def _checkpatch(args: argparse.Namespace, apply: ApplyResult) -> tuple[Path | None, str]:
-    if args.no_checkpatch:
-        return None, "checkpatch.pl was not run (--no-checkpatch)"
-    from reviewtool.check.external import find_checkpatch
-
-    script = find_checkpatch(args.checkpatch, apply.repo)
-    if script is None:
-        return None, (f"checkpatch.pl was not run: {apply.repo}/scripts/checkpatch.pl does not exist "
-                      "(give --checkpatch PATH)")
-    return script, ""
+    options = CheckOptions(args.checkpatch, args.no_checkpatch, None)
+    return run_checks(series, apply, ruleset, options,
+                      _status(err, args.quiet, f"checking {len(series.patches)} patches"))
 
 
 @contextlib.contextmanager

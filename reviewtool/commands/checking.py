@@ -1,0 +1,79 @@
+"""The check step that `check` and `review` share: the same images, base and checkpatch.
+
+Both commands hand a series and (if there is one) its rebase result to `run_checks`, so a
+finding is pre-existing, or not, the same way whichever command ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reviewtool.model import ApplyResult, CheckResult, Series
+
+if TYPE_CHECKING:
+    from reviewtool.check.engine import FileText
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """What the user asked of the check step."""
+
+    checkpatch: str | None = None  # --checkpatch PATH (the script or a tree)
+    no_checkpatch: bool = False
+    repo: str | None = None  # --repo, where checkpatch.pl is looked for without a rebase result
+
+
+def run_checks(series: Series, apply: ApplyResult | None, ruleset: Any, options: CheckOptions,
+               progress: contextlib.AbstractContextManager[Any] | None = None) -> CheckResult:
+    """Rules, analyzers and checkpatch over the series, read against the rebase result if any."""
+    from reviewtool.check.pipeline import check_series
+
+    script, missing = find_checkpatch(options, apply)
+    with images(apply) as (post_image, base_image), progress or contextlib.nullcontext():
+        return check_series(series, ruleset, post_image=post_image, base_image=base_image,
+                            checkpatch=script, checkpatch_missing=missing)
+
+
+def find_checkpatch(options: CheckOptions, apply: ApplyResult | None) -> tuple[Path | None, str]:
+    """checkpatch.pl to run, or None with the note that says why it was not run."""
+    if options.no_checkpatch:
+        return None, "checkpatch.pl was not run (--no-checkpatch)"
+    from reviewtool.check.external import find_checkpatch as find
+
+    repo = options.repo or (apply.repo if apply else None)
+    script = find(options.checkpatch, repo)
+    if script is None:
+        where = f"{repo}/scripts/checkpatch.pl does not exist" if repo else "no target repository"
+        return None, f"checkpatch.pl was not run: {where} (give --checkpatch PATH or --repo PATH)"
+    return script, ""
+
+
+@contextlib.contextmanager
+def images(apply: ApplyResult | None) -> Iterator[tuple[FileText | None, FileText | None]]:
+    """post_image / base_image readers over the rebase result, through the rebase layer.
+
+    The base of "pre-existing" is the tree the series now sits on: the target as upstream
+    has it (`onto_commit`), else the base the series was applied on.
+    """
+    if apply is None or not apply.repo or not Path(apply.repo).is_dir():
+        yield None, None
+        return
+    from reviewtool.rebase.blobs import BlobReader
+
+    base = apply.onto_commit or apply.base.commit
+    with BlobReader(apply.repo) as reader:
+        post: FileText | None = None
+        if apply.result_commit:
+            result_commit = apply.result_commit
+
+            def post(path: str) -> str | None:
+                return reader.read(result_commit, path)
+
+        def old(path: str) -> str | None:
+            return reader.read(base, path) if base else None
+
+        yield post, old
