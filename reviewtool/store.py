@@ -167,13 +167,19 @@ class Store:
         try:
             data = json.loads((d / "series.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
-            raise StoreError(f"{d / 'series.json'} is unreadable: {e}") from None
-        if data.get("schema_version") != SCHEMA_VERSION:
+            raise StoreError(f"{d / 'series.json'} is unreadable: {reason(e) if isinstance(e, OSError) else e}"
+                             ) from None
+        version = data.get("schema_version") if isinstance(data, dict) else None
+        if version != SCHEMA_VERSION:
             raise StoreError(
-                f"{d / 'series.json'} has schema version {data.get('schema_version')}, "
+                f"{d / 'series.json'} has schema version {version}, "
                 f"this reviewtool reads {SCHEMA_VERSION}: fetch the series again"
             )
-        return from_json(Series, data)
+        try:
+            return from_json(Series, data)
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as e:
+            raise StoreError(f"{d / 'series.json'} is damaged ({type(e).__name__}): fetch the series again"
+                             ) from None
 
     def find(self, key: str | None) -> Series:
         """A series by store id (or unique prefix), by message-id, or the latest when key is None.

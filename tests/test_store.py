@@ -88,3 +88,14 @@ def test_a_directory_left_by_a_killed_save_goes_at_the_next_save(tmp_path: Path)
     (left / "x").mkdir(parents=True)
     store.save_series(series("abc123", "one@x"), {"am.mbox": b"changed\n"})
     assert sorted(p.name for p in (tmp_path / "series").iterdir()) == ["abc123"]
+
+
+@pytest.mark.parametrize("damage", ['[1, 2]', '{"schema_version": 1, "patches": "zzz"}',
+                                    '{"schema_version": 1, "patches": [{"index": "x"}]}'])
+def test_a_damaged_series_json_is_a_store_error_that_says_to_fetch_again(damage: str, tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    path = store.save_series(series("abc123", "one@x"), {})
+    (path / "series.json").write_text(damage)
+    with pytest.raises(StoreError, match="fetch the series again"):
+        store.find("abc123")
+    assert store.list() == []
