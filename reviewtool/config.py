@@ -39,10 +39,17 @@ def lore_url(flag: str | None = None) -> str:
 
 
 def store_dir(flag: str | None = None) -> Path:
+    """The store: --store, $REVIEWTOOL_STORE, git config reviewtool.store, else the user's cache."""
     value = setting(flag, "REVIEWTOOL_STORE", "reviewtool.store")
-    if value:
-        return Path(value).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    try:
+        if value:
+            return Path(value).expanduser()
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:  # "~user" of no such user, or no home directory at all
+        from reviewtool.errors import StoreError
+
+        raise StoreError(f"cannot tell where the store is ({value or 'no home directory'}): "
+                         "give --store DIR or set REVIEWTOOL_STORE") from None
     return Path(cache) / "reviewtool"
 
 
