@@ -26,7 +26,8 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Complete
 
 def test_installed_wheel_lists_rules_and_checks_a_series_from_another_directory(tmp_path: Path) -> None:
     wheels = tmp_path / "wheels"
-    env = dict(os.environ, HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"),
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "REVIEWTOOL_STORE")}
+    env.update(HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"),
                PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INDEX="1")
     built = _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                   "-w", str(wheels), str(ROOT)], tmp_path, env)
