@@ -3,6 +3,7 @@ are refused, a huge series stays small in memory, and SIGTERM stops a run like C
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import tempfile
 from pathlib import Path
@@ -13,9 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reviewtool import cli
-from reviewtool.model import ApplyResult
+from reviewtool.model import ApplyResult, PatchOutcome
 from reviewtool.rebase import apply_series
+from reviewtool.rebase.base import choose_base
+from reviewtool.rebase.diffparse import parse_diff
+from reviewtool.rebase.gitrepo import GitRepo, tree_object
 from reviewtool.rebase.paths import path_problem
+from reviewtool.rebase.series import _Run
+from reviewtool.rebase.trees import TREE_MODE, Trees
 from reviewtool.store import Store
 from tests.rebase_helpers import (
     GIT_ENV,
@@ -23,6 +29,7 @@ from tests.rebase_helpers import (
     copy_repo,
     disarmed,
     fixture_series,
+    generated_series,
     git,
     install_hooks,
     leftovers,
@@ -320,3 +327,66 @@ def test_pathspec_magic_in_a_patch_path_is_read_as_a_plain_name(tmp_path: Path) 
     names = git(repo, "ls-tree", "-r", "--name-only", "-z", result.result_commit).split("\0")
     assert {":(bad)x", ":!kernel", "kernel/*"} <= set(names)
     assert snapshot(repo) == before
+
+
+# --- a huge series stays small -------------------------------------------------------------------
+
+
+def test_tree_cache_holds_what_the_series_changes_not_every_tree_it_made(tmp_path: Path) -> None:
+    repo = copy_repo(tmp_path)
+    series = generated_series(300)  # 150 files added to kernel/, each then changed once
+    sizes: list[tuple[int, int]] = []
+    with GitRepo(repo) as g:
+        trees = Trees(g)
+        onto = g.resolve_commit("v5.15-rc1", "REF")
+        files = [parse_diff(p.diff) for p in series.patches]
+        base = choose_base(g, trees, series, files, onto, None)
+
+        def progress(n: int, total: int, outcome: PatchOutcome | None) -> None:
+            if outcome is not None:
+                sizes.append((trees.cached_trees, trees.cached_entries))
+
+        run = _Run(g, trees, series, files, onto, base, progress)
+        outcomes = run.all()
+        kernel = trees.lookup(run.tip_tree, "kernel")
+        assert kernel is not None
+        kernel_entries = len(trees.read(kernel[1]))
+        root_entries = len(trees.read(run.tip_tree))
+    assert [p.outcome for p in outcomes] == ["clean", "offset"] * 150
+    assert len(sizes) == 300
+    # the tip's root and kernel/ (and the base's, for a look-up): not two more trees per patch
+    assert max(t for t, _ in sizes) <= 4, sizes[-5:]
+    assert max(e for _, e in sizes) <= 2 * (kernel_entries + root_entries), sizes[-5:]
+
+
+def test_tree_cache_drops_the_least_recently_used_trees_past_its_budget(tmp_path: Path) -> None:
+    repo = copy_repo(tmp_path)
+    with GitRepo(repo) as g:
+        trees = Trees(g, limit=40)
+        root = trees.tree_of("v5.15-rc1")
+        dirs = [e[1] for e in trees.read(root).values() if e[0] == TREE_MODE]
+        for sub in dirs:
+            trees.read(sub)
+        assert trees.cached_entries <= 40 or trees.cached_trees == 1
+        assert trees.lookup(root, "kernel/kexec_core.c") is not None  # dropped trees are read again
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(
+    st.text(alphabet=st.sampled_from(["a", "b", ".", "-", "_", "0", "é", "\udcff", " "]), min_size=1, max_size=4)
+    .filter(lambda n: n not in (".", "..")),
+    st.tuples(st.sampled_from(["100644", "100755", "120000", "40000", "040000", "160000"]),
+              st.binary(min_size=20, max_size=20).map(bytes.hex)),
+    min_size=0, max_size=12))
+def test_tree_objects_are_the_bytes_git_mktree_writes(entries: dict[str, tuple[str, str]]) -> None:
+    listed = [(mode, oid, name) for name, (mode, oid) in entries.items()]
+    batch = b"".join(f"{mode} {_kind(mode)} {oid}\t".encode() + name.encode("utf-8", "surrogateescape") + b"\0"
+                     for mode, oid, name in listed)
+    made = subprocess.run(["git", "mktree", "-z", "--missing"], input=batch, capture_output=True, cwd=built().repo,
+                          env=GIT_ENV, timeout=60, check=True).stdout.decode().strip()
+    data = tree_object(listed)
+    assert hashlib.sha1(b"tree %d\0" % len(data) + data).hexdigest() == made
+
+
+def _kind(mode: str) -> str:
+    return {"40000": "tree", "040000": "tree", "160000": "commit"}.get(mode, "blob")

@@ -271,10 +271,15 @@ class GitRepo:
         return self._batch.cat(spec)
 
     def mktree(self, entries: list[tuple[str, str, str]]) -> str:
-        """Write a tree of (mode, oid, name) entries through a long-lived `mktree --batch`."""
+        """Write a tree of (mode, oid, name) entries, the object `git mktree` writes.
+
+        It goes through a long-lived `hash-object -t tree --stdin-paths`: `mktree` looks
+        up every entry's object, which made rewriting a directory of 5,000 files cost
+        60 ms, every patch. The entries' objects exist: git wrote or read each of them.
+        """
         if self._mktree is None:
-            self._mktree = _Pipe(self, "mktree", "--batch", "-z")
-        return self._mktree.mktree(entries)
+            self._mktree = _Pipe(self, "hash-object", "-w", "-t", "tree", "--stdin-paths")
+        return self._write_through(self._mktree, tree_object(entries))
 
     def commit(self, tree: str, parents: list[str], author: str, committer: str, message: str) -> str:
         """Write a commit object (what `git commit-tree` writes) through a long-lived
@@ -331,7 +336,7 @@ class GitRepo:
 
 
 class _Pipe:
-    """A long-lived `git cat-file --batch` or `git mktree --batch -z`."""
+    """A long-lived `git cat-file --batch` or `git hash-object --stdin-paths`."""
 
     def __init__(self, repo: GitRepo, *args: str) -> None:
         self.repo = repo
@@ -377,23 +382,6 @@ class _Pipe:
             raise self._fail()
         return oid
 
-    def mktree(self, entries: list[tuple[str, str, str]]) -> str:
-        buf = bytearray()
-        for mode, oid, name in entries:
-            kind = "tree" if mode in ("40000", "040000") else "commit" if mode == "160000" else "blob"
-            buf += f"{mode} {kind} {oid}\t".encode() + name.encode("utf-8", "surrogateescape") + b"\0"
-        buf += b"\0"
-        try:
-            self.stdin.write(bytes(buf))
-            self.stdin.flush()
-            line = self.stdout.readline()
-        except (BrokenPipeError, OSError):
-            raise self._fail() from None
-        oid = line.decode().strip()
-        if not oid:
-            raise self._fail()
-        return oid
-
     def close(self) -> None:
         try:
             self.stdin.close()
@@ -405,6 +393,18 @@ class _Pipe:
         for s in (self.proc.stdout, self.proc.stderr):
             if s is not None:
                 s.close()
+
+
+def tree_object(entries: list[tuple[str, str, str]]) -> bytes:
+    """The content of the tree object with these (mode, oid, name) entries, as git writes
+    it: canonical octal modes, and names in git's order, a directory's as if it ended in '/'."""
+    items = []
+    for mode, oid, name in entries:
+        octal = int(mode, 8)
+        raw = name.encode("utf-8", "surrogateescape")
+        items.append((raw + b"/" if octal == 0o40000 else raw, b"%o " % octal + raw + b"\0" + bytes.fromhex(oid)))
+    items.sort(key=lambda item: item[0])
+    return b"".join(record for _key, record in items)
 
 
 def _environment(git_dir: Path, tmp: Path, config: dict[str, str]) -> dict[str, str]:
