@@ -4,8 +4,12 @@ are refused, a huge series stays small in memory, and SIGTERM stops a run like C
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,7 @@ from reviewtool.rebase.trees import TREE_MODE, Trees
 from reviewtool.store import Store
 from tests.rebase_helpers import (
     GIT_ENV,
+    ROOT,
     built,
     copy_repo,
     disarmed,
@@ -390,3 +395,70 @@ def test_tree_objects_are_the_bytes_git_mktree_writes(entries: dict[str, tuple[s
 
 def _kind(mode: str) -> str:
     return {"40000": "tree", "040000": "tree", "160000": "commit"}.get(mode, "blob")
+
+
+# --- SIGTERM and SIGHUP stop a run as Ctrl-C does ---------------------------------------------------
+
+
+def start_rebase(tmp_path: Path, n: int, ignore: int | None = None) -> tuple[subprocess.Popen[str], Path, Path, Any]:
+    """`reviewtool rebase` of N generated patches as a process (IGNORE: a signal it starts
+    with ignored, as under nohup), its store, temporary directory and the repository."""
+    repo = copy_repo(tmp_path)
+    store, tmp = tmp_path / "store", tmp_path / "tmp"
+    tmp.mkdir()
+    series = generated_series(n, f"generated-{n}")
+    Store(store).save_series(series, {})
+    env = dict(os.environ, REVIEWTOOL_STORE=str(store), TMPDIR=str(tmp))
+
+    def ignored() -> None:
+        if ignore is not None:
+            signal.signal(ignore, signal.SIG_IGN)
+
+    proc = subprocess.Popen([sys.executable, "-m", "reviewtool", "rebase", "--verbose", series.id, "--onto",
+                             "v5.15-rc1", "--repo", str(repo)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=ignored)
+    return proc, repo, tmp, series
+
+
+def wait_for(proc: subprocess.Popen[str], prefix: str) -> list[str]:
+    assert proc.stderr is not None
+    seen = []
+    deadline = time.monotonic() + 60
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith(prefix) or time.monotonic() > deadline:
+            break
+    assert seen and seen[-1].startswith(prefix), seen[-5:]
+    return seen
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_or_sighup_mid_run_stops_it_as_ctrl_c_does(tmp_path: Path, sig: signal.Signals) -> None:
+    proc, repo, tmp, series = start_rebase(tmp_path, 1500)
+    before = snapshot(repo)
+    wait_for(proc, "applying 40/1500")
+    assert list(tmp.iterdir()), "the run's temporary directory should exist mid-run"
+
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+
+    assert proc.returncode == 128 + sig, err  # 143 for SIGTERM, as 130 for Ctrl-C
+    assert err.rstrip().splitlines()[-1].startswith("reviewtool: interrupted")  # --verbose adds a traceback
+    assert "applying 1500/1500" not in err
+    assert list(tmp.iterdir()) == []
+    assert snapshot(repo) == before
+    assert leftovers(repo) == []
+    assert Store(tmp_path / "store").load_result(series.id, "rebase") is None
+
+
+def test_a_signal_ignored_when_the_run_starts_stays_ignored(tmp_path: Path) -> None:
+    proc, repo, tmp, series = start_rebase(tmp_path, 120, ignore=signal.SIGTERM)
+    wait_for(proc, "applying 20/120")
+
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+
+    assert proc.returncode == 0, err
+    assert "applying 120/120" in err
+    assert list(tmp.iterdir()) == []
+    assert Store(tmp_path / "store").load_result(series.id, "rebase") is not None

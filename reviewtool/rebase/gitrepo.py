@@ -14,8 +14,11 @@ and filters, whatever attributes name them: git 2.39 cannot be told to ignore
 git's own text merge and every `filter.<name>` emptied (see `_program_overrides`).
 
 Children run in their own session, so a Ctrl-C typed in the terminal reaches this
-process only: the interrupt is held until the running git call returns, then raised as
-KeyboardInterrupt, and the context manager removes the temporary directory.
+process only. SIGINT, SIGTERM and SIGHUP are treated alike (unless they were ignored, as
+under nohup): the signal is held until the running git call returns, then raised as
+`reviewtool.errors.Interrupted` (a KeyboardInterrupt that names the signal), and the
+context manager removes the temporary directory; a second signal raises at once, but
+never stops that removal.
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ from typing import IO, Any
 
 import git
 
-from reviewtool.errors import GitError
+from reviewtool.errors import GitError, Interrupted
 
 TIMEOUT = 300.0  # seconds for any single git call
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # held while a git call runs
 
 # Settings forced for every call: stable messages and no surprises from user config.
 _CONFIG = {
@@ -112,6 +116,7 @@ class GitRepo:
         self._objects = 0
         self._current: subprocess.Popen[bytes] | None = None
         self._interrupted: int | None = None
+        self._closing = False
         self._old_handlers: dict[int, Any] = {}
         self._hexlen = 0
 
@@ -125,8 +130,9 @@ class GitRepo:
         config = dict(_CONFIG, **{"core.hooksPath": str(self.tmp / "hooks")})
         self._cmd.update_environment(**_environment(self.git_dir, self.tmp, config))
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old_handlers[sig] = signal.signal(sig, self._on_signal)
+            for sig in HELD_SIGNALS:
+                if signal.getsignal(sig) is not signal.SIG_IGN:  # nohup: stays ignored
+                    self._old_handlers[sig] = signal.signal(sig, self._on_signal)
         try:
             overrides = self._program_overrides()
         except BaseException:
@@ -163,43 +169,48 @@ class GitRepo:
                  tb: TracebackType | None) -> None:
         self._release()
         if exc_type is None and self._interrupted is not None:
-            raise KeyboardInterrupt
+            raise Interrupted(self._interrupted)
 
     def _release(self) -> None:
-        """Close everything and give the signals back to their earlier handlers."""
+        """Close everything, then give the signals back to their earlier handlers."""
+        self._closing = True  # a signal now is held: it must not stop the cleanup
         try:
             self.close()
         finally:
             for sig, handler in self._old_handlers.items():
                 signal.signal(sig, handler)
             self._old_handlers.clear()
+            self._closing = False
 
     def close(self) -> None:
         """Stop the long-lived git processes and remove the temporary directory."""
-        for pipe in (self._batch, self._mktree, self._hash_commit, self._hash_blob):
-            if pipe is not None:
-                pipe.close()
-        self._batch = self._mktree = self._hash_commit = self._hash_blob = None
-        if self._current is not None and self._current.poll() is None:
-            try:
-                self._current.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._current.kill()
-                self._current.wait()
-        self._current = None
-        if self.tmp is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
+        try:
+            for pipe in (self._batch, self._mktree, self._hash_commit, self._hash_blob):
+                if pipe is not None:
+                    pipe.close()
+            self._batch = self._mktree = self._hash_commit = self._hash_blob = None
+            if self._current is not None and self._current.poll() is None:
+                try:
+                    self._current.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self._current.kill()
+                    self._current.wait()
+            self._current = None
+        finally:
+            if self.tmp is not None:
+                shutil.rmtree(self.tmp, ignore_errors=True)
+                self.tmp = None
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        if self._interrupted is not None:  # asked twice: stop now
-            raise KeyboardInterrupt
-        self._interrupted = signum
+        if self._interrupted is None:
+            self._interrupted = signum
+        elif not self._closing:  # asked twice: stop now (but let the cleanup finish)
+            raise Interrupted(signum)
 
     def check_interrupt(self) -> None:
-        """Raise KeyboardInterrupt if a signal arrived while a git call was running."""
+        """Raise Interrupted if a signal arrived while a git call was running."""
         if self._interrupted is not None:
-            raise KeyboardInterrupt
+            raise Interrupted(self._interrupted)
 
     # --- running git ------------------------------------------------------------------
 
