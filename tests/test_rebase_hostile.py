@@ -264,18 +264,24 @@ def test_gitmodules_as_a_symlink_is_refused_in_every_spelling(name: str) -> None
         assert path_problem(name, "100644") is None and git_accepts(name, "100644")
 
 
+def change_line(path: str) -> str:
+    return (f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n"
+            "@@ -1 +1,2 @@\n int x;\n+int y;\n")
+
+
 def hostile_series() -> tuple[Any, dict[int, str]]:
-    """A series whose patches 2..N-1 each have one path or mode git refuses (the path the
-    outcome must name), between a clean first and last patch that must still apply."""
+    """A series whose patches 2..N-3 each have one path or mode git refuses (the path the
+    outcome must name); around them, a first and a last patch that must still apply, and
+    one that changes a file only a refused patch creates, which must be skipped for it."""
     bad = [new_file_diff(path) for path in REFUSED_PATHS]
     bad.append("diff --git a/kernel/kexec_core.c b/.git/config\nsimilarity index 100%\n"
                "rename from kernel/kexec_core.c\nrename to .git/config\n")
     bad.append(new_file_diff(".gitmodules", "../../.git/hooks", mode="120000"))
     bad.append(new_file_diff("kernel/dir.c", mode="040000"))
-    diffs = [new_file_diff("kernel/first.c"), *bad,
-             "diff --git a/kernel/first.c b/kernel/first.c\n--- a/kernel/first.c\n+++ b/kernel/first.c\n"
-             "@@ -1 +1,2 @@\n int x;\n+int y;\n"]
-    named = {i + 2: p for i, p in enumerate([*REFUSED_PATHS, ".git/config", ".gitmodules", "kernel/dir.c"])}
+    bad.append(new_file_diff("kernel/second.c") + new_file_diff("kernel/.git"))  # refused as a whole
+    diffs = [new_file_diff("kernel/first.c"), *bad, change_line("kernel/second.c"), change_line("kernel/first.c")]
+    named = {i + 2: p for i, p in enumerate([*REFUSED_PATHS, ".git/config", ".gitmodules", "kernel/dir.c",
+                                             "kernel/.git"])}
     return series_of(diffs, "hostile-paths"), named
 
 
@@ -292,6 +298,9 @@ def test_a_patch_with_a_path_git_refuses_is_a_conflict_and_the_run_goes_on(tmp_p
         p = result.patches[index - 1]
         assert p.outcome == "conflict", (path, p)
         assert "refused" in p.detail and p.commit is None, (path, p.detail)
+    dependent = result.patches[-2]
+    assert dependent.outcome == "skipped", dependent
+    assert f"depends on {len(got) - 2:02d}/{len(got)} (conflict)" in dependent.detail
     assert "'kernel/..' refused (a '..' component)" in result.patches[3].detail
     assert "'.g\\u200cit/x' refused" in result.patches[REFUSED_PATHS.index(".g\u200cit/x") + 1].detail
     assert snapshot(repo) == before
