@@ -42,8 +42,7 @@ def apply_series(series: Series, onto: str, *, repo: str | Path | None = None, b
         # a patch with a path git refuses is never applied, and no git command sees its paths
         files = [[] if p.index in refused else fds for p, fds in zip(series.patches, parsed, strict=True)]
         choice = choose_base(g, trees, series, files, onto_commit, base)
-        run = _Run(g, trees, series, files, onto_commit, choice, progress)
-        run.refused = refused
+        run = _Run(g, trees, series, files, onto_commit, choice, progress, refused)
         outcomes = run.all()
         tip = run.tip
         return ApplyResult(
@@ -54,7 +53,8 @@ def apply_series(series: Series, onto: str, *, repo: str | Path | None = None, b
 
 class _Run:
     def __init__(self, g: GitRepo, trees: Trees, series: Series, files: list[list[FileDiff]],
-                 onto: str, base: BaseChoice, progress: Progress | None) -> None:
+                 onto: str, base: BaseChoice, progress: Progress | None,
+                 refused: dict[int, tuple[list[FileDiff], str]] | None = None) -> None:
         self.g, self.trees, self.series, self.files = g, trees, series, files
         self.onto, self.base, self.progress = onto, base, progress
         self.tip = onto
@@ -62,7 +62,7 @@ class _Run:
         self.base_tree = trees.tree_of(base.commit) if base.commit else self.tip_tree
         self.applier = PatchApplier(g, trees)
         self.failed: list[_Failed] = []
-        self.refused: dict[int, tuple[list[FileDiff], str]] = {}  # patches with paths git refuses
+        self.refused = refused or {}  # index -> (files, why): patches with paths git refuses
         self.committer = _committer(g)
 
     def all(self) -> list[PatchOutcome]:
