@@ -183,6 +183,24 @@ def test_a_callers_git_c_settings_cannot_bring_a_merge_driver_back(tmp_path: Pat
     assert snapshot(repo) == before
 
 
+def test_a_configuration_that_cannot_be_read_stops_the_run_before_any_merge(
+        tmp_path: Path, store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = copy_repo(tmp_path)
+    before = snapshot(repo)
+    config = repo / ".git" / "config"
+    good = config.read_bytes()
+    bad = good + b'[merge "evil"\n\tdriver = touch marker\n'  # unreadable: no driver could be disarmed
+    config.write_bytes(bad)
+
+    code = cli.main(["rebase", str(built().mbox), "--onto", "v5.15-rc1", "--repo", str(repo)])
+
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot read the configuration" in err and len(err.splitlines()) == 1, err
+    assert config.read_bytes() == bad
+    config.write_bytes(good)
+    assert snapshot(repo) == before
+
+
 def test_fsmonitor_pager_external_diff_and_textconv_stay_off(tmp_path: Path) -> None:
     repo = copy_repo(tmp_path)
     markers = markers_dir(tmp_path)

@@ -150,6 +150,9 @@ class GitRepo:
         definition instead: git's own merge, an empty filter that is not required.
         """
         got = self.run("config", "--null", "--get-regexp", r"^(merge|filter)\.", check=False)
+        if got.returncode not in (0, 1):  # 1: none defined. Unread, nothing could be disarmed
+            raise GitError(f"cannot read the configuration of {self.path}: "
+                           f"{got.err.splitlines()[-1] if got.err else got.returncode}")
         out: dict[str, str] = {}
         for record in got.stdout.split(b"\0"):
             key = record.partition(b"\n")[0].decode("utf-8", "surrogateescape")
