@@ -14,6 +14,7 @@ what went wrong in `ParsedDiff.error`. Paths are read the way `git apply -p1` re
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -201,8 +202,11 @@ def parse(diff: str) -> ParsedDiff:
 
 
 def normalise(text: str) -> str:
-    """LF line ends, and a final newline."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """LF line ends when every line of the text ends in CRLF (a mail passed through a CRLF
+    transport), and a final newline. A CR inside a line, or at the end of only some lines,
+    is file content (a patch to a file with CRLF line ends) and stays."""
+    if "\r\n" in text and text.count("\r\n") == text.count("\n"):
+        text = text.replace("\r\n", "\n")
     if text and not text.endswith("\n"):
         text += "\n"
     return text
@@ -224,7 +228,7 @@ def split_files(text: str) -> list[str]:
 
 def _chunks(text: str) -> list[tuple[int, str]]:
     """The per-file chunks of `split_files`, each with the number of lines before it."""
-    lines = text.splitlines(keepends=True)
+    lines = io.StringIO(text).readlines()  # at LF only: a CR is part of a line, as git reads it
     starts: list[int] = []
     git_header = False  # inside a `diff --git` header, before its hunks
     remaining = 0  # pre-image + post-image lines the current hunk still expects

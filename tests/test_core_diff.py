@@ -128,3 +128,17 @@ def test_hunks_know_their_place_in_the_file_and_their_line_in_the_patch_text() -
     assert lines[gone.offset - 1] == "@@ -1 +0,0 @@" and lines[gone.offset] == "--- a removed line that looks like a header"
     hand = parse("--- a/f.c\n+++ b/f.c\n@@ -1,9 +1,10 @@\n a\n+b\n").files[0].hunks[0]
     assert (hand.number, hand.offset) == (0, 3)
+
+
+def test_crlf_file_content_is_kept_and_a_crlf_mail_is_read_as_lf(tmp_path: Path) -> None:
+    crlf_file = "--- a/w.bat\n+++ b/w.bat\n@@ -1,2 +1,2 @@\n a\r\n-b\r\n+c\r\n"
+    (f,) = parse(crlf_file).files
+    assert [ln.text for ln in f.hunks[0].lines] == ["a\r", "b\r", "c\r"]
+    repo = tmp_path / "r"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "w.bat").write_bytes(b"a\r\nb\r\n")
+    (tmp_path / "p").write_bytes(parse(crlf_file).text.encode())
+    subprocess.run(["git", "-C", str(repo), "apply", "--", str(tmp_path / "p")], check=True)
+    assert (repo / "w.bat").read_bytes() == b"a\r\nc\r\n"
+    mail = "--- a/f.c\r\n+++ b/f.c\r\n@@ -1 +1 @@\r\n-x\r\n+y\r\n"
+    assert [ln.text for ln in parse(mail).files[0].hunks[0].lines] == ["x", "y"]

@@ -18,10 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reviewtool import cli
+from reviewtool.diff import parse
 from reviewtool.model import ApplyResult, PatchOutcome
 from reviewtool.rebase import apply_series
 from reviewtool.rebase.base import choose_base
-from reviewtool.rebase.diffparse import parse_diff
 from reviewtool.rebase.gitrepo import GitRepo, tree_object
 from reviewtool.rebase.paths import path_problem
 from reviewtool.rebase.series import _Run
@@ -371,7 +371,7 @@ def test_tree_cache_holds_what_the_series_changes_not_every_tree_it_made(tmp_pat
     with GitRepo(repo) as g:
         trees = Trees(g)
         onto = g.resolve_commit("v5.15-rc1", "REF")
-        files = [parse_diff(p.diff) for p in series.patches]
+        files = [list(parse(p.diff).files) for p in series.patches]
         base = choose_base(g, trees, series, files, onto, None)
 
         def progress(n: int, total: int, outcome: PatchOutcome | None) -> None:

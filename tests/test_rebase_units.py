@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reviewtool.rebase.diffparse import complete_hunks, parse_diff
+from reviewtool.diff import parse, restore_blank_tail
 from reviewtool.rebase.gitrepo import GitRepo
 from reviewtool.rebase.hunks import describe_offsets, failed_hunks, parse_offsets
 from reviewtool.rebase.indexfile import read_index, write_index
@@ -58,7 +58,7 @@ index 3333333..4444444 100644
 
 
 def test_parse_diff_reads_paths_blobs_modes_and_hunks() -> None:
-    files = parse_diff(DIFF)
+    files = parse(DIFF).files
     assert [(f.old_path, f.new_path) for f in files] == [
         ("arch/arm64/kernel/cpu-reset.h", None),
         (None, "arch/arm64/mm/new.S"),
@@ -71,26 +71,27 @@ def test_parse_diff_reads_paths_blobs_modes_and_hunks() -> None:
     assert renamed.paths == ("old name.c", "new name.c") and renamed.path == "new name.c"
     [h] = renamed.hunks
     assert (h.old_start, h.old_len, h.new_start, h.new_len) == (10, 4, 10, 4)
-    assert h.old_lines == ["a", "b", "d", ""]
-    assert quoted.hunks[0].lines == ("-x", "+y")
+    assert h.old_side() == ["a", "b", "d", ""]
+    assert [ln.prefixed for ln in quoted.hunks[0].lines] == ["-x", "+y"]
 
 
 def test_complete_hunks_gives_back_a_dropped_blank_context_line() -> None:
     cut = "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1,3 +1,4 @@\n a\n+b\n c\n"
-    fixed = complete_hunks(cut)
-    assert fixed == cut + " \n"
-    assert complete_hunks(fixed) == fixed  # complete hunks are left alone
+    fixed = restore_blank_tail(cut)
+    assert fixed == cut + " \n" and parse(cut).text == fixed
+    assert restore_blank_tail(fixed) == fixed  # complete hunks are left alone
     # short on one side only: not blank context, left as it is for git to judge
     odd = "--- a/f\n+++ b/f\n@@ -1,3 +1,4 @@\n a\n+b\n+c\n"
-    assert complete_hunks(odd) == odd
+    assert restore_blank_tail(odd) == odd
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("@-+ \\\nabdif/,0123456789")), max_size=400))
 def test_diff_parsing_never_fails_on_hostile_text(text: str) -> None:
-    for f in parse_diff(text):
+    parsed = parse(text)
+    for f in parsed.files:
         assert f.path
-    assert complete_hunks(text).endswith("\n")
+    assert not parsed.text or parsed.text.endswith("\n")
 
 
 def test_parse_offsets_reads_git_apply_verbose_output() -> None:
@@ -107,7 +108,7 @@ def test_failed_hunks_are_located_in_the_target_file() -> None:
     target = ["new top"] * 5 + pre[:19] + ["line 20 changed upstream"] + pre[20:]
     diff = ("--- a/f\n+++ b/f\n@@ -2,3 +2,3 @@\n line 2\n-line 3\n+line three\n line 4\n"
             "@@ -19,3 +19,3 @@\n line 19\n-line 20\n+line twenty\n line 21\n")
-    [fd] = parse_diff(diff)
+    [fd] = parse(diff).files
     [bad] = failed_hunks(fd, target, pre)
     assert bad.header.startswith("@@ -19,3")
     assert (bad.start, bad.length) == (24, 3)  # five lines added above: 19-21 became 24-26
@@ -191,20 +192,20 @@ def test_exact_apply_takes_only_exact_matches_and_leaves_the_rest_to_git() -> No
     from reviewtool.rebase.exact import Missing, apply_exact
 
     old = b"a\nb\nc\nd\ne\n"
-    [fd] = parse_diff("--- a/f\n+++ b/f\n@@ -2,3 +2,3 @@\n b\n-c\n+C\n d\n")
+    [fd] = parse("--- a/f\n+++ b/f\n@@ -2,3 +2,3 @@\n b\n-c\n+C\n d\n").files
     assert apply_exact(fd, old) == b"a\nb\nC\nd\ne\n"
     assert apply_exact(fd, b"x\n" + old) is Missing  # would need an offset: git decides
     assert apply_exact(fd, None) is Missing
     assert apply_exact(fd, b"a\nb\nc\nd\ne") is Missing  # no newline at the end
-    [new] = parse_diff("diff --git a/n b/n\nnew file mode 100755\n--- /dev/null\n+++ b/n\n@@ -0,0 +1,2 @@\n+x\n+y\n")
+    [new] = parse("diff --git a/n b/n\nnew file mode 100755\n--- /dev/null\n+++ b/n\n@@ -0,0 +1,2 @@\n+x\n+y\n").files
     assert apply_exact(new, None) == b"x\ny\n"
     assert apply_exact(new, b"x\n") is Missing  # already there
-    [gone] = parse_diff("diff --git a/g b/g\ndeleted file mode 100644\n--- a/g\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-x\n-y\n")
+    [gone] = parse("diff --git a/g b/g\ndeleted file mode 100644\n--- a/g\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-x\n-y\n").files
     assert apply_exact(gone, b"x\ny\n") is None
     assert apply_exact(gone, b"x\ny\nz\n") is Missing
     for text in ("--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+A\n\\ No newline at end of file\n",
                  "diff --git a/f b/g\nrename from f\nrename to g\n--- a/f\n+++ b/g\n@@ -1 +1 @@\n-a\n+A\n",
                  "diff --git a/f b/f\nold mode 100644\nnew mode 100755\n--- a/f\n+++ b/f\n@@ -1 +1 @@\n-a\n+A\n",
                  "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-a\n+A\n"):  # counts do not add up
-        [odd] = parse_diff(text)
+        [odd] = parse(text).files
         assert apply_exact(odd, old) is Missing, text

@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from reviewtool.diff import DiffFile as FileDiff
 from reviewtool.model import Hunk
 from reviewtool.rebase import hunks
-from reviewtool.rebase.diffparse import FileDiff, complete_hunks
 from reviewtool.rebase.exact import Missing, apply_exact
 from reviewtool.rebase.gitrepo import GitRepo, GitResult
 from reviewtool.rebase.indexfile import read_index, write_index
@@ -62,13 +62,12 @@ class PatchApplier:
 
     def apply(self, diff: str, files: list[FileDiff], tree: str,
               history: list[list[FileDiff]] | None = None) -> Applied:
-        """Apply DIFF (whose parsed files are FILES) onto TREE.
+        """Apply DIFF (the diff model's text of a patch, whose files are FILES) onto TREE.
 
         HISTORY is the earlier patches of the series: when this patch's pre-image blobs
         are not in the repository, they are rebuilt from them (see `_restore_blob`).
         """
-        text = complete_hunks(diff)
-        self._patch.write_bytes(text.encode("utf-8", "surrogateescape"))
+        self._patch.write_bytes(diff.encode("utf-8", "surrogateescape"))
         direct = self._direct_apply(files, tree)
         if isinstance(direct, Applied):
             return direct
@@ -240,7 +239,7 @@ class PatchApplier:
                 index = self.repo.workdir / "restore.index"
                 section = self.repo.workdir / "restore.patch"
                 write_index(index, records, self.repo.hexlen // 2)
-                section.write_bytes(complete_hunks(fd.text).encode("utf-8", "surrogateescape"))
+                section.write_bytes(fd.text.encode("utf-8", "surrogateescape"))
                 res = self.repo.run("apply", "--cached", "--", str(section),
                                     env={"GIT_INDEX_FILE": str(index)}, check=False)
                 if res.returncode != 0:

@@ -8,9 +8,9 @@ tree has every one of those blobs is the base.
 
 from __future__ import annotations
 
+from reviewtool.diff import DiffFile as FileDiff
 from reviewtool.errors import GitError
 from reviewtool.model import BaseChoice, Series
-from reviewtool.rebase.diffparse import FileDiff
 from reviewtool.rebase.gitrepo import GitRepo
 from reviewtool.rebase.trees import Trees
 

@@ -9,7 +9,8 @@ left to `git apply`, which decides and words it.
 
 from __future__ import annotations
 
-from reviewtool.rebase.diffparse import DiffHunk, FileDiff
+from reviewtool.diff import DiffFile as FileDiff
+from reviewtool.diff import DiffHunk
 
 Missing = object()
 
@@ -21,16 +22,16 @@ def apply_exact(fd: FileDiff, old: bytes | None) -> bytes | None | object:
     hunks do not all match exactly (or the change is of a kind left to git).
     """
     renamed = fd.old_path != fd.new_path and fd.old_path is not None and fd.new_path is not None
-    if fd.binary or not fd.hunks or renamed or "\nold mode " in fd.text:
+    if fd.binary or not fd.hunks or renamed or fd.mode_change:
         return Missing
-    if any(ln.startswith("\\") for h in fd.hunks for ln in h.lines):
+    if any(h.no_newline_old or h.no_newline_new or h.truncated for h in fd.hunks):
         return Missing
     if any(not _counts_ok(h) for h in fd.hunks):
         return Missing
     if fd.old_path is None:  # a new file
         if old is not None or len(fd.hunks) != 1 or fd.hunks[0].old_len != 0:
             return Missing
-        return _join([_b(ln[1:]) for ln in fd.hunks[0].lines])
+        return _join([_b(ln.text) for ln in fd.hunks[0].lines])
     if old is None:
         return Missing
     if not old.endswith(b"\n") and old:
@@ -44,11 +45,11 @@ def apply_exact(fd: FileDiff, old: bytes | None) -> bytes | None | object:
         start = h.old_start - 1
         if start < pos:
             return Missing
-        want = [_b(ln[1:]) for ln in h.lines if ln[:1] in (" ", "-")]
+        want = [_b(ln.text) for ln in h.lines if ln.kind != "+"]
         if lines[start:start + h.old_len] != want:
             return Missing
         out.extend(lines[pos:start])
-        out.extend(_b(ln[1:]) for ln in h.lines if ln[:1] in (" ", "+"))
+        out.extend(_b(ln.text) for ln in h.lines if ln.kind != "-")
         pos = start + h.old_len
     out.extend(lines[pos:])
     if fd.new_path is None:  # a deletion: the hunks must have removed everything
@@ -57,8 +58,8 @@ def apply_exact(fd: FileDiff, old: bytes | None) -> bytes | None | object:
 
 
 def _counts_ok(h: DiffHunk) -> bool:
-    old = sum(1 for ln in h.lines if ln[:1] in (" ", "-"))
-    new = sum(1 for ln in h.lines if ln[:1] in (" ", "+"))
+    old = sum(1 for ln in h.lines if ln.kind != "+")
+    new = sum(1 for ln in h.lines if ln.kind != "-")
     return old == h.old_len and new == h.new_len
 
 

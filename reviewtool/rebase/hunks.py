@@ -6,8 +6,9 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from reviewtool.diff import DiffFile as FileDiff
+from reviewtool.diff import DiffHunk
 from reviewtool.model import Hunk
-from reviewtool.rebase.diffparse import DiffHunk, FileDiff
 
 _CHECKING = re.compile(r"^Checking patch (.+)\.\.\.$")
 _SUCCEEDED = re.compile(r"^Hunk #(\d+) succeeded at (\d+)(?: \(offset (-?\d+) lines?\))?\.$")
@@ -78,7 +79,7 @@ def failed_hunks(fd: FileDiff, target: list[str] | None, pre: list[str] | None) 
 
 def _find(h: DiffHunk, target: list[str]) -> int | None:
     """1-based line where the hunk's pre-image occurs in TARGET (nearest its own line)."""
-    want = h.old_lines
+    want = h.old_side()
     if not want:
         return h.old_start
     n = len(want)

@@ -9,7 +9,7 @@ git's rules itself; they are applied here with both the NTFS and the HFS+ spelli
 
 from __future__ import annotations
 
-from reviewtool.rebase.diffparse import FileDiff
+from reviewtool.diff import DiffFile as FileDiff
 
 SYMLINK_MODE = "120000"
 

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reviewtool.diff import DiffFile as FileDiff
+from reviewtool.diff import parse
 from reviewtool.model import ApplyResult, BaseChoice, Patch, PatchOutcome, Series
 from reviewtool.rebase import hunks
 from reviewtool.rebase.apply import Applied, PatchApplier
 from reviewtool.rebase.base import choose_base
-from reviewtool.rebase.diffparse import FileDiff, parse_diff
 from reviewtool.rebase.gitrepo import GitRepo
 from reviewtool.rebase.paths import patch_problem
 from reviewtool.rebase.trees import Trees
@@ -36,7 +37,7 @@ def apply_series(series: Series, onto: str, *, repo: str | Path | None = None, b
     with GitRepo(repo) as g:
         onto_commit = g.resolve_commit(onto, "REF")
         trees = Trees(g)
-        parsed = [parse_diff(p.diff) for p in series.patches]
+        parsed = [list(parse(p.diff).files) for p in series.patches]
         refused = {p.index: (fds, why) for p, fds in zip(series.patches, parsed, strict=True)
                    if (why := patch_problem(fds)) is not None}
         # a patch with a path git refuses is never applied, and no git command sees its paths
@@ -102,7 +103,7 @@ class _Run:
             how = "same patch-id" if match.how == "patch-id" else "same subject and author (patch-id differs)"
             return PatchOutcome(index, subject, "already-upstream", paths,
                                 f'{how} as {c.oid[:12]} "{c.subject}"', upstream_commit=c.oid)
-        got = self.applier.apply(patch.diff, fds, self.tip_tree, earlier)
+        got = self.applier.apply(parse(patch.diff).text, fds, self.tip_tree, earlier)
         if got.tree is not None and got.tree == self.tip_tree:
             return PatchOutcome(index, subject, "already-upstream", paths,
                                 "applying it changes nothing: its changes are already in REF "
