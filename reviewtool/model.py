@@ -191,7 +191,7 @@ class PatchOutcome(_Model):
 
     index: int
     subject: str
-    outcome: str  # one of Outcome (typed once rebase says its outcomes by name)
+    outcome: Outcome
     paths: tuple[str, ...] = ()
     detail: str = ""
     git_error: str = ""

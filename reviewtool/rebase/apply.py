@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reviewtool.diff import DiffFile as FileDiff
-from reviewtool.model import Hunk
+from reviewtool.model import Hunk, Outcome
 from reviewtool.rebase import hunks
 from reviewtool.rebase.exact import Missing, apply_exact
 from reviewtool.rebase.gitrepo import GitRepo, GitResult
@@ -41,7 +41,7 @@ _SCRATCH_IDENT = "reviewtool <reviewtool@localhost> 1000000000 +0000"
 class Applied:
     """What applying one patch did; `tree` is the new root tree when it applied."""
 
-    outcome: str  # "clean" | "offset" | "3way" | "conflict"
+    outcome: Outcome  # "clean" | "offset" | "3way" | "conflict"
     tree: str | None
     paths: tuple[str, ...] = ()
     detail: str = ""

@@ -345,9 +345,6 @@ class GitRepo:
             self._hexlen = 64 if str(fmt).lower() == "sha256" else 40
         return self._hexlen
 
-    def has_object(self, oid: str) -> bool:
-        return self.cat(oid) is not None
-
 
 class _Pipe:
     """A long-lived `git cat-file --batch` or `git hash-object --stdin-paths`."""

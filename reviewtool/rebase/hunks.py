@@ -44,10 +44,6 @@ def describe_offsets(offsets: list[Offset]) -> str:
     return "; ".join(parts)
 
 
-def max_offset(offsets: list[Offset]) -> int:
-    return max((abs(o.offset) for o in offsets), default=0)
-
-
 def failed_hunks(fd: FileDiff, target: list[str] | None, pre: list[str] | None) -> list[Hunk]:
     """The hunks of FD whose pre-image is not in TARGET, with their line range there.
 

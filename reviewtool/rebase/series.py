@@ -10,7 +10,7 @@ from pathlib import Path
 
 from reviewtool.diff import DiffFile as FileDiff
 from reviewtool.diff import parse
-from reviewtool.model import ApplyResult, BaseChoice, Patch, PatchOutcome, Series
+from reviewtool.model import ApplyResult, BaseChoice, Outcome, Patch, PatchOutcome, Series
 from reviewtool.rebase import hunks
 from reviewtool.rebase.apply import Applied, PatchApplier
 from reviewtool.rebase.base import choose_base
@@ -27,7 +27,7 @@ _FALLBACK_IDENT = ("reviewtool", "reviewtool@localhost")
 @dataclass
 class _Failed:
     index: int
-    outcome: str
+    outcome: Outcome
     files: list[FileDiff] = field(default_factory=list)
 
 
@@ -116,7 +116,8 @@ class _Run:
 
     def _failure(self, index: int, subject: str, fds: list[FileDiff], got: Applied) -> PatchOutcome:
         dep = self._dependency(fds)
-        outcome, detail = "conflict", got.detail
+        outcome: Outcome = "conflict"
+        detail = got.detail
         if dep is not None:
             outcome, detail = "skipped", dep
         elif not got.base_known and any(m < index for m in self.series.missing):
