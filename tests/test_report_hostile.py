@@ -12,7 +12,6 @@ import dataclasses
 import email
 import email.policy
 import html
-import io
 import json
 import re
 import shutil
@@ -25,7 +24,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
-from rich.console import Console
 
 from reviewtool.cli import main
 from reviewtool.model import (
@@ -69,11 +67,6 @@ def _load() -> tuple[Series, ApplyResult, CheckResult]:
 def _with_patch(series: Series, index: int, **changes: Any) -> Series:
     patches = tuple(dataclasses.replace(p, **changes) if p.index == index else p for p in series.patches)
     return dataclasses.replace(series, patches=patches)
-
-
-def _terminal() -> tuple[Console, io.StringIO]:
-    buf = io.StringIO()
-    return Console(file=buf, force_terminal=True, width=200, highlight=False, soft_wrap=True), buf
 
 
 def _no_attack(text: str) -> None:
@@ -123,10 +116,7 @@ def test_fetch_list_and_show_print_rich_markup_in_a_subject_as_text(
 def test_series_summary_on_a_terminal_shows_link_markup_literally_without_a_hyperlink() -> None:
     series, _apply, _check = _load()
     series = _with_patch(series, 1, subject="see [link=https://evil.example/]the fix[/link]")
-    out, buf = _terminal()
-    err, ebuf = _terminal()
-    series_text.render_series(series, out, err)
-    text = buf.getvalue()
+    text = series_text.render_series(series, tty=True)
     assert "\x1b]8;" not in text  # OSC 8: a terminal hyperlink
     assert "see [link=https://evil.example/]the fix[/link]" in text
 
@@ -145,14 +135,10 @@ def test_terminal_renderers_strip_escape_sequences_from_mail_text() -> None:
     outputs = []
     for tty in (True, False):
         outputs.append(terminal.render(series, check, apply, tty=tty, verbose=1))
-    out, buf = _terminal()
-    err, ebuf = _terminal()
-    series_text.render_series(series, out, err, stored_at="/s")
-    series_text.render_list([series], out)
-    rebase_text.render_result(apply, out, series)
-    with rebase_text.ApplyProgress(err, verbose=1) as progress:
-        progress(1, 3, apply.patches[0])
-    outputs += [buf.getvalue(), ebuf.getvalue()]
+    outputs.append(series_text.render_series(series, tty=True, stored_at="/s")
+                   + series_text.render_warnings(series.warnings, tty=True)
+                   + series_text.render_list([series], tty=True)
+                   + rebase_text.render_result(apply, series, tty=True))
     for text in outputs:
         _no_attack(text)
         assert "]0;pwned" in text  # the printable rest is still shown
@@ -400,10 +386,7 @@ def test_ranges_collapse_runs_and_count_what_they_leave_out() -> None:
 def test_series_summary_shows_a_run_of_missing_patches_as_one_row() -> None:
     series, _apply, _check = _load()
     series = dataclasses.replace(series, expected=5000, patches=series.patches[:2])
-    out, buf = _terminal()
-    err, _ebuf = _terminal()
-    series_text.render_series(series, out, err)
-    text = buf.getvalue()
+    text = series_text.render_series(series, tty=True)
     assert "0003-5000/5000" in text and "MISSING (4998 patches)" in text
     assert len(text.split("\n")) < 20
 
@@ -415,14 +398,11 @@ def test_no_output_line_built_from_a_huge_subject_or_warning_is_unbounded() -> N
         str(i) for i in range(3, 12_000, 2)),))
     series = _with_patch(series, 1, subject=huge, full_subject=f"[PATCH 1/3] {huge}")
     apply = dataclasses.replace(apply, patches=tuple(dataclasses.replace(p, subject=huge) for p in apply.patches))
-    out, buf = _terminal()
-    err, ebuf = _terminal()
-    series_text.render_series(series, out, err)
-    series_text.render_list([series], out)
-    rebase_text.render_result(apply, out, series)
+    rich_text = (series_text.render_series(series, tty=True) + series_text.render_warnings(series.warnings, True)
+                 + series_text.render_list([series], tty=True) + rebase_text.render_result(apply, series, tty=True))
     texts = {
         "check": terminal.render(series, check, apply),
-        "rich": buf.getvalue() + ebuf.getvalue(),
+        "rich": rich_text,
         "markdown": markdown.render(series, check, apply),
     }
     for name, text in texts.items():
@@ -448,3 +428,35 @@ def test_json_formats_escape_c1_and_del_controls_but_keep_the_data() -> None:
     assert doc["series"]["patches"][0]["subject"] == subject
     rows = [json.loads(line) for line in patchwork.render(series, check, apply).splitlines()]
     assert rows[0]["subject"] == f"[PATCH 1/3] {subject}"
+
+
+def test_progress_on_a_real_terminal_shows_markup_as_text_and_no_escape_from_mail() -> None:
+    """The status line is a rich spinner, which reads markup unless given Text: a SOURCE `[/]`
+    or a subject with an escape sequence must neither crash nor reach the terminal."""
+    import os
+    import pty
+    import sys
+
+    code = ("from reviewtool.report.console import Progress\n"
+            "with Progress('fetching [/]x', verbose=1) as p:\n"
+            "    p.phase('applying [link=https://evil.example/]y[/link]')\n"
+            "    p.say('subject \\x1b]0;pwned\\x07 [bold]z')\n"
+            "    p(1, 2, None)\n")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: stdout and stderr are the terminal
+        os.execv(sys.executable, [sys.executable, "-c", code])
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    _pid, status = os.waitpid(pid, 0)
+    out = b"".join(chunks).decode("utf-8", "replace")
+    assert os.waitstatus_to_exitcode(status) == 0, out
+    assert "Traceback" not in out and "MarkupError" not in out
+    assert "\x1b]0;" not in out and "\x1b]8;" not in out
+    assert "subject" in out and "[bold]z" in out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +21,9 @@ def keep(store: Store, got: Fetched) -> Path:
 
 def warn(text: str, quiet: bool = False) -> None:
     """One warning line on stderr (not with -q)."""
-    if not quiet:
-        print(f"reviewtool: warning: {text}", file=sys.stderr, flush=True)
+    from reviewtool.report.console import warn as say
+
+    say(text, quiet)
 
 
 def save_result(store: Store, series_id: str, name: str, data: Any, quiet: bool = False) -> None:

@@ -15,7 +15,7 @@ from reviewtool.commands import save_result, series_for
 from reviewtool.commands.checking import CheckOptions, find_checkpatch, run_checks
 from reviewtool.errors import ReviewtoolError, StoreError
 from reviewtool.model import ApplyResult, CheckResult, Series
-from reviewtool.report import FORMATS
+from reviewtool.report import FORMATS, console
 
 FileText = Callable[[str], str | None]
 FAIL_ON = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
@@ -66,7 +66,7 @@ def run_rules(args: argparse.Namespace) -> int:
     if not words or words == ["list"]:
         if args.json:
             return _print_json([rule_meta(r) for r in ruleset.rules])
-        sys.stdout.write(terminal.render_rules(ruleset.rules, tty=sys.stdout.isatty()))
+        console.write(terminal.render_rules(ruleset.rules, tty=console.tty()))
         return 0
     if len(words) != 2 or words[0] != "show":
         raise ReviewtoolError(f"rules {' '.join(words)}: use 'reviewtool rules' or 'reviewtool rules show ID'")
@@ -75,14 +75,12 @@ def run_rules(args: argparse.Namespace) -> int:
         raise ReviewtoolError(f"no rule {words[1]} (see 'reviewtool rules')")
     if args.json:
         return _print_json(rule_meta(rule))
-    sys.stdout.write(terminal.render_rule_doc(rule, tty=sys.stdout.isatty()))
+    console.write(terminal.render_rule_doc(rule, tty=console.tty()))
     return 0
 
 
 def _print_json(data: Any) -> int:
-    from reviewtool.report.console import print_json
-
-    print_json(data)
+    console.write(console.json_out(data))
     return 0
 
 
@@ -112,28 +110,16 @@ def run_check(args: argparse.Namespace) -> int:
     result = run_checks(series, apply, ruleset, options, _progress(args, script, len(series.patches)))
     if args.series != "-":
         save_result(store, series.id, "check", result, args.quiet)
-    _write(_render(fmt, series, result, apply, ruleset, args))
+    console.write(_render(fmt, series, result, apply, ruleset, args))
     return exit_code(result, args.fail_on)
 
 
 def _progress(args: argparse.Namespace, script: Path | None, patches: int) -> contextlib.AbstractContextManager[Any]:
-    """A spinner on stderr while checkpatch.pl runs (the only slow part), on a terminal only."""
-    if script is None or args.quiet or not sys.stderr.isatty():
+    """Progress while checkpatch.pl runs (the only slow part)."""
+    if script is None:
         return contextlib.nullcontext()
-    from reviewtool.report.console import stderr
-
-    return stderr().status(f"running checkpatch.pl on {patches} patches", spinner="dots")
-
-
-def _write(text: str) -> None:
-    """Write the report; characters the terminal cannot encode are replaced, never a traceback."""
-    try:
-        sys.stdout.write(text)
-    except UnicodeEncodeError:
-        sys.stdout.flush()
-        encoding = sys.stdout.encoding or "utf-8"
-        sys.stdout.buffer.write(text.encode(encoding, "replace"))
-        sys.stdout.buffer.flush()
+    return console.Progress(f"running checkpatch.pl on {patches} patches", quiet=args.quiet,
+                            verbose=args.verbose)
 
 
 def _render(fmt: str, series: Series, result: CheckResult, apply: ApplyResult | None, ruleset: Any,

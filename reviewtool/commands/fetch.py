@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from reviewtool import config
@@ -39,48 +40,44 @@ def run_fetch(args: argparse.Namespace) -> int:
 
     if args.revision is not None and args.revision < 1:
         raise SourceError(f"-v {args.revision}: a revision is a number from 1")
-    err = console.stderr(args.quiet)
-    with err.status("fetching...", spinner="dots") if not args.quiet else _null():
+    with console.Progress(f"fetching {args.source}", quiet=args.quiet, verbose=args.verbose):
         got = fetch(args.source, revision=args.revision, lore_url=config.lore_url(args.lore_url),
                     offline=args.offline)
     store = Store(config.store_dir(args.store))
     path = keep(store, got)
     if args.json:
-        console.print_json(got.series)
+        console.write(console.json_out(got.series))
         return 0
-    from reviewtool.report.series_text import render_series
-
-    render_series(got.series, console.stdout(), err, stored_at=str(path.parent.parent))
+    _print_series(got.series, args.quiet, stored_at=str(path.parent.parent))
     return 0
+
+
+def _print_series(s: Any, quiet: bool, stored_at: str | None = None) -> None:
+    from reviewtool.report.series_text import render_series, render_warnings
+
+    console.write(render_series(s, console.tty(), stored_at=stored_at))
+    if not quiet:
+        console.write_err(render_warnings(s.warnings, sys.stderr.isatty()))
 
 
 def run_list(args: argparse.Namespace) -> int:
     store = Store(config.store_dir(args.store))
     series = store.list()
     if args.json:
-        console.print_json([{"id": s.id, "revision": s.revision, "subject": s.subject,
-                             "author": s.author, "date": s.date, "msgid": s.msgid} for s in series])
+        console.write(console.json_out([{"id": s.id, "revision": s.revision, "subject": s.subject,
+                                         "author": s.author, "date": s.date, "msgid": s.msgid}
+                                        for s in series]))
         return 0
     from reviewtool.report.series_text import render_list
 
-    render_list(series, console.stdout())
+    console.write(render_list(series, console.tty()))
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
     s = Store(config.store_dir(args.store)).find(args.series)
     if args.json:
-        console.print_json(s)
+        console.write(console.json_out(s))
         return 0
-    from reviewtool.report.series_text import render_series
-
-    render_series(s, console.stdout(), console.stderr(args.quiet))
+    _print_series(s, args.quiet)
     return 0
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

@@ -45,23 +45,19 @@ def run(args: argparse.Namespace) -> int:
     series = series_for(args.series, store, quiet=args.quiet)
     if args.branch is not None:
         branch.check_branch(args.repo, args.branch, args.force)
-    err = None
-    if not (args.quiet or args.json):
-        from reviewtool.report import console
+    from reviewtool.report import console
 
-        err = console.stderr()
-    with rebase_text.ApplyProgress(err, verbose=args.verbose) as progress:
+    with console.Progress(f"applying onto {args.onto}", quiet=args.quiet or args.json,
+                          verbose=args.verbose) as progress:
         result = apply_series(series, args.onto, repo=args.repo, base=args.base, progress=progress)
     note = None
     if args.branch is not None:
         result, note = _make_branch(result, args)
     save_result(store, series.id, "rebase", result, args.quiet)
     if args.json:
-        rebase_text.print_json(result)
+        console.write(console.json_out(result))
     else:
-        from reviewtool.report import console
-
-        rebase_text.render_result(result, console.stdout(), series, branch_note=note)
+        console.write(rebase_text.render_result(result, series, tty=console.tty(), branch_note=note))
     return 1 if any(p.outcome in FAILED for p in result.patches) else 0
 
 

@@ -11,12 +11,10 @@ a finding reaches --fail-on, 2 on bad input.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import inspect
 import os
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,7 @@ from reviewtool.commands import keep, save_result
 from reviewtool.commands.checking import CheckOptions, run_checks
 from reviewtool.errors import ReviewtoolError
 from reviewtool.model import ApplyResult, CheckResult, PatchOutcome, Series
-from reviewtool.report import FORMATS
+from reviewtool.report import FORMATS, console
 
 FAIL_ON = ("error", "warning", "never")
 
@@ -65,22 +63,22 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def run_review(args: argparse.Namespace) -> int:
     """Fetch, rebase, check; print the chosen format; write the others; exit 0/1."""
     from reviewtool.errors import SourceError
-    from reviewtool.report import console
     from reviewtool.store import Store
 
     if args.revision is not None and args.revision < 1:
         raise SourceError(f"-v {args.revision}: a revision is a number from 1")
     fmt = "json" if args.json and args.format is None else (args.format or "text")
     out_dir = _output_dir(args.output_dir) if args.output_dir else None
-    err = console.stderr(args.quiet)
+    err = console.Progress(quiet=args.quiet, verbose=args.verbose)
     store = Store(config.store_dir(args.store))
     ruleset = _ruleset(args.rules)  # a bad rule pack fails before any network or git work
 
-    series = _fetch(args, err, store)
-    apply = _rebase(args, err, series)
-    save_result(store, series.id, "rebase", apply, args.quiet)
-    result = _check(args, err, series, apply, ruleset)
-    save_result(store, series.id, "check", result, args.quiet)
+    with err:
+        series = _fetch(args, err, store)
+        apply = _rebase(args, err, series)
+        save_result(store, series.id, "rebase", apply, args.quiet)
+        result = _check(args, err, series, apply, ruleset)
+        save_result(store, series.id, "check", result, args.quiet)
 
     rules = _rule_meta(ruleset)
     options = {"sender": args.sender, "target_url": args.target_url,
@@ -91,12 +89,12 @@ def run_review(args: argparse.Namespace) -> int:
 
         options["sender"] = config.reviewer_identity()
         if options["sender"] is None:
-            err.print(f"warning: replies are signed {PLACEHOLDER_SENDER!r}: give --from or set git config "
-                      "user.name and user.email", markup=False, highlight=False)
+            err.say(f"warning: replies are signed {PLACEHOLDER_SENDER!r}: give --from or set git config "
+                    "user.name and user.email")
     if out_dir is not None:
         written = write_outputs(out_dir, series, result, apply, options)
-        err.print(f"wrote {len(written)} files to {out_dir}")
-    sys.stdout.write(render(fmt, series, result, apply, options))
+        err.say(f"wrote {len(written)} files to {out_dir}")
+    console.write(render(fmt, series, result, apply, options))
     return exit_code(result, apply, args.fail_on)
 
 
@@ -123,55 +121,42 @@ def _rule_meta(ruleset: Any) -> list[dict[str, Any]]:
     return [rule_meta(r) for r in ruleset.rules]
 
 
-def _fetch(args: argparse.Namespace, err: Any, store: Any) -> Series:
+def _fetch(args: argparse.Namespace, err: console.Progress, store: Any) -> Series:
     from reviewtool.fetch import fetch
 
-    with _status(err, args.quiet, f"fetching {args.source}"):
-        got = fetch(args.source, revision=args.revision, lore_url=config.lore_url(args.lore_url),
-                    offline=args.offline)
+    err.phase(f"fetching {args.source}")
+    got = fetch(args.source, revision=args.revision, lore_url=config.lore_url(args.lore_url),
+                offline=args.offline)
     keep(store, got)
     s = got.series
-    err.print(f"fetched v{s.revision} of \"{s.subject}\": {len(s.patches)}/{s.expected} patches",
-              markup=False, highlight=False)
+    err.say(f"fetched v{s.revision} of \"{s.subject}\": {len(s.patches)}/{s.expected} patches")
     for w in s.warnings:
-        err.print(f"warning: {w}", markup=False, highlight=False)
+        err.say(f"warning: {w}")
     return s
 
 
-def _rebase(args: argparse.Namespace, err: Any, series: Series) -> ApplyResult:
+def _rebase(args: argparse.Namespace, err: console.Progress, series: Series) -> ApplyResult:
     from reviewtool.rebase import apply_series
 
-    with _status(err, args.quiet, f"applying onto {args.onto}") as status:
-        def progress(n: int, total: int, outcome: PatchOutcome | None) -> None:
-            if outcome is None:
-                status(f"applying {n}/{total} onto {args.onto}")
-            elif outcome.outcome not in ("clean", "offset"):
-                err.print(f"  [{n}/{total}] {outcome.outcome}: {outcome.subject}", markup=False,
-                          highlight=False)
+    err.phase(f"applying onto {args.onto}")
 
-        apply = apply_series(series, args.onto, repo=args.repo, base=args.base, progress=progress)
+    def progress(n: int, total: int, outcome: PatchOutcome | None) -> None:
+        if outcome is None:
+            err.phase(f"applying {n}/{total} onto {args.onto}")
+        elif outcome.outcome not in ("clean", "offset"):
+            err.say(f"  [{n}/{total}] {outcome.outcome}: {outcome.subject}")
+
+    apply = apply_series(series, args.onto, repo=args.repo, base=args.base, progress=progress)
     from reviewtool.report.quote import apply_summary, base_summary
 
-    err.print(f"base {base_summary(apply)}; onto {apply.onto}: {apply_summary(apply)}",
-              markup=False, highlight=False)
+    err.say(f"base {base_summary(apply)}; onto {apply.onto}: {apply_summary(apply)}")
     return apply
 
 
-def _check(args: argparse.Namespace, err: Any, series: Series, apply: ApplyResult,
+def _check(args: argparse.Namespace, err: console.Progress, series: Series, apply: ApplyResult,
            ruleset: Any) -> CheckResult:
-    options = CheckOptions(args.checkpatch, args.no_checkpatch, None)
-    return run_checks(series, apply, ruleset, options,
-                      _status(err, args.quiet, f"checking {len(series.patches)} patches"))
-
-
-@contextlib.contextmanager
-def _status(err: Any, quiet: bool, text: str) -> Iterator[Callable[[str], None]]:
-    """A spinner with a message on stderr; yields a function that updates the message."""
-    if quiet or not err.is_terminal:
-        yield lambda _msg: None
-        return
-    with err.status(text, spinner="dots") as st:
-        yield lambda msg: st.update(msg)
+    err.phase(f"checking {len(series.patches)} patches")
+    return run_checks(series, apply, ruleset, CheckOptions(args.checkpatch, args.no_checkpatch, None))
 
 
 def render(fmt: str, series: Series, result: CheckResult, apply: ApplyResult | None,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from reviewtool.model import ApplyResult, PatchOutcome, Series, to_json
-from reviewtool.report.safe import for_terminal, json_text
+from reviewtool.model import ApplyResult, PatchOutcome, Series
+from reviewtool.report.console import capture
+from reviewtool.report.safe import for_terminal
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -64,11 +63,6 @@ def _upstream_ref(p: PatchOutcome, total: int) -> str:
     return f'{_num(p, total)} = {p.upstream_commit[:12]} "{subject}"'
 
 
-def print_json(result: ApplyResult) -> None:
-    """The ApplyResult as JSON on stdout."""
-    sys.stdout.write(json_text(to_json(result), indent=2) + "\n")
-
-
 def _text(text: str, style: str = "") -> Text:
     """A line for rich: the text as it is (never markup), with mail text made safe."""
     from rich.text import Text
@@ -76,9 +70,10 @@ def _text(text: str, style: str = "") -> Text:
     return Text(for_terminal(text), style=style)
 
 
-def render_result(result: ApplyResult, out: Console, series: Series | None = None,
-                  *, branch_note: str | None = None) -> None:
-    """Print the whole report: header, one block per patch, summary, base and result."""
+def render_result(result: ApplyResult, series: Series | None = None, *, tty: bool = False,
+                  branch_note: str | None = None) -> str:
+    """The whole report: header, one block per patch, summary, base and result."""
+    out, buf = capture(tty)
     total = (series.expected if series else 0) or len(result.patches)
     if series is not None:
         out.print(_text(f"Series: {series.subject} (v{series.revision}, {len(series.patches)} "
@@ -97,6 +92,7 @@ def render_result(result: ApplyResult, out: Console, series: Series | None = Non
         out.print(_text(f"Branch: {result.branch} created at {result.result_commit[:12] if result.result_commit else '-'}"))
     if branch_note:
         out.print(_text(branch_note, style="yellow"))
+    return buf.getvalue()
 
 
 def _render_patch(p: PatchOutcome, total: int, out: Console) -> None:
@@ -116,37 +112,3 @@ def _render_patch(p: PatchOutcome, total: int, out: Console) -> None:
         out.print(_text(f"{indent}git said:", style="dim"))
         for ln in for_terminal(p.git_error, multiline=True).strip("\n").split("\n"):
             out.print(_text(f"{indent}  {ln}", style="dim"))
-
-
-class ApplyProgress:
-    """Progress on stderr: a status line on a terminal, one line per patch with --verbose."""
-
-    def __init__(self, err: Console | None, *, verbose: int = 0) -> None:
-        self.err = err
-        self.quiet = err is None
-        self.verbose = verbose
-        self._status: Any = None
-
-    def __enter__(self) -> ApplyProgress:
-        if self.err is not None and self.err.is_terminal:
-            self._status = self.err.status("applying...", spinner="dots")
-            self._status.__enter__()
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        if self._status is not None:
-            self._status.__exit__(exc_type, exc, tb)
-            self._status = None
-
-    def __call__(self, n: int, total: int, outcome: PatchOutcome | None) -> None:
-        if self.err is None:
-            return
-        if outcome is None:
-            if self._status is not None:
-                self._status.update(f"applying {n}/{total}...")
-            elif self.verbose:
-                self.err.print(_text(f"applying {n}/{total}"))
-            return
-        if self.verbose and self._status is None:
-            self.err.print(_text(f"  {n}/{total} {outcome.outcome}: {outcome.subject}"))

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from reviewtool.model import Series
+from reviewtool.report.console import capture
 from reviewtool.report.safe import for_terminal
 
 
@@ -27,7 +27,9 @@ def _line(text: str, style: str = "") -> Text:
     return Text(for_terminal(text), style=style)
 
 
-def render_series(s: Series, out: Console, err: Console, stored_at: str | None = None) -> None:
+def render_series(s: Series, tty: bool = False, stored_at: str | None = None) -> str:
+    """The series summary (its warnings are `render_warnings`, for stderr)."""
+    out, buf = capture(tty)
     out.print(Text(title_line(s), style="bold"))
     if s.cover is not None:
         out.print(_line(f"  cover: <{s.cover.msgid}>" + (f", {len(s.cover.trailers)} trailer(s) for every patch"
@@ -50,7 +52,7 @@ def render_series(s: Series, out: Console, err: Console, stored_at: str | None =
                        f"({len(questions)} without trailers)"))
     if stored_at:
         out.print(_line(f"  stored as {s.id} in {stored_at}"))
-    render_warnings(s.warnings, err)
+    return buf.getvalue()
 
 
 def _patch_rows(s: Series) -> list[tuple[Text, Text, Text, Text]]:
@@ -84,15 +86,19 @@ def _gaps(indexes: Sequence[int], expected: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in out if a <= b]
 
 
-def render_warnings(warnings: Sequence[str], err: Console) -> None:
+def render_warnings(warnings: Sequence[str], tty: bool = False) -> str:
+    """The series' warnings, one line each."""
+    err, buf = capture(tty)
     for w in warnings:
         err.print(Text(f"warning: {for_terminal(w)}", style="yellow"))
+    return buf.getvalue()
 
 
-def render_list(series: Sequence[Series], out: Console) -> None:
+def render_list(series: Sequence[Series], tty: bool = False) -> str:
+    """The stored series, one line each."""
     if not series:
-        out.print("no stored series (run 'reviewtool fetch SOURCE')")
-        return
+        return "no stored series (run 'reviewtool fetch SOURCE')\n"
+    out, buf = capture(tty)
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
     table.add_column("id")
     table.add_column("series")
@@ -100,3 +106,4 @@ def render_list(series: Sequence[Series], out: Console) -> None:
     for s in series:
         table.add_row(_line(s.id), Text(title_line(s)), _line(s.msgid))
     out.print(table)
+    return buf.getvalue()
