@@ -96,19 +96,13 @@ class PackCache:
         """Write the cache back (temp file, then rename) when an entry was added."""
         if not self.changed or self.path is None:
             return
-        import tempfile
+        from reviewtool.outfiles import write_atomic  # only when the cache changed
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{_FILE}.", dir=self.path.parent)
+            write_atomic(self.path, marshal.dumps((self.stamp, self.entries)))
         except OSError:
-            return
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(marshal.dumps((self.stamp, self.entries)))
-            os.replace(tmp, self.path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
+            pass  # a cache that cannot be written is only slower next time
         self.changed = False
 
 
