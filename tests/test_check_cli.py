@@ -177,3 +177,22 @@ def test_an_mbox_path_is_fetched_into_the_store_and_checked(
     assert code == 0 and any(f["rule"] == "COMMON-BUG-ON" for f in data["findings"])
     assert (store / "series" / data["series_id"] / "check.json").is_file()
     assert "checkpatch.pl was not run (--no-checkpatch)" in data["notes"]
+
+
+def test_check_format_email_warns_when_the_replies_would_be_signed_by_the_placeholder(
+        tmp_path: Path) -> None:
+    import os
+    import sys
+
+    sample = Path(__file__).parent / "golden" / "check" / "sample.mbox"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "REVIEWTOOL_"))}
+    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path), GIT_CONFIG_NOSYSTEM="1",
+               GIT_CONFIG_GLOBAL=str(tmp_path / "none"))
+    argv = [sys.executable, "-m", "reviewtool", "check", "--format", "email", "--no-checkpatch",
+            "--fail-on", "never", "--store", str(tmp_path / "store"), str(sample)]
+    run = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "you@example.org" in run.stdout and "warning: replies are signed" in run.stderr
+    env["REVIEWTOOL_FROM"] = "Rene Reviewer <rene@example.org>"
+    signed = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False)
+    assert "warning: replies are signed" not in signed.stderr and "rene@example.org" in signed.stdout

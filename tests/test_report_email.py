@@ -111,14 +111,35 @@ def test_email_cover_reply_carries_the_series_checklist_and_apply_result() -> No
     assert "> Tested on a machine with 4K pages, kexec reboot only." in body
 
 
-def test_email_without_cover_letter_sends_the_series_reply_to_the_first_patch() -> None:
+def test_email_without_cover_letter_says_it_in_the_reply_to_the_first_patch_one_reply_per_mail() -> None:
+    """No cover letter: what is said about the series goes into the reply to patch 1, so no
+    two replies answer the same mail or share a Message-ID."""
     series, apply, check = _load()
     series = dataclasses.replace(series, cover=None, msgid=series.patches[0].msgid)
     built = replies.build(series, check, apply, sender=SENDER, date=WHEN)
     first = _parse(built[0].text)
-    assert built[0].patch_index == 0
-    assert first["In-Reply-To"] == f"<{series.patches[0].msgid}>"
-    assert _parse(built[1].text)["References"] == f"<{series.patches[0].msgid}>"
+    assert built[0].patch_index == 1 and first["In-Reply-To"] == f"<{series.patches[0].msgid}>"
+    assert "About the series as a whole:" in _body(first)
+    assert len({r.in_reply_to for r in built}) == len(built)
+    ids = [_parse(r.text)["Message-ID"] for r in built]
+    assert len(set(ids)) == len(ids)
+    assert not any(" 0/" in r.subject for r in built)  # no invented cover subject
+
+
+def test_email_asks_each_question_once_with_its_other_places_and_names_missing_patches() -> None:
+    series, apply, check = _load()
+    f = next(f for f in check.findings if f.evidence and f.evidence[0].patch and f.evidence[0].file)
+    twice = dataclasses.replace(f, evidence=(f.evidence[0], dataclasses.replace(f.evidence[0], line=999)))
+    again = dataclasses.replace(twice, rule="OTHER-RULE")
+    check = dataclasses.replace(check, findings=(twice, again))
+    series = dataclasses.replace(series, missing=(3, 4, 6))
+    built = replies.build(series, check, apply, sender=SENDER, date=WHEN)
+    patch_reply = next(r for r in built if r.patch_index == f.evidence[0].patch)
+    question_start = " ".join(f.question.split())[:40]
+    assert " ".join(_body(_parse(patch_reply.text)).split()).count(question_start) == 1
+    assert f"{f.evidence[0].file}:999" in " ".join(_body(_parse(patch_reply.text)).split())
+    series_reply = next(r for r in built if r.patch_index in (0, 1) and "not in the thread" in r.text)
+    assert "3-4, 6" in series_reply.text
 
 
 def test_email_encodes_a_non_ascii_sender_and_keeps_the_body_utf8() -> None:

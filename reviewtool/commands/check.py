@@ -131,6 +131,11 @@ def _render(fmt: str, series: Series, result: CheckResult, apply: ApplyResult | 
     options: dict[str, Any] = {"verbose": args.verbose, "tty": sys.stdout.isatty()}
     if "sender" in params:  # the email format: sign as git config says (the renderer reads no settings)
         options["sender"] = config.reviewer_identity()
+        if options["sender"] is None:
+            from reviewtool.report.email import PLACEHOLDER_SENDER
+
+            console.warn(f"replies are signed {PLACEHOLDER_SENDER!r}: set git config user.name and "
+                         "user.email (or reviewtool.from)", args.quiet)
     if "rules" in params:
         from reviewtool.check.rules import rule_meta
 

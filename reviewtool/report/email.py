@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from reviewtool.diff import parse
-from reviewtool.model import ApplyResult, CheckResult, Finding, Patch, Series
+from reviewtool.model import ApplyResult, CheckResult, Evidence, Finding, Patch, Series
 from reviewtool.report.message import Mailbox, mailbox, message
 from reviewtool.report.quote import (
     active,
@@ -27,7 +27,7 @@ from reviewtool.report.quote import (
     findings_for_patch,
     locate,
 )
-from reviewtool.report.safe import clean
+from reviewtool.report.safe import clean, ranges
 
 CONTEXT = 3  # lines of context quoted above the first line of a finding
 OPENING_LINES = 6  # at most this much of the cover letter when no finding quotes it
@@ -102,28 +102,29 @@ def _body(text_lines: Sequence[str], findings: Sequence[Finding], index: int,
     hunk_anchors: dict[tuple[int, int], list[_Anchor]] = {}
     loose: list[str] = []
     files = parse(patch.diff).files if patch is not None else ()
-    for f in findings:
-        placed = False
-        for ev in f.evidence:
-            if ev.patch != index:
-                continue
-            if ev.file is None:
+    for question, evidence, category in _questions(findings, index):
+        placed = None
+        for ev in evidence:
+            if ev.file is None:  # commit message lines: the question goes under them
                 hit = _find_text(text_lines, ev.lines)
                 if hit is not None:
-                    msg_anchors.append(_Anchor(hit[0], hit[1], (f.question,)))
-                    placed = True
+                    msg_anchors.append(_Anchor(hit[0], hit[1], (question,)))
+                    placed = ev
+                    break
                 continue
-            spot = locate(files, ev)
+            spot = locate(files, ev) if category not in _ABOUT_THE_PATCH else None
             if spot is not None:
+                also = [e for e in evidence if e is not ev and e.file]
+                text = question + (f" (Also at {_places(also)}.)" if also else "")
                 # +1: index 0 of the quoted hunk is its @@ header
                 hunk_anchors.setdefault((spot.file, spot.hunk), []).append(
-                    _Anchor(spot.first + 1, spot.last + 1, (f.question,)))
-                placed = True
-        if not placed and f.question not in loose:
-            where = next((f"{e.file}:{e.line}" if e.line is not None else e.file
-                          for e in f.evidence if e.patch == index and e.file), None)
+                    _Anchor(spot.first + 1, spot.last + 1, (text,)))
+                placed = ev
+                break
+        if placed is None and question not in loose:
+            where = _places([e for e in evidence if e.file])
             # "About" keeps b4 from reading "path:line: ..." as a trailer
-            loose.append(f"About {where}: {f.question}" if where else f.question)
+            loose.append(f"About {where}: {question}" if where else question)
     out: list[str] = []
     if msg_anchors:
         out += _quote_windows(text_lines, msg_anchors)
@@ -147,6 +148,28 @@ def _body(text_lines: Sequence[str], findings: Sequence[Finding], index: int,
             out += _wrap(q) + [""]
     # "[...]" twice in a row says nothing more than once
     return [x for i, x in enumerate(out) if not (x == GAP and i and out[i - 1] == GAP)]
+
+
+# Questions about the patch as a whole (which machines was it tested on?) go under the commit
+# message lines they rest on, else below the quoted hunks, never under whichever diff line
+# happened to be the patch's first.
+_ABOUT_THE_PATCH = frozenset({"testing_request"})
+
+
+def _questions(findings: Sequence[Finding], index: int) -> list[tuple[str, list[Evidence], str]]:
+    """Each question once, with all its evidence in patch `index`, in the findings' order."""
+    out: dict[str, tuple[str, list[Evidence], str]] = {}
+    for f in findings:
+        q = " ".join(f.question.split())
+        entry = out.setdefault(q, (f.question, [], f.category))
+        entry[1].extend(e for e in f.evidence if e.patch == index and e not in entry[1])
+    return list(out.values())
+
+
+def _places(evidence: Sequence[Evidence]) -> str:
+    """`a.c:10, b.c:3`: where the evidence is, each place once."""
+    return ", ".join(dict.fromkeys(f"{e.file}:{e.line}" if e.line is not None else f"{e.file}"
+                                   for e in evidence if e.file))
 
 
 def _opening(lines: Sequence[str]) -> list[str]:
@@ -190,6 +213,7 @@ def _addresses(values: Sequence[str], drop: Sequence[Mailbox]) -> list[Mailbox]:
 
 
 def _reply_id(series: Series, target: str, sender: Mailbox) -> str:
+    """The same reply gets the same Message-ID on every run (one reply per mail it answers)."""
     addr = sender.address.addr_spec if sender.address is not None else "reviewer@localhost"
     digest = hashlib.sha1(f"{series.id}\n{target}\n{addr}".encode()).hexdigest()[:16]
     return f"reviewtool.{digest}@{addr.rsplit('@', 1)[-1]}"
@@ -197,6 +221,11 @@ def _reply_id(series: Series, target: str, sender: Mailbox) -> str:
 
 def _series_checklist(series: Series, check: CheckResult, apply: ApplyResult | None) -> list[str]:
     out: list[str] = []
+    if series.missing:
+        n = len(series.missing)
+        out += _wrap(f"Patch{'es' if n != 1 else ''} {ranges(series.missing)} of {series.expected} "
+                     f"{'are' if n != 1 else 'is'} not in the thread: were they sent to the list?")
+        out.append("")
     if apply is not None:
         out += _wrap(f"Applied onto {apply.onto}: {apply_summary(apply)}.")
         for p in apply.patches:
@@ -236,19 +265,17 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
     sign = ["Thanks,", me.name, ""]
     replies: list[ReplyMail] = []
 
-    # The series-level reply, to the cover letter (or the first patch when there is none).
-    first = series.patches[0] if series.patches else None
-    target_msgid = series.cover.msgid if series.cover else (first.msgid if first else series.msgid)
-    target_author = series.cover.author if series.cover else series.author
-    target_subject = (f"[PATCH v{series.revision} 0/{series.expected}] {series.cover.subject}"
-                      if series.cover and series.revision > 1
-                      else (f"[PATCH 0/{series.expected}] {series.cover.subject}" if series.cover
-                            else (first.full_subject if first else series.subject)))
     series_findings = [f for f in findings_for_patch(check, 0) if active(f)]
     checklist = _series_checklist(series, check, apply)
-    if series_findings or any(line.strip() for line in checklist):
-        cover_lines = series.cover.body.rstrip("\n").split("\n") if series.cover else []
-        body = [_attribution(target_author, series.cover.date if series.cover else series.date)]
+    about_series = bool(series_findings or any(line.strip() for line in checklist))
+    first = series.patches[0] if series.patches else None
+
+    # The series-level reply goes to the cover letter. Without one, what is said about the
+    # series goes into the reply to the first patch: one reply per mail answered.
+    if about_series and series.cover is not None:
+        cover = series.cover
+        cover_lines = cover.body.rstrip("\n").split("\n")
+        body = [_attribution(cover.author, cover.date)]
         quoted = _body(cover_lines, series_findings, 0, None)
         if not any(line.startswith(">") for line in quoted):
             quoted = _opening(cover_lines) + quoted
@@ -256,20 +283,26 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
         if body[-1] != "":
             body.append("")
         body += checklist + sign
-        to = mailbox(target_author)
+        to = mailbox(cover.author)
         cc = _addresses(first.to + first.cc if first else (), [to, me])
-        subject = clean(f"Re: {target_subject}")
+        prefix = f"PATCH v{series.revision}" if series.revision > 1 else "PATCH"
+        subject = clean(f"Re: [{prefix} 0/{series.expected}] {cover.subject}")
         replies.append(ReplyMail(
-            f"reply-{0:0{width}d}.eml", 0, target_msgid, subject,
-            message(me, to, cc, subject, _reply_id(series, target_msgid, me), target_msgid, [target_msgid],
+            f"reply-{0:0{width}d}.eml", 0, cover.msgid, subject,
+            message(me, to, cc, subject, _reply_id(series, cover.msgid, me), cover.msgid, [cover.msgid],
                     when, "\n".join(body))))
 
     for p in series.patches:
         findings = [f for f in findings_for_patch(check, p.index) if active(f)]
-        if not findings:
+        series_part = about_series and series.cover is None and p is first
+        if not findings and not series_part:
             continue
         body = [_attribution(p.author, p.date)]
         body += _body(p.message.rstrip("\n").split("\n"), findings, p.index, p)
+        if series_part:
+            if body[-1] != "":
+                body.append("")
+            body += _body([], series_findings, 0, None) + ["About the series as a whole:", ""] + checklist
         if body[-1] != "":
             body.append("")
         body += sign
