@@ -8,7 +8,7 @@
   for the generic kexec/kdump code).
 - COMMIT-CHANGELOG-IN-MESSAGE: version notes ("Changes in v3", "v2 -> v3") above `---`,
   where they would end up in git history.
-- COMMIT-MOTIVATION: a non-trivial change whose message says almost nothing about why.
+- COMMIT-MOTIVATION: a change whose message says nothing, or too little for its size, about why.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ _KNOWN_TRAILERS = frozenset({"signed-off-by", "co-developed-by", "fixes", "revie
 _FIXES_OK = lazy(r"^[0-9a-f]{12,40} \(\".+\"\)$")
 _CHANGELOG = re.compile(r"^\s*(?:changes\s+(?:in|since|from|for)\s+v\d+|changelog\b|v\d+\s*(?:->|→|to|vs\.?)\s*v\d+"
                         r"|(?:\[\s*)?v\d+\s*(?:\]|:)\s*(?:\S|$)|since\s+v\d+\s*:|-{3,}\s*v\d+)", re.I)
-_MIN_WORDS = 12
-_BIG_CHANGE = 30  # changed lines
+# (changed lines, words of description needed): a larger change needs a longer argument
+_WORDS_NEEDED = ((40, 30), (30, 12), (1, 1))
 
 
 def analyze(ctx: AnalyzerContext) -> list[Hit]:
@@ -144,11 +144,9 @@ def _body_words(lines: list[str]) -> list[str]:
 def _motivation(pd: PatchDiff, lines: list[str]) -> list[Hit]:
     changed = sum(1 for f in pd.files for h in f.hunks for ln in h.lines
                   if ln.kind != " " and ln.text.strip() and f.kind not in ("doc",))
-    if changed < _BIG_CHANGE:
-        return []
     body = _body_words(lines)
     words = sum(len(s.split()) for s in body)
-    if words >= _MIN_WORDS:
+    if not any(changed >= size and words < needed for size, needed in _WORDS_NEEDED):
         return []
     shown = body or [f"Subject: {pd.patch.subject}", "(no description)"]
     return [Hit(MOTIVATION, _ev(pd.index, shown),

@@ -99,9 +99,10 @@ def _tags_of_others(p: Patch) -> list[str]:
 
 
 def _revision(s: Series) -> int:
-    subject = s.cover.subject if s.cover else (s.patches[0].full_subject if s.patches else "")
-    m = _VERSION.search(subject.split("]", 1)[0]) if subject.startswith("[") else None
-    return max(s.revision, int(m.group(1)) if m else 1)
+    """The series' revision, or the one its subjects say (`[PATCH v3 ...]`) when that is higher."""
+    subjects = ([s.cover.subject] if s.cover else []) + [p.full_subject for p in s.patches[:1]]
+    said = [int(m.group(1)) for x in subjects if x.startswith("[") and (m := _VERSION.search(x.split("]", 1)[0]))]
+    return max([s.revision, *said])
 
 
 def _changes(log: str) -> list[str]:
