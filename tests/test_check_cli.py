@@ -196,3 +196,31 @@ def test_check_format_email_warns_when_the_replies_would_be_signed_by_the_placeh
     env["REVIEWTOOL_FROM"] = "Rene Reviewer <rene@example.org>"
     signed = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False)
     assert "warning: replies are signed" not in signed.stderr and "rene@example.org" in signed.stdout
+
+
+def test_check_fits_an_80_column_terminal_and_verbose_keeps_the_code_whole(tmp_path: Path) -> None:
+    """COLUMNS=80: prose wraps with a hanging indent, code is cut with an ellipsis; --verbose
+    and a pipe without COLUMNS keep every code line whole."""
+    import os
+    import sys
+
+    sample = Path(__file__).parent / "golden" / "check" / "sample.mbox"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWTOOL_")}
+    argv = [sys.executable, "-m", "reviewtool", "check", "--no-checkpatch", "--fail-on", "never",
+            "--store", str(tmp_path / "store"), str(sample)]
+
+    def run(*extra: str, columns: str | None = None) -> str:
+        e = dict(env, COLUMNS=columns) if columns else {k: v for k, v in env.items() if k != "COLUMNS"}
+        got = subprocess.run([*argv, *extra], capture_output=True, text=True, env=e, timeout=120, check=False)
+        assert got.returncode == 0, got.stderr
+        return got.stdout
+
+    narrow = run(columns="80")
+    wide = run()
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+    assert max(len(line) for line in wide.splitlines()) > 80  # the sample has long lines to fold
+    assert "…" in narrow and "…" not in wide
+    continued = [ln for ln in narrow.splitlines() if ln.startswith("       ") and not ln.lstrip().startswith("-")]
+    assert continued, "wrapped prose continues under its own indent"
+    verbose = run("--verbose", columns="80")
+    assert "…" not in "\n".join(ln for ln in verbose.splitlines() if ln.startswith("            "))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -128,7 +127,8 @@ def _render(fmt: str, series: Series, result: CheckResult, apply: ApplyResult | 
     render = module.render
     code = render.__code__  # the keyword options this renderer takes (cheaper than inspect)
     params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
-    options: dict[str, Any] = {"verbose": args.verbose, "tty": sys.stdout.isatty()}
+    options: dict[str, Any] = {"verbose": args.verbose, "tty": console.tty(),
+                               "width": console.wrap_width(console.tty())}
     if "sender" in params:  # the email format: sign as git config says (the renderer reads no settings)
         options["sender"] = config.reviewer_identity()
         if options["sender"] is None:

@@ -14,7 +14,6 @@ import argparse
 import importlib
 import inspect
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +82,7 @@ def run_review(args: argparse.Namespace) -> int:
     rules = _rule_meta(ruleset)
     options = {"sender": args.sender, "target_url": args.target_url,
                "per_category": args.patchwork_per_category, "rules": rules,
-               "verbose": args.verbose, "tty": sys.stdout.isatty()}
+               "verbose": args.verbose, "tty": console.tty(), "width": console.wrap_width(console.tty())}
     if (out_dir is not None or fmt == "email") and not args.sender:
         from reviewtool.report.email import PLACEHOLDER_SENDER
 

@@ -39,6 +39,15 @@ def width(styled: bool) -> int:
     return shutil.get_terminal_size((PLAIN_WIDTH, 24)).columns if styled else PLAIN_WIDTH
 
 
+def wrap_width(styled: bool) -> int | None:
+    """The width a text report wraps to: COLUMNS, else the terminal's; None for a pipe
+    without COLUMNS (lines as long as they are, for grep and files)."""
+    value = os.environ.get("COLUMNS", "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return shutil.get_terminal_size((80, 24)).columns if styled else None
+
+
 def capture(styled: bool) -> tuple[Console, io.StringIO]:
     """A rich console that renders into a string (styled when `styled`), and the string."""
     from rich.console import Console

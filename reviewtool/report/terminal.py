@@ -27,8 +27,10 @@ class _Out:
     through `for_terminal` (much of it is mail text) and is never read as rich markup.
     """
 
-    def __init__(self, tty: bool) -> None:
+    def __init__(self, tty: bool, width: int | None = None, verbose: int = 0) -> None:
         self.tty = tty
+        self.width = width  # None: lines as long as they are (a pipe); else wrap prose, cut code
+        self.verbose = verbose
         self.lines: list[str] = []
         self.console: Any = None
         if tty:
@@ -52,6 +54,31 @@ class _Out:
             else:
                 text.append(for_terminal(p))
         self.console.print(text)
+
+    def prose(self, first: str, text: str | tuple[str, str], indent: int, *lead: str | tuple[str, str]) -> None:
+        """`first`, the `lead` parts, then `text` wrapped to the width, continued `indent` columns in."""
+        body, style = (text, "") if isinstance(text, str) else text
+        used = len(first) + sum(len(p if isinstance(p, str) else p[0]) for p in lead)
+        if self.width is None or used + len(body) <= self.width:
+            self.line(first, *lead, (body, style))
+            return
+        import textwrap
+
+        room = max(20, self.width - used)
+        rows = textwrap.wrap(" ".join(body.split()), room, break_long_words=False, break_on_hyphens=False) or [""]
+        self.line(first, *lead, (rows[0], style))
+        rest = " ".join(rows[1:])
+        for row in textwrap.wrap(rest, max(20, self.width - indent), break_long_words=False,
+                                 break_on_hyphens=False):
+            self.line(" " * indent, (row, style))
+
+    def code(self, first: str, text: str, style: str = "") -> None:
+        """A line of code: cut to the width with an ellipsis (whole with --verbose)."""
+        if self.width is not None and not self.verbose:
+            shown = (first + text).expandtabs(8)
+            if len(shown) > self.width:
+                text = shown[len(first):max(len(first) + 10, self.width - 1)] + "…"
+        self.line(first, (text, style))
 
     @property
     def empty(self) -> bool:
@@ -100,12 +127,14 @@ def summary_line(series: Series, check: CheckResult) -> str:
 
 
 def render(series: Series, check: CheckResult, apply: ApplyResult | None = None, *,
-           verbose: int = 0, tty: bool = False) -> str:
-    """The whole check report as text (with colour codes only when tty is True)."""
-    out = _Out(tty)
+           verbose: int = 0, tty: bool = False, width: int | None = None) -> str:
+    """The whole check report as text (with colour codes only when tty is True). With a
+    `width`, prose wraps with a hanging indent and code lines are cut with an ellipsis
+    (whole with --verbose); without one, lines are as long as they are."""
+    out = _Out(tty, width, verbose)
     title = series.cover.subject if series.cover else series.subject
-    out.line(("reviewtool check: ", "bold"), title)
-    out.line(summary_line(series, check))
+    out.prose("", title, 2, ("reviewtool check: ", "bold"))
+    out.prose("", summary_line(series, check), 2)
     if apply is not None:
         base = apply.base.commit[:12] if apply.base.commit else "?"
         out.line(f"rebased onto {apply.onto} ({apply.onto_commit[:12]}), base {base} ({apply.base.how})")
@@ -128,14 +157,14 @@ def _checklist(out: _Out, series: Series, items: Sequence[ChecklistItem], verbos
             out.line()
             out.line((f"{CATEGORIES.get(item.category, item.category)} [{item.category}]", "bold"))
         mark = ("[ok]", _STYLE["looks-ok"]) if item.status == "looks-ok" else ("[  ]", "bold")
-        out.line("  ", mark, " ", (item.question, "bold"))
-        out.line(f"       {item.title} ({', '.join(item.rules)})")
+        out.prose("  ", (item.question, "bold"), 7, mark, " ")
+        out.prose("       ", f"{item.title} ({', '.join(item.rules)})", 7)
         if item.status == "looks-ok" and item.reason:
-            out.line("       looks ok: ", (item.reason, _STYLE["looks-ok"]))
+            out.prose("       ", (item.reason, _STYLE["looks-ok"]), 7, "looks ok: ")
         places = item.evidence if verbose else item.evidence[:_MAX_PLACES]
         for ev in places:
             first = next((ln for ln in ev.lines if ln[:1] in "+-"), ev.lines[0] if ev.lines else "")
-            out.line(f"       - {_where(series, ev)}" + (f"  {first.strip()}" if first.strip() else ""))
+            out.code(f"       - {_where(series, ev)}" + ("  " if first.strip() else ""), first.strip())
         if len(places) < len(item.evidence):
             out.line(f"       ... and {len(item.evidence) - len(places)} more (--verbose lists them)")
 
@@ -172,16 +201,18 @@ def _findings(out: _Out, series: Series, findings: Sequence[Finding], verbose: i
         if f.source != "reviewtool":
             tags.append(f.source)
         tag = f" ({', '.join(tags)})" if tags else ""
-        style = _STYLE["looks-ok"] if f.status == "looks-ok" else _STYLE.get(f.severity, "")
-        out.line("  ", (f"{f.severity:<7}", style), f" {f.rule}{tag}: {f.message}")
+        ok = f.status == "looks-ok"  # a finding that looks ok is not a warning: it is not labelled one
+        label = "ok" if ok else f.severity
+        style = _STYLE["looks-ok"] if ok else _STYLE.get(f.severity, "")
+        out.prose("  ", f" {f.rule}{tag}: {f.message}", 10, (f"{label:<7}", style))
         if f.reason:
-            out.line(f"          {f.reason}")
+            out.prose("          ", f.reason, 10)
         for ev in f.evidence:
             out.line(f"          {_where(series, ev)}")
             lines = ev.lines if verbose else ev.lines[:_MAX_CODE]
             for ln in lines:
                 style = "green" if ln.startswith("+") else "red" if ln.startswith("-") else "dim"
-                out.line("            ", (ln, style))
+                out.code("            ", ln, style)
             if len(lines) < len(ev.lines):
                 out.line(f"            ... {len(ev.lines) - len(lines)} more lines")
 
@@ -193,7 +224,7 @@ def _notes(out: _Out, notes: Sequence[str], verbose: int) -> None:
     out.line()
     out.line(("Notes", "bold underline"))
     for n in shown:
-        out.line(f"  - {n}")
+        out.prose("  - ", n, 4)
 
 
 # --- rules --------------------------------------------------------------------------------------
