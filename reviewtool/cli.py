@@ -114,8 +114,9 @@ def _common() -> argparse.ArgumentParser:
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="print only errors and results")
-    common.add_argument("--verbose", action="count", default=0,
-                        help="say more (tracebacks on errors, dropped findings)")
+    common.add_argument("-v", "--verbose", action="count", default=0,
+                        help="say more (tracebacks on errors, dropped findings); after fetch and "
+                             "review, -v N picks a revision")
     common.add_argument("--debug", action="store_true", help="print the traceback of an error")
     common.add_argument("--json", action="store_true", help="print JSON instead of text")
     common.add_argument("--store", metavar="DIR",

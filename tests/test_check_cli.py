@@ -224,3 +224,16 @@ def test_check_fits_an_80_column_terminal_and_verbose_keeps_the_code_whole(tmp_p
     assert continued, "wrapped prose continues under its own indent"
     verbose = run("--verbose", columns="80")
     assert "…" not in "\n".join(ln for ln in verbose.splitlines() if ln.startswith("            "))
+
+
+def test_dash_v_after_a_command_is_verbose_and_after_fetch_a_revision(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sample = Path(__file__).parent / "golden" / "check" / "sample.mbox"
+    store = str(tmp_path / "store")
+    assert main(["fetch", str(sample), "--offline", "--store", store, "-q", "-v", "3"]) == 0
+    capsys.readouterr()
+    assert main(["check", "--no-checkpatch", "--fail-on", "never", "--store", store, "-v"]) == 0
+    verbose = capsys.readouterr().out
+    assert main(["check", "--no-checkpatch", "--fail-on", "never", "--store", store]) == 0
+    quiet = capsys.readouterr().out
+    assert "dropped: " in verbose and "dropped: " not in quiet

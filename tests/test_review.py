@@ -112,11 +112,13 @@ def test_review_json_on_stdout_and_progress_only_on_stderr(
     assert "fetched v2" not in stdout and "fetched v2" in stderr
 
 
-def test_review_exits_1_when_a_patch_does_not_apply_even_with_fail_on_never(
+def test_review_of_a_patch_that_does_not_apply_exits_1_and_0_with_fail_on_never(
         linux: Path, store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _out, _err = review(capsys, "--onto", "moved", "--repo", str(linux), "--format", "json")
+    assert code == 1
     code, stdout, stderr = review(capsys, "--onto", "moved", "--repo", str(linux), "--format", "patchwork",
                                   "--fail-on", "never", "--output-dir", str(tmp_path / "out"))
-    assert code == 1
+    assert code == 0
     rows = [json.loads(x) for x in stdout.splitlines()]
     assert rows[2]["state"] == "fail" and rows[2]["description"].startswith("does not apply onto moved")
     md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")

@@ -13,7 +13,8 @@ from reviewtool.store import Store
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("fetch", parents=[common], help="fetch a series (message-id, lore URL, mbox, ...)",
+    # conflict_handler: here -v is the revision (-v 16, as b4 has it), --verbose still says more
+    p = sub.add_parser("fetch", parents=[common], conflict_handler="resolve", help="fetch a series (message-id, lore URL, mbox, ...)",
                        description="Fetch a patch series with b4, pick the revision, collect the "
                                    "trailers from replies and keep it in the local store.")
     p.add_argument("source", metavar="SOURCE",

@@ -30,7 +30,8 @@ FAIL_ON = ("error", "warning", "never")
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     """Add the `review` command."""
     p = sub.add_parser(
-        "review", parents=[common], help="fetch, rebase and check a series in one go (for CI)",
+        "review", parents=[common], conflict_handler="resolve",  # -v N: the revision, as for fetch
+        help="fetch, rebase and check a series in one go (for CI)",
         description="Fetch SOURCE, apply it onto REF in isolation, run the checks and print one "
                     "report; --output-dir writes every format at once.")
     p.add_argument("source", metavar="SOURCE",
@@ -46,7 +47,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--output-dir", metavar="DIR",
                    help="also write report.md, report.json, report.sarif, reply-NN.eml, patchwork.jsonl")
     p.add_argument("--fail-on", choices=FAIL_ON, default="error",
-                   help="exit 1 when a new finding has this severity or worse (default: error)")
+                   help="exit 1 when a patch does not apply or a new finding has this severity or "
+                        "worse (default: error); never: exit 0 unless the input is bad")
     p.add_argument("--rules", action="append", default=[], metavar="DIR",
                    help="also load the *.toml rule packs in DIR (repeatable)")
     p.add_argument("--checkpatch", metavar="PATH", help="checkpatch.pl to run (default: the repo's)")
@@ -193,7 +195,10 @@ def write_outputs(out_dir: Path, series: Series, result: CheckResult, apply: App
 
 
 def exit_code(result: CheckResult, apply: ApplyResult | None, fail_on: str) -> int:
-    """1 when a patch conflicts or a counted finding reaches --fail-on, else 0."""
+    """1 when a patch conflicts or a counted finding reaches --fail-on, else 0 (always 0 with
+    --fail-on never: the report says what happened, the exit status does not fail the job)."""
+    if fail_on == "never":
+        return 0
     if apply is not None and any(p.outcome == "conflict" for p in apply.patches):
         return 1
     levels = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[fail_on]
