@@ -8,6 +8,7 @@ with the categories of the concerns the reviewers raised. Prints:
 
   - category recall: concerns whose category has a needs-review item on their thread, over all
     concerns (micro), and the mean of that share over the threads with concerns;
+  - the same micro recall without the concerns labelled `other` (no checklist category asks them);
   - recall per category (hits/total);
   - items per ack-only thread (threads on which reviewers raised nothing);
   - off-category items per concern thread (needs-review items of a category no reviewer raised
@@ -158,6 +159,7 @@ def measure(threads: list[dict[str, Any]], items: dict[str, list[dict[str, Any]]
         "concerns": total,
         "recall_micro": hits / total if total else None,
         "recall_per_thread_mean": sum(per_thread) / len(per_thread) if per_thread else None,
+        "recall_micro_without_other": _without_other(by_category),
         "recall_by_category": {c: {"hits": v[0], "total": v[1]}
                                for c, v in sorted(by_category.items(), key=lambda kv: order.get(kv[0], 99))},
         "ack_only_threads": len(ack_items),
@@ -168,6 +170,13 @@ def measure(threads: list[dict[str, Any]], items: dict[str, list[dict[str, Any]]
                             "precision": len(rule_raised[r]) / len(rule_threads[r])} for r in rules],
         "threads": rows,
     }
+
+
+def _without_other(by_category: dict[str, list[int]]) -> float | None:
+    """Micro recall over the concerns of the taxonomy's categories, leaving out `other` (no rule can ask it)."""
+    hits = sum(v[0] for c, v in by_category.items() if c != "other")
+    total = sum(v[1] for c, v in by_category.items() if c != "other")
+    return hits / total if total else None
 
 
 def _pct(x: float | None) -> str:
@@ -185,6 +194,7 @@ def report(m: dict[str, Any], failed: dict[str, str], seconds: float) -> str:
         out.append(f"  NOT CHECKED {tid}: {why}")
     out.append(f"category recall: micro {_pct(m['recall_micro'])}, per-thread mean "
                f"{_pct(m['recall_per_thread_mean'])}")
+    out.append(f"category recall without the 'other' category: micro {_pct(m['recall_micro_without_other'])}")
     out.append("recall by category:")
     for cat, v in m["recall_by_category"].items():
         out.append(f"  {cat:22s} {v['hits']:3d}/{v['total']:<3d} {_pct(v['hits'] / v['total'])}")
