@@ -460,3 +460,16 @@ def test_progress_on_a_real_terminal_shows_markup_as_text_and_no_escape_from_mai
     assert "Traceback" not in out and "MarkupError" not in out
     assert "\x1b]0;" not in out and "\x1b]8;" not in out
     assert "subject" in out and "[bold]z" in out
+
+
+def test_every_format_names_the_patches_missing_from_the_thread() -> None:
+    series, apply, check = _load()
+    series = dataclasses.replace(series, missing=(2, 3))
+    assert "patches 2-3 of" in terminal.render(series, check, apply)
+    assert json.loads(json_report.render(series, check, apply))["series"]["missing"] == [2, 3]
+    sarif_doc = json.loads(sarif.render(series, check, apply))
+    assert sarif_doc["runs"][0]["properties"]["series"]["missing"] == [2, 3]
+    rows = [json.loads(x) for x in patchwork.render(series, check, apply).splitlines()]
+    assert all("2-3 missing from the thread" in r["description"] for r in rows if r["patch"] > 3)
+    assert "2-3" in markdown.render(series, check, apply)
+    assert any("2-3 of" in r.text for r in replies.build(series, check, apply))

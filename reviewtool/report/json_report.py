@@ -18,7 +18,7 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None) 
         "schema_version": check.schema_version,
         "series": {
             "id": series.id, "subject": series.subject, "revision": series.revision,
-            "expected": series.expected, "msgid": series.msgid,
+            "expected": series.expected, "missing": list(series.missing), "msgid": series.msgid,
             "patches": [{"index": p.index, "subject": p.subject, "msgid": p.msgid} for p in series.patches],
         },
         "summary": {

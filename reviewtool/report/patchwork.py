@@ -23,7 +23,7 @@ from reviewtool.report.quote import (
     outcome_of,
     worst_severity,
 )
-from reviewtool.report.safe import json_text
+from reviewtool.report.safe import json_text, ranges
 
 CONTEXT = "reviewtool"
 DESCRIPTION_MAX = 254
@@ -56,6 +56,9 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
             applies = "already upstream; "
         else:
             applies = f"{oc.outcome} onto {apply.onto if apply else '?'}; "
+        gone = [m for m in series.missing if m < p.index]
+        if gone:  # the patch is checked without what those patches would have changed first
+            applies = f"patch{'es' if len(gone) > 1 else ''} {ranges(gone)} missing from the thread; " + applies
         base = {"patch": p.index, "msgid": p.msgid, "subject": p.full_subject}
         rows = [(CONTEXT, state, applies + _questions(findings))]
         if per_category:

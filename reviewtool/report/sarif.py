@@ -190,7 +190,8 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
         ],
         "results": [_result(f, index[f.rule], where, series) for f in check.findings],
         "properties": {"series": {"id": series.id, "msgid": series.msgid, "revision": series.revision,
-                                  "subject": series.subject,
+                                  "subject": series.subject, "expected": series.expected,
+                                  "missing": list(series.missing),
                                   "link": patch_link(series, link_base=link_base)}},
     }
     if apply is not None:

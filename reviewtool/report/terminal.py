@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from reviewtool.model import CATEGORIES, ApplyResult, ChecklistItem, CheckResult, Evidence, Finding, Series
-from reviewtool.report.safe import for_terminal
+from reviewtool.report.safe import for_terminal, ranges
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan", "looks-ok": "green"}
 _MAX_PLACES = 6  # places listed per checklist item unless --verbose
@@ -135,6 +135,10 @@ def render(series: Series, check: CheckResult, apply: ApplyResult | None = None,
     title = series.cover.subject if series.cover else series.subject
     out.prose("", title, 2, ("reviewtool check: ", "bold"))
     out.prose("", summary_line(series, check), 2)
+    if series.missing:
+        n = len(series.missing)
+        out.prose("", f"patch{'es' if n != 1 else ''} {ranges(series.missing)} of {series.expected} "
+                      f"{'are' if n != 1 else 'is'} not in the thread", 2)
     if apply is not None:
         base = apply.base.commit[:12] if apply.base.commit else "?"
         out.line(f"rebased onto {apply.onto} ({apply.onto_commit[:12]}), base {base} ({apply.base.how})")
