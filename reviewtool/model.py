@@ -42,7 +42,8 @@ Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 Status = Literal["needs-review", "looks-ok"]
 STATUSES: tuple[str, ...] = get_args(Status)
-Outcome = Literal["clean", "offset", "3way", "conflict", "already-upstream", "skipped", "not-applicable"]
+Outcome = Literal["clean", "offset", "3way", "conflict", "already-upstream", "already-applied", "skipped",
+                  "missing", "not-applicable"]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 BaseHow = Literal["--base", "base-commit", "guessed", "onto"]
 
@@ -198,6 +199,10 @@ class PatchOutcome(_Model):
     upstream_commit: str | None = None
     failed_hunks: tuple[Hunk, ...] = ()
     commit: str | None = None  # the commit made for this patch, when it applied
+    # when its content was compared with the target (it did not apply): the added lines that
+    # tell something, and how many of them are there already
+    added_lines: int = 0
+    added_present: int = 0
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -222,6 +227,21 @@ class ApplyResult(_Model):
     result_tree: str | None
     repo: str
     branch: str | None = None
+    expected: int = 0  # M of the series' N/M: every N in 1..M has one of `patches`
+    scanned: str = ""  # what was read for already-upstream patches, and what was left out and why
+    scanned_commits: int = 0
+    schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RebaseMatrix(_Model):
+    """One series applied onto several targets in one run: a result per target, in the order
+    given, and the target that takes the series best."""
+
+    series_id: str
+    results: tuple[ApplyResult, ...]
+    best: str  # the `onto` of the best result
+    best_reason: str = ""
     schema_version: int = SCHEMA_VERSION
 
 

@@ -53,7 +53,9 @@ def test_unknown_base_applies_directly_onto_ref_and_says_so(tmp_path: Path) -> N
     series = with_patches(without_base(fixture_series()), patches)
     res = apply_series(series, "v5.15-rc1", repo=copy_repo(tmp_path))
     assert res.base.how == "onto" and res.base.commit == res.onto_commit
-    assert "no base known: applied directly onto REF" in res.base.detail
+    assert res.base.detail.startswith("none known, so the series was applied directly onto the target: "
+                                      "the series names no base-commit and no commit among")
+    assert ":;" not in res.base.detail and "REF" not in res.base.detail  # a sentence, never a template
     outcomes = {p.index: p.outcome for p in res.patches}
     assert outcomes[1] == "clean" and outcomes[10] == "not-applicable"
     p5 = res.patches[4]

@@ -29,18 +29,23 @@ def choose_base(repo: GitRepo, trees: Trees, series: Series, files: list[list[Fi
             commit = repo.resolve_commit(series.base_commit, "base-commit")
             return BaseChoice(commit, "base-commit", f"{_label(repo, commit)}, the series' base-commit:")
         except GitError:
-            notes.append(f"the series' base-commit: {series.base_commit} is not in this repository")
+            notes.append(f"its base-commit {series.base_commit[:12]} is not in this repository")
     else:
-        notes.append("the series names no base-commit:")
+        notes.append("the series names no base-commit")
     blobs = preimage_blobs(files)
     if blobs:
         found, detail = guess_base(repo, trees, blobs, onto)
         if found is not None:
-            return BaseChoice(found, "guessed", "; ".join([f"{_label(repo, found)}, {detail}", *notes]))
+            return BaseChoice(found, "guessed", f"{_label(repo, found)}, {detail}; {_and(notes)}")
         notes.append(detail)
     else:
-        notes.append("no pre-image blob ids to guess from")
-    return BaseChoice(onto, "onto", "; ".join(["no base known: applied directly onto REF", *notes]))
+        notes.append("its patches name no pre-image blob to guess from")
+    return BaseChoice(onto, "onto", f"none known, so the series was applied directly onto the target: {_and(notes)}")
+
+
+def _and(parts: list[str]) -> str:
+    """'a, b and c'."""
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _label(repo: GitRepo, commit: str) -> str:
@@ -83,11 +88,11 @@ def guess_base(repo: GitRepo, trees: Trees, wanted: dict[str, str], onto: str) -
         state[path] = entry[1] if entry else None
     total = len(blobs)
     if not total:
-        return None, "no pre-image blob of a file in this tree to guess from"
+        return None, "no pre-image blob of a file in this tree is named to guess from"
     left_out = f", {foreign} outside this tree left out" if foreign else ""
     best = (_matches(state, blobs), onto)
     if best[0] == total:
-        return onto, f"guessed: REF itself has all {total} pre-image blobs ({total}/{total} matched)"
+        return onto, f"guessed: the target itself has all {total} pre-image blobs ({total}/{total} matched)"
     log = repo.run("log", "--first-parent", "--raw", "--no-abbrev", "--no-renames", "--format=commit %H %P",
                    f"--max-count={GUESS_LIMIT}", onto, "--", *blobs).out
     walked = 0
@@ -99,19 +104,19 @@ def guess_base(repo: GitRepo, trees: Trees, wanted: dict[str, str], onto: str) -
                 if got > best[0]:
                     best = (got, parent)
                 if got == total:
-                    return parent, (f"guessed from the patches' index lines: the newest commit in REF's "
+                    return parent, (f"guessed from the patches' index lines: the newest commit in the target's "
                                     f"history with all {total} pre-image blobs ({total}/{total} matched{left_out}; "
                                     f"{walked} commit{'s' if walked != 1 else ''} on those paths walked)")
             parts = line.split()
             parent = parts[2] if len(parts) > 2 else None
-            walked += 1
+            walked += len(parts) > 1  # not the closing sentinel
         elif line.startswith(":"):
             meta, _, path = line.partition("\t")
             fields = meta.split()
             if path in state and len(fields) >= 4:
                 old = fields[2]
                 state[path] = None if set(old) == {"0"} else old
-    return None, (f"no commit among REF's last {walked} on the series' files has all {total} pre-image "
+    return None, (f"no commit among the target's last {walked} on the series' files has all {total} pre-image "
                   f"blobs (best {best[0]}/{total} at {best[1][:12]})")
 
 

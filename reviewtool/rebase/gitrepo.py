@@ -264,6 +264,50 @@ class GitRepo:
             raise GitError(f"git {args[0]} failed: {result.err.splitlines()[-1] if result.err else result.returncode}")
         return result
 
+    def run_capped(self, *args: str, limit: int, input_path: Path | None = None,
+                   timeout: float = TIMEOUT) -> tuple[bytes, bool]:
+        """`git ARGS`'s stdout (stdin read from INPUT_PATH), read up to LIMIT bytes; True when
+        it was cut there (the process is then killed: nothing past the budget is held)."""
+        self.check_interrupt()
+        with open(input_path or os.devnull, "rb") as stdin:
+            proc: Any = self._git().execute(["git", *args], as_process=True, istream=stdin,
+                                            start_new_session=True)
+        popen: subprocess.Popen[bytes] = proc.proc
+        self._current = popen
+        expired: list[bool] = []
+
+        def kill() -> None:
+            expired.append(True)
+            popen.kill()
+
+        watchdog = threading.Timer(timeout, kill)
+        watchdog.daemon = True
+        watchdog.start()
+        chunks: list[bytes] = []
+        size = 0
+        cut = False
+        try:
+            out = _stream(popen.stdout)
+            while chunk := out.read1(1 << 20):  # type: ignore[attr-defined]
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    cut = True
+                    popen.kill()
+                    break
+            _out, err = popen.communicate()
+        finally:
+            watchdog.cancel()
+            if popen.poll() is not None:
+                self._current = None
+        if expired:
+            raise GitError(f"git {args[0]} did not finish in {timeout:.0f} s")
+        self.check_interrupt()
+        if not cut and popen.returncode != 0:
+            text = err.decode("utf-8", "replace").strip()
+            raise GitError(f"git {args[0]} failed: {text.splitlines()[-1] if text else popen.returncode}")
+        return b"".join(chunks)[:limit] if cut else b"".join(chunks), cut
+
     def start(self, *args: str) -> Any:
         """Start a long-lived git process with pipes on stdin and stdout.
 

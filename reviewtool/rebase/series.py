@@ -16,10 +16,12 @@ from reviewtool.rebase.apply import Applied, PatchApplier
 from reviewtool.rebase.base import choose_base
 from reviewtool.rebase.gitrepo import GitRepo
 from reviewtool.rebase.paths import patch_problem
+from reviewtool.rebase.present import presence
 from reviewtool.rebase.trees import Trees
-from reviewtool.rebase.upstream import scan_upstream, series_patch_ids
+from reviewtool.rebase.upstream import ScanRange, Upstream, scan_ranges, series_patch_ids
 
 Progress = Callable[[int, int, PatchOutcome | None], None]
+Phase = Callable[[str], None]
 
 _FALLBACK_IDENT = ("reviewtool", "reviewtool@localhost")
 
@@ -32,24 +34,56 @@ class _Failed:
 
 
 def apply_series(series: Series, onto: str, *, repo: str | Path | None = None, base: str | None = None,
-                 progress: Progress | None = None) -> ApplyResult:
+                 progress: Progress | None = None, phase: Phase | None = None) -> ApplyResult:
     """Apply SERIES onto the commit-ish ONTO of REPO without touching the user's checkout."""
+    return apply_series_multi(series, [onto], repo=repo, base=base, progress=progress, phase=phase)[0]
+
+
+def apply_series_multi(series: Series, ontos: list[str], *, repo: str | Path | None = None,
+                       base: str | None = None, progress: Progress | None = None,
+                       phase: Phase | None = None) -> tuple[ApplyResult, ...]:
+    """Apply SERIES onto each of ONTOS in one pass: the repository, the parsed diffs, the
+    patch-ids and the upstream scan are shared; each target gets its own base and result."""
     with GitRepo(repo) as g:
-        onto_commit = g.resolve_commit(onto, "REF")
+        commits = [g.resolve_commit(onto, "REF") for onto in ontos]
         trees = Trees(g)
         parsed = [list(parse(p.diff).files) for p in series.patches]
         refused = {p.index: (fds, why) for p, fds in zip(series.patches, parsed, strict=True)
                    if (why := patch_problem(fds)) is not None}
         # a patch with a path git refuses is never applied, and no git command sees its paths
         files = [[] if p.index in refused else fds for p, fds in zip(series.patches, parsed, strict=True)]
-        choice = choose_base(g, trees, series, files, onto_commit, base)
-        run = _Run(g, trees, series, files, onto_commit, choice, progress, refused)
-        outcomes = run.all()
-        tip = run.tip
-        return ApplyResult(
-            series_id=series.id, onto=onto, onto_commit=onto_commit, base=choice,
-            patches=tuple(outcomes), result_commit=tip, result_tree=trees.tree_of(tip), repo=str(g.path),
-        )
+        if phase:
+            phase("guessing the base" if base is None and not series.base_commit else "finding the base")
+        choices = [choose_base(g, trees, series, files, c, base) for c in commits]
+        paths = sorted({p for fs in files for fd in fs for p in fd.paths})
+        ranges = [ScanRange(ch.commit if ch.how != "onto" else None, c) for ch, c in zip(choices, commits, strict=True)]
+        upstream = scan_ranges(g, ranges, paths, phase=phase)
+        patch_ids = series_patch_ids(g, series.patches)
+        applier = PatchApplier(g, trees)
+        results = []
+        for onto, commit, choice in zip(ontos, commits, choices, strict=True):
+            run = _Run(g, trees, series, files, commit, choice, progress, refused)
+            run.upstream, run.patch_ids, run.applier = upstream, patch_ids, applier
+            run.phase, run.label = phase, (f" onto {onto}" if len(ontos) > 1 else "")
+            outcomes = _with_missing(series, run.all())
+            tip = run.tip
+            results.append(ApplyResult(
+                series_id=series.id, onto=onto, onto_commit=commit, base=choice,
+                patches=tuple(outcomes), result_commit=tip, result_tree=trees.tree_of(tip), repo=str(g.path),
+                expected=max(series.expected, len(outcomes)), scanned=upstream.describe(commit),
+                scanned_commits=upstream.scanned_in(commit),
+            ))
+        return tuple(results)
+
+
+def _with_missing(series: Series, outcomes: list[PatchOutcome]) -> list[PatchOutcome]:
+    """OUTCOMES with a `missing` one for each N of N/M that the thread lacks, in order."""
+    have = {p.index for p in outcomes}
+    absent = set(series.missing) | set(range(1, series.expected + 1))
+    extra = [PatchOutcome(n, "(not in the thread)", "missing",
+                          detail=f"patch {n:02d}/{series.expected:02d} was never received")
+             for n in sorted(absent - have) if n > 0]
+    return sorted(outcomes + extra, key=lambda p: p.index)
 
 
 class _Run:
@@ -65,17 +99,24 @@ class _Run:
         self.failed: list[_Failed] = []
         self.refused = refused or {}  # index -> (files, why): patches with paths git refuses
         self.committer = _committer(g)
+        self.upstream: Upstream | None = None
+        self.patch_ids: dict[int, str] = {}
+        self.phase: Phase | None = None
+        self.label = ""
 
     def all(self) -> list[PatchOutcome]:
-        paths = sorted({p for fs in self.files for fd in fs for p in fd.paths})
-        upstream_base = self.base.commit if self.base.how != "onto" else None
-        self.upstream = scan_upstream(self.g, upstream_base, self.onto, paths)
-        self.patch_ids = series_patch_ids(self.g, self.series.patches)
+        if self.upstream is None:
+            paths = sorted({p for fs in self.files for fd in fs for p in fd.paths})
+            upstream_base = self.base.commit if self.base.how != "onto" else None
+            self.upstream = scan_ranges(self.g, [ScanRange(upstream_base, self.onto)], paths)
+            self.patch_ids = series_patch_ids(self.g, self.series.patches)
         out: list[PatchOutcome] = []
         total = len(self.series.patches)
         for n, (patch, fds) in enumerate(zip(self.series.patches, self.files, strict=True), start=1):
             self.g.check_interrupt()  # a Ctrl-C is acted on between patches
-            if self.progress:
+            if self.phase:
+                self.phase(f"applying {n}/{total}{self.label}")
+            elif self.progress:
                 self.progress(n, total, None)
             outcome = self.one(patch, fds, self.files[:n - 1])
             out.append(outcome)
@@ -97,7 +138,8 @@ class _Run:
         if self._foreign(fds):
             return PatchOutcome(index, subject, "not-applicable", paths,
                                 "touches no file or directory of this tree (a patch for another project?)")
-        match = self.upstream.match(patch, self.patch_ids.get(index))
+        assert self.upstream is not None
+        match = self.upstream.match(patch, self.patch_ids.get(index), self.onto)
         if match is not None:
             c = match.commit
             how = "same patch-id" if match.how == "patch-id" else "same subject and author (patch-id differs)"
@@ -105,8 +147,8 @@ class _Run:
                                 f'{how} as {c.oid[:12]} "{c.subject}"', upstream_commit=c.oid)
         got = self.applier.apply(parse(patch.diff).text, fds, self.tip_tree, earlier)
         if got.tree is not None and got.tree == self.tip_tree:
-            return PatchOutcome(index, subject, "already-upstream", paths,
-                                "applying it changes nothing: its changes are already in REF "
+            return PatchOutcome(index, subject, "already-applied", paths,
+                                "applying it changes nothing: its changes are already in the target "
                                 "(no commit with the same patch-id or subject found)")
         if got.tree is not None:
             commit = self._commit(patch, got.tree)
@@ -115,6 +157,12 @@ class _Run:
         return self._failure(index, subject, fds, got)
 
     def _failure(self, index: int, subject: str, fds: list[FileDiff], got: Applied) -> PatchOutcome:
+        # the target as it was: the series' own earlier patches are no evidence of a merge
+        here = presence(self.g, self.trees, self.trees.tree_of(self.onto), fds)
+        if here.whole or here.mostly:  # history could not tell; the content can
+            detail = here.describe() if here.whole else f"{here.describe()}: merged and changed since?"
+            return PatchOutcome(index, subject, "already-applied", got.paths, detail,
+                                added_lines=here.added, added_present=here.added_present)
         dep = self._dependency(fds)
         outcome: Outcome = "conflict"
         detail = got.detail
@@ -124,9 +172,12 @@ class _Run:
             missing = ", ".join(f"{m:02d}" for m in self.series.missing if m < index)
             outcome = "skipped"
             detail = f"needs patch(es) {missing}, missing from the series: {got.detail}"
+        if here.added_present:
+            detail += f" ({here.describe()})"
         self.failed.append(_Failed(index, outcome, fds))
         return PatchOutcome(index, subject, outcome, got.paths, detail, got.git_error,
-                            failed_hunks=got.failed_hunks)
+                            failed_hunks=got.failed_hunks, added_lines=here.added,
+                            added_present=here.added_present)
 
     def _dependency(self, fds: list[FileDiff]) -> str | None:
         """Why a failed patch needs an earlier failed one, or None when it does not."""
