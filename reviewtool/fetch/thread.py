@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import hashlib
 import io
 import re
-from collections import Counter
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, TypeVar
 
 import b4
 
 from reviewtool.errors import SourceError
+from reviewtool.fetch import mbox, postings
+from reviewtool.fetch.am import am_ready_mbox, who
 from reviewtool.model import Cover, Patch, Reply, Series, Trailer
 
 _DIFF_START = re.compile(r"^(diff --git |--- [^\n]*\n\+\+\+ |Index: )", re.M)
@@ -22,8 +24,8 @@ _META = re.compile(r"^(base-commit|prerequisite-patch-id|prerequisite-change-id|
 _PLUS_FILE = re.compile(r"^\+\+\+ (?:b/)?(\S+)", re.M)
 
 
-def _who(name: str, addr: str) -> str:
-    return email.utils.formataddr((name, addr)) if name and name != addr else addr
+_who = who
+T = TypeVar("T")
 
 
 def _iso(lmsg: Any) -> str:
@@ -71,7 +73,10 @@ def diff_files(diff: str) -> tuple[str, ...]:
 
 
 def _addrs(msg: EmailMessage, header: str) -> tuple[str, ...]:
-    values = [b4.LoreMessage.clean_header(str(v)) for v in msg.get_all(header, [])]
+    try:
+        values = [b4.LoreMessage.clean_header(str(v)) for v in msg.get_all(header, [])]
+    except mbox.HEADER_ERRORS:  # a header the parser fails on (`Cc: a@`, comments nested too deep)
+        return ()
     return tuple(_who(n, a) for n, a in email.utils.getaddresses(values) if a)
 
 
@@ -91,64 +96,6 @@ def _dedup(trailers: tuple[Trailer, ...]) -> tuple[Trailer, ...]:
             seen.add(key)
             out.append(t)
     return tuple(out)
-
-
-def _slot(msg: EmailMessage) -> tuple[int, int, int] | None:
-    """(revision, N, M) of a patch posting, None for anything else."""
-    try:
-        subj = b4.LoreSubject(str(msg.get("Subject", "")))
-    except (ValueError, LookupError, TypeError, AttributeError):
-        return None
-    if subj.patch and not subj.reply and subj.counter > 0 and not subj.counters_inferred:
-        return (subj.revision, subj.counter, subj.expected)
-    return None
-
-
-def _dropped_duplicates(msgs: list[tuple[str, EmailMessage]]) -> set[str]:
-    """Second postings of the same N/M of one revision (a resend, a cross-post with a new
-    Message-ID). Keep the copy the replies answer, else the first; b4 would misnumber them."""
-    answered: Counter[str] = Counter()
-    for _mid, msg in msgs:
-        parent = b4.LoreMessage.get_clean_msgid(msg, header="In-Reply-To")
-        if parent:
-            answered[parent] += 1
-    by_slot: dict[tuple[int, int, int], list[str]] = {}
-    for mid, msg in msgs:
-        slot = _slot(msg)
-        if slot is not None:
-            by_slot.setdefault(slot, []).append(mid)
-    dropped: set[str] = set()
-    for mids in by_slot.values():
-        if len(mids) > 1:
-            keep = max(mids, key=lambda m: (answered[m], -mids.index(m)))
-            dropped.update(m for m in mids if m != keep)
-    return dropped
-
-
-def _load(msgs: list[EmailMessage]) -> tuple[Any, list[str]]:
-    lmbx = b4.LoreMailbox()
-    unique: list[tuple[str, EmailMessage]] = []
-    dups: list[str] = []
-    seen: set[str] = set()
-    for msg in msgs:
-        mid = b4.LoreMessage.get_clean_msgid(msg)
-        if not mid:
-            continue  # b4 cannot place a message without a Message-ID
-        if mid in seen:
-            dups.append(mid)
-            continue
-        seen.add(mid)
-        unique.append((mid, msg))
-    dropped = _dropped_duplicates(unique)
-    for mid, msg in unique:
-        if mid in dropped:
-            dups.append(mid)
-            continue
-        try:
-            lmbx.add_message(msg)
-        except (ValueError, LookupError, TypeError, AttributeError, UnicodeError):
-            continue  # one undecodable message must not sink the thread
-    return lmbx, dups
 
 
 def _prime_patch_ids(lmbx: Any) -> None:
@@ -178,9 +125,9 @@ def _prime_patch_ids(lmbx: Any) -> None:
         m._git_patch_id = pid
 
 
-def _patch_index(lmbx: Any, lser: Any, lmsg: Any) -> int | None:
-    """Which message of the series a reply belongs under: 0 cover, N patch N, None elsewhere."""
-    ours = {p.msgid: i for i, p in enumerate(lser.patches) if p is not None}
+def _patch_index(lmbx: Any, ours: dict[str, int], lmsg: Any) -> int | None:
+    """Which message of the series a reply belongs under: 0 cover, N patch N, None elsewhere.
+    ours: message-id -> index of the series' own messages."""
     cur, hops = lmsg, 0
     while cur is not None and hops < 100:
         parent = cur.in_reply_to or (cur.references[-1] if cur.references else None)
@@ -193,28 +140,30 @@ def _patch_index(lmbx: Any, lser: Any, lmsg: Any) -> int | None:
     return None
 
 
-def build_series(msgs: list[EmailMessage], revision: int | None, source: str,
-                 link_base: str | None) -> tuple[Series, bytes]:
-    """The chosen revision of the thread as a Series, and its am-ready mbox (b4 am's output)."""
-    lmbx, dup_msgids = _load(msgs)
-    if not lmbx.series:
-        raise SourceError(f"no patch found in {source}: is it a thread of replies only?")
-    revisions = sorted(lmbx.series)
-    if revision is not None and revision not in lmbx.series:
-        have = ", ".join(f"v{r}" for r in revisions)
-        raise SourceError(f"no v{revision} in {source} (it has {have})")
-    _prime_patch_ids(lmbx)
-    try:
-        lser = lmbx.get_series(revision=revision, codereview_trailers=False)
-    except SystemExit:
-        lser = None
-    if lser is None:
-        raise SourceError(f"no usable patch found in {source}")
+def valid_text(value: T) -> T:
+    """value with every string in it valid Unicode: bytes no parser could decode, kept as
+    surrogate escapes (a raw 8-bit Message-ID, say), are read as UTF-8 with replacement."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            try:
+                return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")  # type: ignore[return-value]
+            except UnicodeEncodeError:
+                return value.encode("utf-8", "replace").decode("utf-8")  # type: ignore[return-value]
+        return value
+    if isinstance(value, tuple):
+        items = tuple(valid_text(v) for v in value)
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changed = {f.name: new for f in dataclasses.fields(value)
+                   if (new := valid_text(old := getattr(value, f.name))) is not old}
+        return dataclasses.replace(value, **changed) if changed else value
+    return value
 
-    warnings: list[str] = []
-    cover_l = lser.patches[0]
-    cover_trailers = tuple(_trailer(t, "cover") for t in cover_l.followup_trailers) if cover_l else ()
 
+def _patches(lser: Any, cover_trailers: tuple[Trailer, ...]) -> tuple[list[Patch], list[int]]:
+    """The series' patches in order, and the numbers of those not in the thread."""
     patches: list[Patch] = []
     missing: list[int] = []
     for i in range(1, lser.expected + 1):
@@ -233,56 +182,89 @@ def build_series(msgs: list[EmailMessage], revision: int | None, source: str,
             patch_id=lmsg.git_patch_id if diff else None,
             to=_addrs(lmsg.msg, "To"), cc=_addrs(lmsg.msg, "Cc"),
         ))
-    if not patches:
-        raise SourceError(f"no patch found in {source}: is it a thread of replies only?")
-    if missing:
-        warnings.append("thread incomplete: missing " + ", ".join(
-            f"{i:0{len(str(lser.expected))}d}/{lser.expected}" for i in missing))
+    return patches, missing
+
+
+def _replies(loaded: postings.Loaded, lser: Any) -> list[Reply]:
+    lmbx = loaded.lmbx
+    ours = {p.msgid: i for i, p in enumerate(lser.patches) if p is not None}
+    replies = [Reply(
+        msgid=lmsg.msgid, author=_who(lmsg.fromname, lmsg.fromemail), date=_iso(lmsg),
+        subject=lmsg.full_subject, in_reply_to=lmsg.in_reply_to, body=lmsg.body,
+        patch_index=_patch_index(lmbx, ours, lmsg),
+        trailers=tuple(_trailer(t, "reply") for t in lmsg.trailers),
+    ) for lmsg in lmbx.followups + lmbx.unknowns + loaded.too_deep]
+    replies.sort(key=lambda r: (r.date, r.msgid))
+    return replies
+
+
+def _warnings(lser: Any, loaded: postings.Loaded, missing: list[int], revisions: list[int],
+              unreadable: mbox.Unreadable) -> list[str]:
+    warnings = [w for w in (postings.missing_warning(missing, lser.expected),
+                            postings.unreadable_numbers_warning(loaded.unreadable_numbers),
+                            postings.too_deep_warning(loaded.too_deep), unreadable.summary()) if w]
     newer = [r for r in revisions if r > lser.revision]
     if newer:
         warnings.append(f"a newer revision is in the thread: v{newer[-1]} (use -v {newer[-1]})")
     if not lser.base_commit:
         warnings.append("no base-commit: rebase will have to guess the base")
-    if dup_msgids:
-        warnings.append(f"{len(dup_msgids)} duplicate message(s) ignored: " +
-                        ", ".join(f"<{m}>" for m in dup_msgids[:3]) + (" ..." if len(dup_msgids) > 3 else ""))
+    dups = loaded.duplicates
+    if dups:
+        warnings.append(f"{len(dups)} duplicate message(s) ignored: " +
+                        ", ".join(f"<{m}>" for m in dups[:3]) + (" ..." if len(dups) > 3 else ""))
+    return warnings
 
+
+def build_series(msgs: list[EmailMessage], revision: int | None, source: str,
+                 link_base: str | None, unreadable: mbox.Unreadable | None = None) -> tuple[Series, bytes]:
+    """The chosen revision of the thread as a Series, and its am-ready mbox (b4 am's output).
+    unreadable: the messages left out so far (more are added), for a warning."""
+    unreadable = mbox.Unreadable() if unreadable is None else unreadable
+    loaded = postings.load(msgs, source, unreadable)
+    lmbx = loaded.lmbx
+    if not lmbx.series:
+        why = unreadable.summary() if unreadable else "is it a thread of replies only?"
+        raise SourceError(f"no patch found in {source}: {why}")
+    revisions = sorted(lmbx.series)
+    if revision is not None and revision not in lmbx.series:
+        have = ", ".join(f"v{r}" for r in revisions)
+        raise SourceError(f"no v{revision} in {source} (it has {have})")
+    _prime_patch_ids(lmbx)
+    try:
+        lser = lmbx.get_series(revision=revision, codereview_trailers=False)
+    except SystemExit:
+        lser = None
+    if lser is None:
+        raise SourceError(f"no usable patch found in {source}")
+    postings.tidy_trailers(lser, source)
+
+    cover_l = lser.patches[0]
+    cover_trailers = tuple(_trailer(t, "cover") for t in cover_l.followup_trailers) if cover_l else ()
+    patches, missing = _patches(lser, cover_trailers)
+    if not patches:
+        raise SourceError(f"no patch found in {source}: is it a thread of replies only?")
     cover = None
     if cover_l is not None:
         cover = Cover(cover_l.msgid, cover_l.subject, _who(cover_l.fromname, cover_l.fromemail),
                       _iso(cover_l), cover_l.body, cover_trailers)
-
-    replies = []
-    for lmsg in lmbx.followups + lmbx.unknowns:
-        replies.append(Reply(
-            msgid=lmsg.msgid, author=_who(lmsg.fromname, lmsg.fromemail), date=_iso(lmsg),
-            subject=lmsg.full_subject, in_reply_to=lmsg.in_reply_to, body=lmsg.body,
-            patch_index=_patch_index(lmbx, lser, lmsg),
-            trailers=tuple(_trailer(t, "reply") for t in lmsg.trailers),
-        ))
-    replies.sort(key=lambda r: (r.date, r.msgid))
-
+    replies = _replies(loaded, lser)
     first = cover_l or next(p for p in lser.patches[1:] if p is not None)
-    try:
-        am_msgs = lser.get_am_ready(addlink=False, allowbadchars=True)
-    except SystemExit:
-        am_msgs = []
-    am = io.BytesIO()
-    b4.save_git_am_mbox(am_msgs, am)
+    am = am_ready_mbox(lser, source)
 
     series = Series(
-        id=hashlib.sha1(f"{first.msgid}\n{lser.revision}".encode()).hexdigest()[:12],
+        id=hashlib.sha1(f"{valid_text(first.msgid)}\n{lser.revision}".encode()).hexdigest()[:12],
         revision=lser.revision, expected=lser.expected,
         subject=lser.subject if cover_l is None else cover_l.subject,
         author=_who(lser.fromname or first.fromname, lser.fromemail or first.fromemail),
         date=_iso(first), msgid=first.msgid, cover=cover, patches=tuple(patches),
-        missing=tuple(missing), duplicates=tuple(dup_msgids),
+        missing=tuple(missing), duplicates=tuple(loaded.duplicates),
         other_revisions=tuple(r for r in revisions if r != lser.revision),
         base_commit=lser.base_commit, prerequisite_patch_ids=tuple(lser.prereq_patch_ids or ()),
-        change_id=lser.change_id, replies=tuple(replies), warnings=tuple(warnings), source=source,
+        change_id=lser.change_id, replies=tuple(replies),
+        warnings=tuple(_warnings(lser, loaded, missing, revisions, unreadable)), source=source,
         link=f"{link_base.rstrip('/')}/{first.msgid}/" if link_base else None,
     )
-    return series, am.getvalue()
+    return valid_text(series), am
 
 
 def thread_mbox(msgs: list[EmailMessage]) -> bytes:
