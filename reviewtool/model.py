@@ -278,6 +278,15 @@ class Finding(_Model):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
+class MailSource(_Model):
+    """A mail a checklist item rests on: its message-id, date and sender."""
+
+    msgid: str
+    date: str
+    from_: str
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class ChecklistItem(_Model):
     """One question of the reviewer checklist, with all the evidence for it."""
 
@@ -288,6 +297,7 @@ class ChecklistItem(_Model):
     status: Status = "needs-review"
     reason: str = ""
     rules: tuple[str, ...] = ()
+    sources: tuple[MailSource, ...] = ()  # the mails an item from history rests on
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -318,6 +328,79 @@ class CheckResult(_Model):
     notes: tuple[str, ...] = ()
     dropped: tuple[DroppedFinding, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    history: Ledger | None = None  # with --history: what earlier revisions were told
+    schema_version: int = SCHEMA_VERSION
+
+
+# --- history: the review ledger -------------------------------------------------------
+
+CommentStatus = Literal["addressed", "answered", "acked", "unchanged", "dropped", "unknown"]
+COMMENT_STATUSES: tuple[str, ...] = get_args(CommentStatus)
+OPEN_STATUSES = ("unchanged", "unknown")  # the comments `check --history` asks about again
+Verdict = Literal["unchanged", "changed", "new", "dropped"]
+VERDICTS: tuple[str, ...] = get_args(Verdict)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class LedgerRevision(_Model):
+    """An earlier revision of the series that history found, and how it was found."""
+
+    revision: int
+    msgid: str
+    date: str
+    subject: str = ""
+    link: str | None = None
+    found_by: str = ""  # "change-id", "subject", "link", "store"
+    replies: int = 0  # the replies read (dated before the series)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Comment(_Model):
+    """One reviewer comment on an earlier revision: the lines it quoted, the reviewer's words,
+    where it points in that revision and in this one, and its status in this one."""
+
+    from_: str
+    msgid: str
+    date: str
+    revision: int
+    patch: int  # the patch of `revision` it was about (0: the cover letter)
+    text: str  # the reviewer's words
+    status: CommentStatus
+    category: str  # a CATEGORIES key, or "other"
+    file: str | None = None
+    function: str | None = None
+    line: int | None = None  # first quoted line, new side, in `revision`'s patch
+    quote: tuple[str, ...] = ()  # the lines it answers, as quoted
+    reason: str = ""  # why this status (for `answered`: the first line of the answer)
+    answer_msgid: str | None = None
+    now_patch: int | None = None  # the patch of this revision it maps to
+    evidence: tuple[Evidence, ...] = ()  # the lines in this revision (for open comments)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class PatchHistory(_Model):
+    """A patch of this revision (or one that left the series), paired with the previous
+    revision's as range-diff pairs them, and the verdict."""
+
+    verdict: Verdict
+    subject: str
+    patch: int | None  # index in this revision (None: dropped)
+    previous: int | None = None  # index in the previous revision (None: new)
+    previous_revision: int | None = None
+    how: str = ""  # "patch-id", "subject", "content"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Ledger(_Model):
+    """What earlier revisions of a series were told, and where each comment stands now."""
+
+    series_id: str
+    revision: int
+    revisions: tuple[LedgerRevision, ...]
+    patches: tuple[PatchHistory, ...] = ()
+    comments: tuple[Comment, ...] = ()
+    trailers: tuple[Trailer, ...] = ()  # trailers given on earlier revisions
+    notes: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
 

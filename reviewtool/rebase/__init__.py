@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from reviewtool.rebase.blobs import BlobReader, read_blob
-from reviewtool.rebase.series import apply_series
+from reviewtool.rebase.series import apply_series, apply_series_multi, rebase_matrix
 
-__all__ = ["BlobReader", "apply_series", "read_blob"]
+__all__ = ["BlobReader", "apply_series", "apply_series_multi", "read_blob", "rebase_matrix"]

@@ -19,7 +19,9 @@ from reviewtool.diff import DiffFile, DiffHunk
 from reviewtool.rebase.gitrepo import GitRepo
 from reviewtool.rebase.trees import Trees
 
-MOSTLY = 0.6  # a share of added lines present from which a failed patch counts as merged
+MOSTLY = 0.6  # the share of its lines in place (added present, removed gone) from which a failed
+#                patch counts as merged
+HALF = 0.5  # ... of which at least this share of its added lines
 _COMMON = frozenset({"return 0;", "return ret;", "break;", "continue;", "return;", "else", "} else {",
                      "default:", "return -EINVAL;", "return -ENOMEM;", "#endif", "#else", "*/", "/*"})
 
@@ -32,6 +34,8 @@ class Presence:
     hunks_present: int  # hunks whose result is in the file as a block (the patch reverse-applies)
     added: int  # added lines that tell something
     added_present: int
+    removed: int = 0  # removed lines that tell something
+    removed_gone: int = 0
 
     @property
     def whole(self) -> bool:
@@ -41,15 +45,21 @@ class Presence:
     @property
     def mostly(self) -> bool:
         """Most of the added lines are there (merged, and changed since?)."""
-        return self.added > 0 and self.added_present >= MOSTLY * self.added
+        lines = self.added + self.removed
+        if self.added and self.added_present < HALF * self.added:
+            return False  # lines gone alone are as much a sign of a rewrite as of a merge
+        return lines > 0 and self.added_present + self.removed_gone >= MOSTLY * lines
 
     def describe(self) -> str:
-        """'27 of 33 added lines present' or 'every hunk's result is in the target'."""
+        """'27 of 33 added lines present, 4 of 4 removed lines gone', or that it reverse-applies."""
         if self.whole:
             return "its changes are already in the target (the patch reverse-applies)"
+        parts = []
         if self.added:
-            return f"{self.added_present} of {self.added} added lines present"
-        return f"{self.hunks_present} of {self.hunks} hunks present"
+            parts.append(f"{self.added_present} of {self.added} added lines present")
+        if self.removed:
+            parts.append(f"{self.removed_gone} of {self.removed} removed lines gone")
+        return ", ".join(parts) or f"{self.hunks_present} of {self.hunks} hunks present"
 
 
 def significant(line: str) -> bool:
@@ -60,7 +70,7 @@ def significant(line: str) -> bool:
 
 def presence(repo: GitRepo, trees: Trees, tree: str, files: list[DiffFile]) -> Presence:
     """How much of the change FILES describe is in TREE already."""
-    hunks = found = added = added_found = 0
+    hunks = found = added = added_found = removed = gone = 0
     for fd in files:
         if fd.binary or (not fd.hunks and fd.status != "deleted"):
             continue
@@ -72,6 +82,7 @@ def presence(repo: GitRepo, trees: Trees, tree: str, files: list[DiffFile]) -> P
         lines = _lines(repo, trees, tree, fd.new_path)
         where = _positions(lines)
         counts = Counter(ln.strip() for ln in lines)
+        have = frozenset(counts)
         for h in fd.hunks:
             hunks += 1
             found += _hunk_present(h, lines, where)
@@ -82,7 +93,12 @@ def presence(repo: GitRepo, trees: Trees, tree: str, files: list[DiffFile]) -> P
                     if counts[key] > 0:
                         counts[key] -= 1
                         added_found += 1
-    return Presence(hunks, found, added, added_found)
+            kept = {ln.text.strip() for ln in h.added()}
+            for ln in h.removed():
+                if significant(ln.text) and ln.text.strip() not in kept:
+                    removed += 1
+                    gone += ln.text.strip() not in have
+    return Presence(hunks, found, added, added_found, removed, gone)
 
 
 def _hunk_present(h: DiffHunk, lines: list[str], where: dict[str, list[int]]) -> bool:

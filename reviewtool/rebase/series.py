@@ -10,7 +10,7 @@ from pathlib import Path
 
 from reviewtool.diff import DiffFile as FileDiff
 from reviewtool.diff import parse
-from reviewtool.model import ApplyResult, BaseChoice, Outcome, Patch, PatchOutcome, Series
+from reviewtool.model import ApplyResult, BaseChoice, Outcome, Patch, PatchOutcome, RebaseMatrix, Series
 from reviewtool.rebase import hunks
 from reviewtool.rebase.apply import Applied, PatchApplier
 from reviewtool.rebase.base import choose_base
@@ -74,6 +74,44 @@ def apply_series_multi(series: Series, ontos: list[str], *, repo: str | Path | N
                 scanned_commits=upstream.scanned_in(commit),
             ))
         return tuple(results)
+
+
+def rebase_matrix(series: Series, ontos: list[str], *, repo: str | Path | None = None,
+                  base: str | None = None, progress: Progress | None = None,
+                  phase: Phase | None = None) -> RebaseMatrix:
+    """SERIES onto every target of ONTOS in one pass, and the target that takes it best."""
+    results = apply_series_multi(series, ontos, repo=repo, base=base, progress=progress, phase=phase)
+    best, reason = best_target(results)
+    return RebaseMatrix(series.id, results, best, reason)
+
+
+_FAILED = ("conflict", "skipped")
+_APPLIED = ("clean", "offset", "3way")
+_ALREADY = ("already-upstream", "already-applied")
+
+
+def best_target(results: tuple[ApplyResult, ...]) -> tuple[str, str]:
+    """The target that takes the series best (fewest failed patches, then most applied or
+    already there, then fewest 3-way merges and offsets; the first given on a tie), and why."""
+    def count(res: ApplyResult, outcomes: tuple[str, ...]) -> int:
+        return sum(1 for p in res.patches if p.outcome in outcomes)
+
+    ranked = sorted(range(len(results)), key=lambda k: (
+        count(results[k], _FAILED), -count(results[k], _APPLIED + _ALREADY), count(results[k], ("3way",)),
+        count(results[k], ("offset",)), k))
+    res = results[ranked[0]]
+    total = res.expected or len(res.patches)
+    parts = [f"{count(res, _APPLIED)} of {total} apply"]
+    if count(res, _ALREADY):
+        parts.append(f"{count(res, _ALREADY)} already in it")
+    if count(res, ("3way",)):
+        parts.append(f"{count(res, ('3way',))} by 3-way merge")
+    failed = count(res, _FAILED)
+    parts.append(f"{failed} fail{'s' if failed == 1 else ''}" if failed else "none fails")
+    tie = len(results) > 1 and all(count(r, _FAILED) == failed and count(r, _APPLIED) == count(res, _APPLIED)
+                                   for r in results)
+    how = "takes the series as well as any other" if tie else "takes the series best"
+    return res.onto, f"{res.onto} {how}: {', '.join(parts)}"
 
 
 def _with_missing(series: Series, outcomes: list[PatchOutcome]) -> list[PatchOutcome]:

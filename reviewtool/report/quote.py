@@ -82,20 +82,35 @@ def outcome_of(apply: ApplyResult | None, index: int) -> PatchOutcome | None:
 
 
 def apply_summary(apply: ApplyResult) -> str:
-    """`13/15 applied (12 clean, 1 3way), 1 conflict, 1 already upstream`."""
-    total = len(apply.patches)
+    """`13/15 applied (12 clean, 1 3way), 1 conflict, 1 already upstream, 1 missing`: the counts
+    add up to M of the series' N/M."""
+    total = apply.expected or len(apply.patches)
     counts: dict[str, int] = {}
     for p in apply.patches:
         counts[p.outcome] = counts.get(p.outcome, 0) + 1
     applied = sum(counts.get(o, 0) for o in APPLIED)
     how = ", ".join(f"{counts[o]} {o}" for o in APPLIED if counts.get(o))
     parts = [f"{applied}/{total} applied" + (f" ({how})" if how else "")]
-    for outcome in ("conflict", "already-upstream", "skipped", "not-applicable"):
+    for outcome in ("conflict", "already-upstream", "already-applied", "skipped", "missing", "not-applicable"):
         n = counts.get(outcome, 0)
         if n:
-            name = outcome.replace("-", " ")
+            name = "already in the target" if outcome == "already-applied" else outcome.replace("-", " ")
             parts.append(f"{n} {name}" + ("s" if n > 1 and outcome == "conflict" else ""))
     return ", ".join(parts)
+
+
+def already_in(apply: ApplyResult) -> int:
+    """How many patches are in the target already (upstream by history, or by content)."""
+    return sum(1 for p in apply.patches if p.outcome in ("already-upstream", "already-applied"))
+
+
+def most_already_in(apply: ApplyResult) -> str | None:
+    """'Most of the series is already in the target (12 of 15 patches).', when it is."""
+    total = apply.expected or len(apply.patches)
+    n = already_in(apply)
+    if total and n * 2 > total:
+        return f"Most of the series is already in the target ({n} of {total} patches)."
+    return None
 
 
 def base_summary(apply: ApplyResult) -> str:
@@ -109,8 +124,36 @@ def base_summary(apply: ApplyResult) -> str:
     commit = (apply.base.commit or "?")[:12]
     if commit in apply.base.detail:  # already said in full: "e457da4a04c3 (v5.14-rc4), the series' base-commit:"
         return apply.base.detail
+    if apply.base.how == "onto" and apply.base.detail:  # a sentence of its own: "none known, so ..."
+        return f"{apply.base.detail} ({commit})"
     detail = f"; {apply.base.detail}" if apply.base.detail else ""
     return f"{commit} ({how}{detail})"
+
+
+# The cell of a patch in the multi-target matrix.
+CELL = {"clean": "clean", "offset": "offset", "3way": "3way", "conflict": "conflict",
+        "already-upstream": "already", "already-applied": "already", "skipped": "skipped",
+        "missing": "missing", "not-applicable": "n/a"}
+
+
+def matrix_rows(results: Sequence[ApplyResult]) -> list[tuple[int, str, list[str]]]:
+    """(N, subject, one cell per target) for every N of the series, in order."""
+    rows: dict[int, tuple[str, list[str]]] = {}
+    for k, res in enumerate(results):
+        for p in res.patches:
+            subject, cells = rows.setdefault(p.index, (p.subject, ["-"] * len(results)))
+            if subject == "(not in the thread)" and p.outcome != "missing":
+                rows[p.index] = (p.subject, cells)
+            cells[k] = CELL.get(p.outcome, p.outcome)
+    return [(n, subject, cells) for n, (subject, cells) in sorted(rows.items())]
+
+
+def target_totals(res: ApplyResult) -> str:
+    """'13/15 applied, 1 conflict': a matrix column's foot."""
+    total = res.expected or len(res.patches)
+    applied = sum(1 for p in res.patches if p.outcome in APPLIED)
+    failed = sum(1 for p in res.patches if p.outcome in ("conflict", "skipped"))
+    return f"{applied}/{total} applied" + (f", {failed} failed" if failed else "")
 
 
 def one_line(text: str, limit: int) -> str:

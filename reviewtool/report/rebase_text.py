@@ -1,11 +1,18 @@
-"""An ApplyResult as text: per-patch outcomes, the summary line, the base and the result."""
+"""An ApplyResult as text: one line per patch, the summary, the base and the result; or the
+matrix of several targets (`render_matrix`).
+
+Short by default, for an 80-column terminal: one line per patch, then what the first
+conflict says (its failed hunks and git's own words). `verbose` adds every patch's detail
+and every git error. JSON keeps everything.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reviewtool.model import ApplyResult, PatchOutcome, Series
+from reviewtool.model import ApplyResult, PatchOutcome, RebaseMatrix, Series
 from reviewtool.report.console import capture
+from reviewtool.report.quote import apply_summary, matrix_rows, most_already_in
 from reviewtool.report.safe import for_terminal
 
 if TYPE_CHECKING:
@@ -16,7 +23,10 @@ if TYPE_CHECKING:
 
 STYLE = {
     "clean": "green", "offset": "green", "3way": "yellow", "conflict": "bold red",
-    "skipped": "magenta", "already-upstream": "cyan", "not-applicable": "dim",
+    "skipped": "magenta", "already-upstream": "cyan", "already-applied": "cyan", "missing": "magenta",
+    "not-applicable": "dim",
+    # matrix cells
+    "already": "cyan", "n/a": "dim",
 }
 APPLIED = ("clean", "offset", "3way")
 HOW = {
@@ -25,16 +35,18 @@ HOW = {
     "guessed": "guessed from the patches' blob ids",
     "onto": "none known: applied directly onto the target",
 }
+GIT_LINES = 12  # lines of git's error shown for the first conflict (all with --verbose)
 
 
-def _num(p: PatchOutcome, total: int) -> str:
+def _num(index: int, total: int) -> str:
     width = max(2, len(str(total)))
-    return f"{p.index:0{width}d}/{total:0{width}d}"
+    return f"{index:0{width}d}/{total:0{width}d}"
 
 
 def summary_line(result: ApplyResult, total: int | None = None) -> str:
-    """'6/10 applied (3 clean, 2 offset, 1 3way), 1 conflict (06/10 arch/arm64/Kconfig), ...'."""
-    total = total or len(result.patches)
+    """'6/10 applied (3 clean, 2 offset, 1 3way), 1 conflict (06/10 arch/arm64/Kconfig), ...':
+    every patch N of M in exactly one count."""
+    total = total or result.expected or len(result.patches)
     by: dict[str, list[PatchOutcome]] = {}
     for p in result.patches:
         by.setdefault(p.outcome, []).append(p)
@@ -42,25 +54,24 @@ def summary_line(result: ApplyResult, total: int | None = None) -> str:
     kinds = ", ".join(f"{len(by[o])} {o}" for o in APPLIED if by.get(o))
     parts = [f"{applied}/{total} applied" + (f" ({kinds})" if kinds else "")]
     if by.get("conflict"):
-        items = ", ".join(f"{_num(p, total)} {' '.join(p.paths)}" for p in by["conflict"])
+        items = ", ".join(f"{_num(p.index, total)} {' '.join(p.paths)}" for p in by["conflict"])
         parts.append(f"{len(by['conflict'])} conflict{'s' if len(by['conflict']) > 1 else ''} ({items})")
-    if by.get("skipped"):
-        items = ", ".join(_num(p, total) for p in by["skipped"])
-        parts.append(f"{len(by['skipped'])} skipped ({items})")
-    if by.get("already-upstream"):
-        items = ", ".join(_upstream_ref(p, total) for p in by["already-upstream"])
-        parts.append(f"{len(by['already-upstream'])} already upstream ({items})")
-    if by.get("not-applicable"):
-        items = ", ".join(_num(p, total) for p in by["not-applicable"])
-        parts.append(f"{len(by['not-applicable'])} not applicable ({items})")
+    for outcome, name in (("skipped", "skipped"), ("already-applied", "already in the target"),
+                          ("missing", "missing"), ("not-applicable", "not applicable")):
+        if by.get(outcome):
+            items = ", ".join(_num(p.index, total) for p in by[outcome])
+            parts.append(f"{len(by[outcome])} {name} ({items})")
+        if outcome == "skipped" and by.get("already-upstream"):
+            items = ", ".join(_upstream_ref(p, total) for p in by["already-upstream"])
+            parts.append(f"{len(by['already-upstream'])} already upstream ({items})")
     return ", ".join(parts)
 
 
 def _upstream_ref(p: PatchOutcome, total: int) -> str:
     if not p.upstream_commit:
-        return f"{_num(p, total)} already in the target"
+        return f"{_num(p.index, total)} already in the target"
     subject = p.detail.split('"', 1)[1].rstrip('"') if '"' in p.detail else p.subject
-    return f'{_num(p, total)} = {p.upstream_commit[:12]} "{subject}"'
+    return f'{_num(p.index, total)} = {p.upstream_commit[:12]} "{subject}"'
 
 
 def _text(text: str, style: str = "") -> Text:
@@ -70,45 +81,119 @@ def _text(text: str, style: str = "") -> Text:
     return Text(for_terminal(text), style=style)
 
 
+def _fit(text: str, room: int) -> str:
+    return text if len(text) <= room else text[:max(0, room - 1)] + "…"
+
+
 def render_result(result: ApplyResult, series: Series | None = None, *, tty: bool = False,
-                  branch_note: str | None = None) -> str:
-    """The whole report: header, one block per patch, summary, base and result."""
+                  branch_note: str | None = None, verbose: int = 0) -> str:
+    """The whole report: header, one line per patch, the first conflict, summary and result."""
     out, buf = capture(tty)
-    total = (series.expected if series else 0) or len(result.patches)
+    total = result.expected or (series.expected if series else 0) or len(result.patches)
     if series is not None:
-        out.print(_text(f"Series: {series.subject} (v{series.revision}, {len(series.patches)} "
-                        f"patch{'es' if len(series.patches) != 1 else ''})"))
-    out.print(_text(f"Onto:   {result.onto} ({result.onto_commit[:12]})"))
-    base = result.base
-    out.print(_text(f"Base:   {base.detail or HOW.get(base.how, base.how)}"))
+        out.print(_text(f"Series: {series.subject} (v{series.revision}, {len(series.patches)} of {total} "
+                        f"patch{'es' if total != 1 else ''})"), soft_wrap=False)
+    out.print(_text(f"Onto:   {result.onto} ({result.onto_commit[:12]})"), soft_wrap=False)
+    out.print(_text(f"Base:   {_base_sentence(result)}"), soft_wrap=False)
+    if result.scanned:
+        out.print(_text(f"Read:   {result.scanned}", style="dim"), soft_wrap=False)
     out.print()
+    first = next((p for p in result.patches if p.outcome == "conflict"), None)
     for p in result.patches:
-        _render_patch(p, total, out)
+        _render_patch(p, total, out, verbose=verbose)
+    if first is not None and not verbose:
+        out.print()
+        out.print(_text(f"First conflict, {_num(first.index, total)}:", style="bold"))
+        _details(first, out, "  ", git_lines=GIT_LINES)
     out.print()
-    out.print(_text(summary_line(result, total), style="bold"))
+    out.print(_text(summary_line(result, total), style="bold"), soft_wrap=False)
+    most = most_already_in(result)
+    if most:
+        out.print(_text(most, style="cyan"), soft_wrap=False)
     if result.result_commit:
         out.print(_text(f"Result: commit {result.result_commit[:12]} (tree {(result.result_tree or '')[:12]})"))
     if result.branch:
         out.print(_text(f"Branch: {result.branch} created at {result.result_commit[:12] if result.result_commit else '-'}"))
     if branch_note:
-        out.print(_text(branch_note, style="yellow"))
+        out.print(_text(branch_note, style="yellow"), soft_wrap=False)
     return buf.getvalue()
 
 
-def _render_patch(p: PatchOutcome, total: int, out: Console) -> None:
-    line = _text(f"  {_num(p, total)}  ")
+def _base_sentence(result: ApplyResult) -> str:
+    base = result.base
+    text = base.detail or HOW.get(base.how, base.how)
+    if base.how == "onto":  # "none known, so ...": a sentence of its own
+        text = text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
+    return text
+
+
+def _render_patch(p: PatchOutcome, total: int, out: Console, *, verbose: int) -> None:
+    head = f"  {_num(p.index, total)}  "
+    line = _text(head)
     line.append(f"{p.outcome:<17}", style=STYLE.get(p.outcome, ""))
-    line.append(for_terminal(p.subject))
-    out.print(line)
-    indent = " " * (len(_num(p, total)) + 21)
-    if p.outcome == "already-upstream" and p.upstream_commit:
-        out.print(_text(f"{indent}{p.detail}", style="dim"))
-    elif p.detail:
-        out.print(_text(f"{indent}{p.detail}", style="dim"))
+    line.append(for_terminal(_fit(p.subject, out.width - len(head) - 17)))
+    out.print(line, soft_wrap=True)
+    if verbose:
+        _details(p, out, " " * (len(head) + 17), git_lines=None)
+
+
+def _details(p: PatchOutcome, out: Console, indent: str, *, git_lines: int | None) -> None:
+    """The detail, the failed hunks and git's words (its first GIT_LINES lines; None: all)."""
+    if p.detail:
+        out.print(_text(f"{indent}{p.detail}", style="dim"), soft_wrap=False)
     for h in p.failed_hunks:
         where = f"lines {h.start}-{h.start + h.length - 1}" if h.length else "(file not in the target)"
-        out.print(_text(f"{indent}failed hunk: {h.path} {where}  {h.header}", style="red"))
+        out.print(_text(f"{indent}failed hunk: {h.path} {where}  {h.header}", style="red"), soft_wrap=False)
     if p.git_error and p.outcome in ("conflict", "skipped"):
         out.print(_text(f"{indent}git said:", style="dim"))
-        for ln in for_terminal(p.git_error, multiline=True).strip("\n").split("\n"):
+        lines = for_terminal(p.git_error, multiline=True).strip("\n").split("\n")
+        if git_lines is not None and len(lines) > git_lines:
+            lines = [*lines[:git_lines], f"[... {len(lines) - git_lines} more lines: --verbose or --json]"]
+        for ln in lines:
             out.print(_text(f"{indent}  {ln}", style="dim"))
+
+
+def render_matrix(matrix: RebaseMatrix, series: Series | None = None, *, tty: bool = False,
+                  verbose: int = 0) -> str:
+    """Patch x target: one row per patch N of M, one column per target, a foot with each
+    target's count, the line naming the best target, then each target's base."""
+    out, buf = capture(tty)
+    results = matrix.results
+    total = max((r.expected or len(r.patches) for r in results), default=0)
+    if series is not None:
+        out.print(_text(f"Series: {series.subject} (v{series.revision}, {len(series.patches)} of {total} "
+                        f"patch{'es' if total != 1 else ''})"), soft_wrap=False)
+    widths = [max(8, len(r.onto)) for r in results]
+    lead = 2 + len(_num(total, total)) + 2
+    head = _text(" " * lead)
+    for r, w in zip(results, widths, strict=True):
+        head.append(f"{_fit(r.onto, w):<{w}}  ", style="bold")
+    out.print(head, soft_wrap=True)
+    room = out.width - lead - sum(w + 2 for w in widths)
+    for n, subject, cells in matrix_rows(results):
+        line = _text(f"  {_num(n, total)}  ")
+        for cell, w in zip(cells, widths, strict=True):
+            line.append(f"{cell:<{w}}  ", style=STYLE.get(cell, ""))
+        line.append(for_terminal(_fit(subject, room)) if room > 8 else "")
+        out.print(line, soft_wrap=True)
+    out.print()
+    for r in results:
+        out.print(_text(f"{r.onto}: {apply_summary(r)}"), soft_wrap=False)
+    out.print(_text(matrix.best_reason + ".", style="bold"), soft_wrap=False)
+    for r in results:
+        most = most_already_in(r)
+        if most:
+            out.print(_text(f"{r.onto}: {most}", style="cyan"), soft_wrap=False)
+    out.print()
+    for r in results:
+        out.print(_text(f"{r.onto} ({r.onto_commit[:12]}): base {r.base.detail or HOW.get(r.base.how)}",
+                        style="dim"), soft_wrap=False)
+        if verbose:
+            out.print(_text(f"  read: {r.scanned}", style="dim"), soft_wrap=False)
+            for p in r.patches:
+                if p.outcome not in APPLIED and p.detail:
+                    out.print(_text(f"  {_num(p.index, total)} {p.outcome}: {p.detail}", style="dim"),
+                              soft_wrap=False)
+    if not verbose:
+        out.print(_text("Per patch and per target: --verbose, or --json.", style="dim"))
+    return buf.getvalue()
