@@ -21,7 +21,7 @@ from reviewtool import config
 from reviewtool.commands import keep, save_result
 from reviewtool.commands.checking import CheckOptions, run_checks
 from reviewtool.errors import ReviewtoolError
-from reviewtool.model import ApplyResult, CheckResult, PatchOutcome, Series
+from reviewtool.model import ApplyResult, CheckResult, PatchOutcome, RebaseMatrix, Series
 from reviewtool.report import FORMATS, console
 
 FAIL_ON = ("error", "warning", "never")
@@ -36,7 +36,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                     "report; --output-dir writes every format at once.")
     p.add_argument("source", metavar="SOURCE",
                    help="message-id, lore URL, mbox, maildir, directory of .patch/.eml files, or -")
-    p.add_argument("--onto", required=True, metavar="REF", help="the tree to apply onto (branch, tag, commit)")
+    p.add_argument("--onto", required=True, action="append", metavar="REF",
+                   help="the tree to apply onto (branch, tag, commit); repeat it to try several: the "
+                        "checks run on the one that takes the series best, the reports show the matrix")
     p.add_argument("--repo", metavar="PATH", help="the target git repository (default: the current one)")
     p.add_argument("--base", metavar="REF", help="the base the series was written against (default: found)")
     p.add_argument("-v", "--revision", type=int, metavar="N", help="pick revision N (default: newest)")
@@ -76,7 +78,7 @@ def run_review(args: argparse.Namespace) -> int:
 
     with err:
         series = _fetch(args, err, store)
-        apply = _rebase(args, err, series)
+        apply, matrix = _rebase(args, err, series)
         save_result(store, series.id, "rebase", apply, args.quiet)
         result = _check(args, err, series, apply, ruleset)
         save_result(store, series.id, "check", result, args.quiet)
@@ -84,7 +86,8 @@ def run_review(args: argparse.Namespace) -> int:
     rules = _rule_meta(ruleset)
     options = {"sender": args.sender, "target_url": args.target_url,
                "per_category": args.patchwork_per_category, "rules": rules,
-               "verbose": args.verbose, "tty": console.tty(), "width": console.wrap_width(console.tty())}
+               "verbose": args.verbose, "tty": console.tty(), "width": console.wrap_width(console.tty()),
+               "matrix": matrix if len(matrix.results) > 1 else None}
     if (out_dir is not None or fmt == "email") and not args.sender:
         from reviewtool.report.email import PLACEHOLDER_SENDER
 
@@ -136,22 +139,26 @@ def _fetch(args: argparse.Namespace, err: console.Progress, store: Any) -> Serie
     return s
 
 
-def _rebase(args: argparse.Namespace, err: console.Progress, series: Series) -> ApplyResult:
-    from reviewtool.rebase import apply_series
+def _rebase(args: argparse.Namespace, err: console.Progress, series: Series) -> tuple[ApplyResult, RebaseMatrix]:
+    """The series onto every --onto; the result of the target that takes it best, and the matrix."""
+    from reviewtool.rebase import rebase_matrix
 
-    err.phase(f"applying onto {args.onto}")
+    ontos: list[str] = list(dict.fromkeys(args.onto))
+    err.phase(f"applying onto {', '.join(ontos)}")
 
     def progress(n: int, total: int, outcome: PatchOutcome | None) -> None:
-        if outcome is None:
-            err.phase(f"applying {n}/{total} onto {args.onto}")
-        elif outcome.outcome not in ("clean", "offset"):
+        if outcome is not None and outcome.outcome not in ("clean", "offset"):
             err.say(f"  [{n}/{total}] {outcome.outcome}: {outcome.subject}")
 
-    apply = apply_series(series, args.onto, repo=args.repo, base=args.base, progress=progress)
+    matrix = rebase_matrix(series, ontos, repo=args.repo, base=args.base, progress=progress, phase=err.phase)
+    apply = next(r for r in matrix.results if r.onto == matrix.best)
     from reviewtool.report.quote import apply_summary, base_summary
 
-    err.say(f"base {base_summary(apply)}; onto {apply.onto}: {apply_summary(apply)}")
-    return apply
+    for r in matrix.results:
+        err.say(f"base {base_summary(r)}; onto {r.onto}: {apply_summary(r)}")
+    if len(matrix.results) > 1:
+        err.say(matrix.best_reason)
+    return apply, matrix
 
 
 def _check(args: argparse.Namespace, err: console.Progress, series: Series, apply: ApplyResult,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from reviewtool.model import ApplyResult, ChecklistItem, CheckResult, Evidence, Finding, Series
+from reviewtool.model import ApplyResult, ChecklistItem, CheckResult, Evidence, Finding, RebaseMatrix, Series
 from reviewtool.report.quote import (
     DEFAULT_LINK_BASE,
     SEVERITY_RANK,
@@ -23,8 +23,11 @@ from reviewtool.report.quote import (
     category_title,
     counter,
     findings_for_patch,
+    matrix_rows,
+    most_already_in,
     outcome_of,
     patch_link,
+    target_totals,
 )
 from reviewtool.report.safe import bounded, clean, spans
 
@@ -136,6 +139,8 @@ def _header(series: Series, check: CheckResult, apply: ApplyResult | None, link_
         info.append(f"base:       {base_summary(apply)}")
         info.append(f"onto:       {apply.onto} ({apply.onto_commit[:12]})")
         info.append(f"result:     {apply_summary(apply)}")
+        if most_already_in(apply):
+            info.append(f"            {most_already_in(apply)}")
     elif series.base_commit:
         info.append(f"base:       {series.base_commit[:12]} (base-commit: in the series; not applied)")
     out = [f"### reviewtool: {plain(title)}", "", *fenced(info, "text"), ""]
@@ -257,10 +262,30 @@ def _patches(series: Series, check: CheckResult, apply: ApplyResult | None, with
     return out
 
 
+def _matrix(matrix: RebaseMatrix | None) -> list[str]:
+    """The series onto several targets: patch x target, each target's count, the best one."""
+    if matrix is None or len(matrix.results) < 2:
+        return []
+    results = matrix.results
+    total = max((r.expected or len(r.patches) for r in results), default=0)
+    out = ["#### Targets", "", "| # | patch | " + " | ".join(code(r.onto) for r in results) + " |",
+           "|---|---|" + "---|" * len(results)]
+    for n, subject, cells in matrix_rows(results):
+        out.append(f"| {n:02d}/{total:02d} | {plain(subject)} | " + " | ".join(cells) + " |")
+    out.append("| | **all** | " + " | ".join(target_totals(r) for r in results) + " |")
+    out += ["", f"**{plain(matrix.best_reason)}.**"]
+    for r in results:
+        most = most_already_in(r)
+        if most:
+            out.append(f"{code(r.onto)}: {plain(most)}")
+    return [*out, ""]
+
+
 def render(series: Series, check: CheckResult, apply: ApplyResult | None = None, *,
-           link_base: str = DEFAULT_LINK_BASE, limit: int = LIMIT) -> str:
-    """The whole comment as markdown, shorter than `limit` characters."""
-    head = _header(series, check, apply, link_base) + _checklist(series, check.checklist)
+           link_base: str = DEFAULT_LINK_BASE, limit: int = LIMIT, matrix: RebaseMatrix | None = None) -> str:
+    """The whole comment as markdown, shorter than `limit` characters (with MATRIX, the
+    series onto several targets, the patch x target table after the header)."""
+    head = _header(series, check, apply, link_base) + _matrix(matrix) + _checklist(series, check.checklist)
     lines: list[str] = []
     # Ever shorter shapes until one fits: (code lines, one line per finding, findings per
     # patch, per-patch sections, the note that says what was left out).

@@ -17,11 +17,12 @@ from urllib.parse import quote
 
 from reviewtool import __version__
 from reviewtool.diff import parse
-from reviewtool.model import ApplyResult, CheckResult, Evidence, Finding, Patch, Series
+from reviewtool.model import ApplyResult, CheckResult, Evidence, Finding, Patch, RebaseMatrix, Series
 from reviewtool.report.quote import (
     DEFAULT_LINK_BASE,
     applied,
     apply_summary,
+    matrix_rows,
     outcome_of,
     patch_diff_line,
     patch_link,
@@ -163,8 +164,9 @@ def _result(f: Finding, rule_index: int, where: _Locator, series: Series) -> dic
 
 
 def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, *,
-          rules: Sequence[RuleMeta] = (), link_base: str = DEFAULT_LINK_BASE) -> dict[str, Any]:
-    """The SARIF log as a dict (one run)."""
+          rules: Sequence[RuleMeta] = (), link_base: str = DEFAULT_LINK_BASE,
+          matrix: RebaseMatrix | None = None) -> dict[str, Any]:
+    """The SARIF log as a dict (one run); MATRIX (several targets) goes in the run's properties."""
     metas: dict[str, RuleMeta] = {str(m["id"]): m for m in rules}
     for f in check.findings:
         metas.setdefault(f.rule, _rule_from_finding(f))
@@ -209,10 +211,18 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
                                       "base": apply.base.commit, "baseHow": apply.base.how,
                                       "summary": apply_summary(apply),
                                       "resultCommit": apply.result_commit}
+    if matrix is not None and len(matrix.results) > 1:
+        run["properties"]["targets"] = {
+            "best": matrix.best, "bestReason": matrix.best_reason,
+            "results": [{"onto": r.onto, "ontoCommit": r.onto_commit, "summary": apply_summary(r),
+                         "patches": {f"{n:02d}": cells[k] for n, _s, cells in matrix_rows(matrix.results)}}
+                        for k, r in enumerate(matrix.results)]}
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
 def render(series: Series, check: CheckResult, apply: ApplyResult | None = None, *,
-           rules: Sequence[RuleMeta] = (), link_base: str = DEFAULT_LINK_BASE) -> str:
+           rules: Sequence[RuleMeta] = (), link_base: str = DEFAULT_LINK_BASE,
+           matrix: RebaseMatrix | None = None) -> str:
     """The SARIF log as JSON text."""
-    return json_text(build(series, check, apply, rules=rules, link_base=link_base), indent=2) + "\n"
+    return json_text(build(series, check, apply, rules=rules, link_base=link_base, matrix=matrix),
+                     indent=2) + "\n"
