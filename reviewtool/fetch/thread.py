@@ -19,9 +19,7 @@ from reviewtool.model import Cover, Patch, Reply, Series, Trailer
 
 _DIFF_START = re.compile(r"^(diff --git |--- [^\n]*\n\+\+\+ |Index: )", re.M)
 _TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]):\s+(\S.*)$")
-_FILE_LINE = re.compile(r"^diff --git a/(\S+) b/(\S+)", re.M)
 _META = re.compile(r"^(base-commit|prerequisite-patch-id|prerequisite-change-id|change-id): ")
-_PLUS_FILE = re.compile(r"^\+\+\+ (?:b/)?(\S+)", re.M)
 
 
 _who = who
@@ -66,10 +64,10 @@ def in_body_trailers(message: str, author: str) -> tuple[Trailer, ...]:
 
 
 def diff_files(diff: str) -> tuple[str, ...]:
-    files = [b for _a, b in _FILE_LINE.findall(diff)]
-    if not files:
-        files = [f for f in _PLUS_FILE.findall(diff) if f != "/dev/null"]
-    return tuple(dict.fromkeys(files))
+    """The paths a patch touches (new paths; the old one of a deleted file), from the one diff model."""
+    from reviewtool.diff import parse
+
+    return tuple(dict.fromkeys(f.path for f in parse(diff).files))
 
 
 def _addrs(msg: EmailMessage, header: str) -> tuple[str, ...]:
