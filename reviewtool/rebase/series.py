@@ -131,7 +131,7 @@ class _Run:
         self.g, self.trees, self.series, self.files = g, trees, series, files
         self.onto, self.base, self.progress = onto, base, progress
         self.tip = onto
-        self.tip_tree = trees.tree_of(onto)
+        self.tip_tree = self.onto_tree = trees.tree_of(onto)
         self.base_tree = trees.tree_of(base.commit) if base.commit else self.tip_tree
         self.applier = PatchApplier(g, trees)
         self.failed: list[_Failed] = []
@@ -183,6 +183,10 @@ class _Run:
             how = "same patch-id" if match.how == "patch-id" else "same subject and author (patch-id differs)"
             return PatchOutcome(index, subject, "already-upstream", paths,
                                 f'{how} as {c.oid[:12]} "{c.subject}"', upstream_commit=c.oid)
+        here = presence(self.g, self.trees, self.onto_tree, fds)
+        if here.whole:  # every hunk's result is in the target: applying it again could only duplicate
+            return PatchOutcome(index, subject, "already-applied", paths, here.describe(),
+                                added_lines=here.added, added_present=here.added_present)
         got = self.applier.apply(parse(patch.diff).text, fds, self.tip_tree, earlier)
         if got.tree is not None and got.tree == self.tip_tree:
             return PatchOutcome(index, subject, "already-applied", paths,
@@ -196,7 +200,7 @@ class _Run:
 
     def _failure(self, index: int, subject: str, fds: list[FileDiff], got: Applied) -> PatchOutcome:
         # the target as it was: the series' own earlier patches are no evidence of a merge
-        here = presence(self.g, self.trees, self.trees.tree_of(self.onto), fds)
+        here = presence(self.g, self.trees, self.onto_tree, fds)
         if here.whole or here.mostly:  # history could not tell; the content can
             detail = here.describe() if here.whole else f"{here.describe()}: merged and changed since?"
             return PatchOutcome(index, subject, "already-applied", got.paths, detail,
