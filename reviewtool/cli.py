@@ -103,6 +103,7 @@ COMMANDS = {
     "check": "check",
     "rules": "check",
     "review": "review",
+    "history": "history",
 }
 
 _EPILOG = ("exit status: 0 ok, 1 findings or conflicts, 2 bad input, 3 internal error, "

@@ -37,6 +37,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--no-checkpatch", action="store_true", help="do not run checkpatch.pl")
     p.add_argument("--repo", metavar="PATH",
                    help="the target kernel repository (for scripts/checkpatch.pl; default: the rebase result's)")
+    p.add_argument("--history", action="store_true",
+                   help="also ask again what earlier revisions were told and this one leaves open")
+    p.add_argument("--lore-url", metavar="URL", help="with --history: the public-inbox to search (as for fetch)")
+    p.add_argument("--offline", action="store_true", help="with --history: earlier revisions from the store only")
     p.set_defaults(func=run_check)
 
     r = sub.add_parser("rules", parents=[common], help="list the rules, or show one rule's documentation",
@@ -107,6 +111,11 @@ def run_check(args: argparse.Namespace) -> int:
     options = CheckOptions(args.checkpatch, args.no_checkpatch, args.repo)
     script, _missing = find_checkpatch(options, apply)
     result = run_checks(series, apply, ruleset, options, _progress(args, script, len(series.patches)))
+    if args.history:
+        from reviewtool.commands.history import ledger_for, with_history
+
+        result = with_history(result, ledger_for(series, store, lore_url=config.lore_url(args.lore_url),
+                                                 offline=args.offline, quiet=args.quiet))
     if args.series != "-":
         save_result(store, series.id, "check", result, args.quiet)
     console.write(_render(fmt, series, result, apply, ruleset, args))
