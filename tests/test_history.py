@@ -157,3 +157,30 @@ def test_check_history_asks_about_each_open_comment_with_its_source(
     assert "this version leaves those lines unchanged" in item["question"]
     assert [r["revision"] for r in doc["history"]["revisions"]] == [1, 2]
     assert all(not i["sources"] for i in doc["checklist"] if i not in from_history)
+
+
+def test_reports_carry_the_ledger_and_the_reply_asks_under_the_hunk(
+        history_inbox: PublicInbox, store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_json(capsys, "history", V3, "--lore-url", history_inbox.url)
+    check = ["check", "--history", "--offline", "--no-checkpatch", "--fail-on", "never", "--format"]
+    assert main([*check, "email"]) == 0  # the series asked about is still the latest fetched
+    mails = capsys.readouterr().out
+    reply = next(m for m in mails.split("\nFrom reviewtool ") if f"In-Reply-To: <{hm.mid(3, 1)}>" in m)
+    hunk_line = reply.index("> +\tspin_unlock(&foo->lock);")
+    asked = reply.index("In v1 Bob Locker asked")
+    assert hunk_line < asked and "this version leaves those lines unchanged" in " ".join(reply[asked:].split())
+    assert "Questions on the series" not in reply
+    assert main([*check, "markdown"]) == 0
+    md = capsys.readouterr().out
+    assert "#### Earlier revisions" in md and "| unchanged | 1 | Bob Locker |" in md
+    assert main([*check, "sarif"]) == 0
+    props = json.loads(capsys.readouterr().out)["runs"][0]["properties"]["history"]
+    assert [r["revision"] for r in props["revisions"]] == [1, 2]
+    assert {c["msgid"]: c["status"] for c in props["comments"]}["r1-bob@example.com"] == "unchanged"
+
+
+def test_history_of_an_unknown_message_id_offline_is_one_line_and_exit_2(
+        store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["history", "nothing-here@example.org", "--offline"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("reviewtool: error:") and len(err.strip().splitlines()) == 1

@@ -11,6 +11,7 @@ from reviewtool import diff
 from reviewtool.model import Patch
 
 SIMILAR = 0.5  # content similarity from which two patches with different subjects are one patch
+SMALL = 80  # changed lines in both patches up to which they are compared by characters
 _PREFIX = re.compile(r"^\s*(\[[^]]*\]\s*)+")
 
 
@@ -32,12 +33,15 @@ def _changed_lines(p: Patch) -> list[str]:
 
 
 def similarity(a: Patch, b: Patch) -> float:
-    """How alike two patches' changes are, 0..1 (files must overlap)."""
+    """How alike two patches' changes are, 0..1 (0 when they share no file or either changes
+    nothing readable): by characters for small patches, by lines for large ones."""
     if not set(a.files) & set(b.files):
         return 0.0
     la, lb = _changed_lines(a), _changed_lines(b)
-    if not la and not lb:
-        return 1.0
+    if not la or not lb:
+        return 0.0
+    if len(la) + len(lb) <= SMALL:
+        return difflib.SequenceMatcher(None, "\n".join(la), "\n".join(lb), autojunk=False).ratio()
     return difflib.SequenceMatcher(None, la, lb, autojunk=False).ratio()
 
 

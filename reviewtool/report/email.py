@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from reviewtool.diff import parse
-from reviewtool.model import ApplyResult, CheckResult, Evidence, Finding, Patch, Series
+from reviewtool.model import ApplyResult, ChecklistItem, CheckResult, Evidence, Finding, Patch, Series
 from reviewtool.report.message import Mailbox, mailbox, message
 from reviewtool.report.quote import (
     active,
@@ -234,7 +234,7 @@ def _series_checklist(series: Series, check: CheckResult, apply: ApplyResult | N
                 out += _wrap(f"Patch {counter(series, p.index)} does not apply ({paths}); "
                              f"could you rebase it onto {apply.onto}?")
         out.append("")
-    items = [i for i in check.checklist if i.status != "looks-ok"]
+    items = [i for i in check.checklist if i.status != "looks-ok" and not _under_a_hunk(i)]
     if items:
         out += ["Questions on the series, by area:", ""]
     for cat in category_order(i.category for i in items):
@@ -247,6 +247,19 @@ def _series_checklist(series: Series, check: CheckResult, apply: ApplyResult | N
             out += [f"  - {text[0]}", *(f"    {t}" for t in text[1:])]
         out.append("")
     return out
+
+
+def _under_a_hunk(item: ChecklistItem) -> bool:
+    """A question from history about lines of this revision: it goes under those lines."""
+    return bool(item.sources) and any(e.file and e.patch for e in item.evidence)
+
+
+def _history_questions(check: CheckResult, index: int) -> list[Finding]:
+    """The open comments of earlier revisions on patch `index`, as questions under their hunk
+    ("In v16 <reviewer> asked ...; this version leaves those lines unchanged")."""
+    return [Finding(rule=",".join(i.rules), title=i.title, severity="info", category=i.category, message=i.reason,
+                    question=i.question, evidence=tuple(e for e in i.evidence if e.patch == index))
+            for i in check.checklist if _under_a_hunk(i) and any(e.patch == index for e in i.evidence)]
 
 
 PLACEHOLDER_SENDER = "Your Name <you@example.org>"
@@ -293,7 +306,7 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
                     when, "\n".join(body))))
 
     for p in series.patches:
-        findings = [f for f in findings_for_patch(check, p.index) if active(f)]
+        findings = [f for f in findings_for_patch(check, p.index) if active(f)] + _history_questions(check, p.index)
         series_part = about_series and series.cover is None and p is first
         if not findings and not series_part:
             continue

@@ -12,7 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from reviewtool.model import ApplyResult, ChecklistItem, CheckResult, Evidence, Finding, RebaseMatrix, Series
+from reviewtool.model import (
+    ApplyResult,
+    ChecklistItem,
+    CheckResult,
+    Evidence,
+    Finding,
+    Ledger,
+    RebaseMatrix,
+    Series,
+)
 from reviewtool.report.quote import (
     DEFAULT_LINK_BASE,
     SEVERITY_RANK,
@@ -191,6 +200,24 @@ def _checklist(series: Series, items: Sequence[ChecklistItem]) -> list[str]:
     return out
 
 
+def _history(ledger: Ledger | None) -> list[str]:
+    """The review ledger: the revisions found, then each comment with its status."""
+    if ledger is None:
+        return []
+    revs = ", ".join(f"v{r.revision} ({r.date[:10]}, {code('<' + r.msgid + '>')})" for r in ledger.revisions)
+    out = ["#### Earlier revisions", "", prose(f"Found: {revs}.") if revs else "No earlier revision found.", ""]
+    if ledger.comments:
+        out += ["| status | v | reviewer | where | comment |", "|---|---|---|---|---|"]
+    for c in ledger.comments:
+        where = f"{c.file}:{c.line}" if c.file and c.line else (c.file or f"patch {c.patch}")
+        words = " ".join(c.text.split())
+        words = words if len(words) <= 120 else words[:117] + "..."
+        who = c.from_.split(" <")[0]
+        out.append(f"| {c.status} | {c.revision} | {prose(who, table=True)} | {code(where)} | "
+                   f"{prose(words, table=True)} |")
+    return out + [""] if ledger.comments else out
+
+
 def _finding(series: Series, f: Finding, index: int, with_code: bool) -> list[str]:
     tags = [f"**{f.severity}**", code(f.rule), prose(f.title), f"({code(f.category)})"]
     if f.pre_existing:
@@ -286,6 +313,7 @@ def render(series: Series, check: CheckResult, apply: ApplyResult | None = None,
     """The whole comment as markdown, shorter than `limit` characters (with MATRIX, the
     series onto several targets, the patch x target table after the header)."""
     head = _header(series, check, apply, link_base) + _matrix(matrix) + _checklist(series, check.checklist)
+    head += _history(check.history)
     lines: list[str] = []
     # Ever shorter shapes until one fits: (code lines, one line per finding, findings per
     # patch, per-patch sections, the note that says what was left out).

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from reviewtool import __version__
 from reviewtool.diff import parse
-from reviewtool.model import ApplyResult, CheckResult, Evidence, Finding, Patch, RebaseMatrix, Series
+from reviewtool.model import ApplyResult, CheckResult, Evidence, Finding, Ledger, Patch, RebaseMatrix, Series
 from reviewtool.report.quote import (
     DEFAULT_LINK_BASE,
     applied,
@@ -217,7 +217,18 @@ def build(series: Series, check: CheckResult, apply: ApplyResult | None = None, 
             "results": [{"onto": r.onto, "ontoCommit": r.onto_commit, "summary": apply_summary(r),
                          "patches": {f"{n:02d}": cells[k] for n, _s, cells in matrix_rows(matrix.results)}}
                         for k, r in enumerate(matrix.results)]}
+    if check.history is not None:
+        run["properties"]["history"] = history_properties(check.history)
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+def history_properties(ledger: Ledger) -> dict[str, Any]:
+    """The review ledger in the run's properties: the revisions found and every comment with its
+    status (the open ones are also checklist items)."""
+    return {"revisions": [{"revision": r.revision, "msgid": r.msgid, "date": r.date} for r in ledger.revisions],
+            "comments": [{"from": c.from_, "msgid": c.msgid, "date": c.date, "revision": c.revision,
+                          "patch": c.patch, "file": c.file, "line": c.line, "text": c.text, "status": c.status,
+                          "category": c.category, "reason": c.reason} for c in ledger.comments]}
 
 
 def render(series: Series, check: CheckResult, apply: ApplyResult | None = None, *,
