@@ -29,6 +29,12 @@ step "reviewtool rebase --onto v5.15-rc1      (exit 1: one patch conflicts, as p
 step "reviewtool check --fail-on never"
 "$rt" check --fail-on never
 
+step "reviewtool history --offline      (v15 and its review, fetched earlier, from the store)"
+"$top/$venv/bin/python" "$top/fixtures/sample_history.py" "$work/series.mbox" "$work/v15.mbox"
+"$rt" -q fetch "$work/v15.mbox" --offline >/dev/null
+"$rt" history 20210802215408.804942-1-pasha.tatashin@example.org --offline
+"$rt" -q fetch "$work/series.mbox" --offline >/dev/null  # v16 the latest again, for the steps below
+
 step "reviewtool review series.mbox --onto v5.15-rc1 --offline --output-dir out --format markdown | head -25"
 "$rt" -q review "$work/series.mbox" --onto v5.15-rc1 --offline --output-dir "$work/out" \
     --format markdown --fail-on never --from "Demo Reviewer <reviewer@example.org>" | head -25 || true
