@@ -17,6 +17,12 @@ single process, from getrusage of a wrapper):
   (c)    `reviewtool rebase SERIES --onto bench-target` (the series fetched beforehand)
   (b)    sparse worktree of the touched paths + `b4 shazam` (am flags -3) + remove
   (a)    `git worktree add` + `git am -3` (skipping the conflict) + `git worktree remove`
+
+With --histories, the trees maintainers and CI have, with the same 15 patches mailed without
+`base-commit:` (so nothing tells the base): (a) a one-commit import of the target's tree,
+(b) a `git clone --depth 1` of the target, (c) the target with its history; on each,
+`reviewtool rebase` against `b4 shazam` and `git am -3` (the worktree cases above), and on
+(c) three targets in one run against one. Medians of RUNS, peak RSS of each process.
 """
 
 from __future__ import annotations
@@ -357,17 +363,112 @@ def peak_rss(name: str, args: argparse.Namespace, series_id: str) -> float:
     return float(res.stdout.strip().splitlines()[-1])
 
 
+def ensure_histories(repo: Path, cache: Path) -> dict[str, Path]:
+    """(a) a one-commit import of bench-target's tree (objects borrowed through alternates),
+    (b) a `git clone --depth 1` of bench-target, (c) the repository itself; and the series
+    mbox without base-commit:."""
+    one, shallow = cache / "onecommit", cache / "shallow"
+    if not (one / ".git").is_dir():
+        git(one.parent, "init", "-q", "-b", "master", str(one))
+        (one / ".git/objects/info/alternates").write_text(f"{repo / '.git/objects'}\n")
+        tree = git(repo, "rev-parse", "refs/tags/bench-target^{tree}").strip()
+        commit = git(one, "commit-tree", tree, "-m", "Linux 6.12 (import)").strip()
+        git(one, "update-ref", "refs/heads/master", commit)
+        git(one, "tag", "bench-target", commit)
+    if not (shallow / ".git").is_dir():
+        say("git clone --depth 1 (about 15 s)...")
+        git(cache, "clone", "-q", "--depth", "1", "--branch", "bench-target", f"file://{repo}", str(shallow))
+    nobase = cache / "series-nobase.mbox"
+    if not nobase.exists():
+        text = (cache / "series.mbox").read_bytes()
+        nobase.write_bytes(b"".join(ln for ln in text.splitlines(keepends=True) if not ln.startswith(b"base-commit: ")))
+    return {"a": one, "b": shallow, "c": repo}
+
+
+def _timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS in MiB of the process (and its largest child) and its exit status."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    took = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return took, usage.ru_maxrss / 1024, proc.returncode
+
+
+def _am_case(tree: Path, mbox: Path, cache: Path, b4: bool) -> tuple[float, float]:
+    wt = cache / ("wt-h-b4" if b4 else "wt-h-am")
+    subprocess.run(["git", "-C", str(tree), "worktree", "remove", "--force", str(wt)], capture_output=True,
+                   check=False)
+    t0 = time.perf_counter()
+    if b4:
+        git(tree, "worktree", "add", "-q", "--no-checkout", "--detach", str(wt), "refs/tags/bench-target")
+        paths = sorted({p for _t, edits in SERIES for p, _f, _n in edits})
+        git(tree, "sparse-checkout", "set", "--no-cone", *paths, cwd=wt)
+        git(tree, "checkout", "-q", "--detach", "refs/tags/bench-target", cwd=wt)
+        flags = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "b4.shazam-am-flags", "GIT_CONFIG_VALUE_0": "-3"}
+        _am_all(wt, [str(Path(sys.executable).with_name("b4")), "--offline-mode", "-q", "shazam", "-m",
+                     str(mbox)], flags)
+    else:
+        git(tree, "worktree", "add", "-q", "--detach", str(wt), "refs/tags/bench-target")
+        _am_all(wt, ["git", "am", "-3", "-q", str(mbox)])
+    git(tree, "worktree", "remove", "--force", str(wt))
+    return time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def histories(args: argparse.Namespace, repo: Path) -> int:
+    trees = ensure_histories(repo, args.cache)
+    store = args.cache / "store-nobase"
+    env = dict(os.environ, REVIEWTOOL_STORE=str(store))
+    got = subprocess.run([sys.executable, "-m", "reviewtool", "fetch", str(args.cache / "series-nobase.mbox"),
+                          "--offline", "--json"], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    sid = str(json.loads(got.stdout)["id"])
+    base = [sys.executable, "-m", "reviewtool", "rebase", sid, "--json"]
+    three = ["--onto", "refs/tags/bench-target", "--onto", "refs/tags/bench-target~100",
+             "--onto", "refs/tags/bench-base"]
+    rows: list[tuple[str, float, float]] = []
+    for name, tree in trees.items():
+        for what, cmd in (("reviewtool rebase, one target", [*base, "--onto", "refs/tags/bench-target"]),
+                          ("reviewtool rebase, three targets", [*base, *three])):
+            if what.endswith("three targets") and name != "c":
+                continue
+            runs = [_timed([*cmd, "--repo", str(tree)], ROOT, env) for _ in range(args.runs)]
+            if any(code not in (0, 1) for _t, _r, code in runs):
+                raise SystemExit(f"reviewtool rebase failed on ({name})")
+            rows.append((f"({name}) {what}", statistics.median(t for t, _r, _c in runs),
+                         max(r for _t, r, _c in runs)))
+            say(f"({name}) {what}: median {rows[-1][1]:.3f} s, {rows[-1][2]:.0f} MiB")
+        if args.skip_a:
+            continue
+        for what, b4 in (("b4 shazam -3 (sparse worktree)", True), ("git worktree add + git am -3", False)):
+            runs2 = [_am_case(tree, args.cache / "series-nobase.mbox", args.cache, b4) for _ in range(max(1, args.runs // 2))]
+            rows.append((f"({name}) {what}", statistics.median(t for t, _r in runs2), max(r for _t, r in runs2)))
+            say(f"({name}) {what}: median {rows[-1][1]:.3f} s")
+    print(f"{'tree and tool (15 patches, no base-commit:)':52} {'median s':>9} {'peak RSS MiB':>13}")
+    for label, med, rss in rows:
+        print(f"{label:52} {med:9.3f} {rss:13.0f}")
+    by = {label: med for label, med, _rss in rows}
+    one, many = by.get("(c) reviewtool rebase, one target"), by.get("(c) reviewtool rebase, three targets")
+    if one and many:
+        print(f"three targets / one target = {many / one:.2f}x   (target: at most 2x)")
+    print("targets: each reviewtool case at most 1 s and 300 MiB")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "reviewtool-bench")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--settle", type=float, default=5.0, help="seconds of sync+sleep before each case")
     ap.add_argument("--skip-a", action="store_true", help="leave out the slow full-worktree case")
+    ap.add_argument("--histories", action="store_true",
+                    help="the one-commit import, the --depth 1 clone and the history, no base-commit:")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--series-id", help=argparse.SUPPRESS)
     args = ap.parse_args()
     repo = ensure_kernel(args.cache)
     data = build_scenario(repo, args.cache)
+    if args.histories:
+        return histories(args, repo)
     data["series_id"] = args.series_id or _fetch_once(args.cache)
     if args.one:
         CASES[args.one](repo, data, args.cache)

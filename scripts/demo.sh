@@ -5,7 +5,8 @@
 #   2. reviewtool fetch   the series from its mbox (b4 picks the revision, collects trailers);
 #   3. reviewtool rebase  it onto v5.15-rc1 without touching the repository's checkout;
 #   4. reviewtool check   it: the reviewer checklist with the lines behind each question;
-#   5. reviewtool review  the same in one go, writing every format for CI and the list.
+#   5. reviewtool rebase  onto both tags in one pass: the patch x target matrix;
+#   6. reviewtool review  the same in one go, writing every format for CI and the list.
 # Everything goes to a temporary directory that is removed at the end.
 set -euo pipefail
 venv=${1:-.venv}
@@ -34,6 +35,9 @@ step "reviewtool history --offline      (v15 and its review, fetched earlier, fr
 "$rt" -q fetch "$work/v15.mbox" --offline >/dev/null
 "$rt" history 20210802215408.804942-1-pasha.tatashin@example.org --offline
 "$rt" -q fetch "$work/series.mbox" --offline >/dev/null  # v16 the latest again, for the steps below
+
+step "reviewtool rebase --onto v5.14-rc4 --onto v5.15-rc1      (one pass, two targets: the matrix)"
+"$rt" rebase --onto v5.14-rc4 --onto v5.15-rc1
 
 step "reviewtool review series.mbox --onto v5.15-rc1 --offline --output-dir out --format markdown | head -25"
 "$rt" -q review "$work/series.mbox" --onto v5.15-rc1 --offline --output-dir "$work/out" \
