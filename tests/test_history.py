@@ -184,3 +184,15 @@ def test_history_of_an_unknown_message_id_offline_is_one_line_and_exit_2(
     assert main(["history", "nothing-here@example.org", "--offline"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("reviewtool: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_check_history_json_matches_the_documented_schema(
+        history_inbox: PublicInbox, store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import jsonschema
+
+    from tests.test_check_golden import schema
+
+    run_json(capsys, "history", V3, "--lore-url", history_inbox.url)
+    doc = run_json(capsys, "check", V3, "--history", "--offline", "--no-checkpatch", "--format", "json")
+    jsonschema.validate(doc, schema())
+    assert doc["history"]["comments"] and any(i["sources"] for i in doc["checklist"])

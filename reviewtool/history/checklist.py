@@ -5,7 +5,7 @@ the mail it rests on as its source."""
 from __future__ import annotations
 
 from reviewtool.history.comments import name
-from reviewtool.model import CATEGORIES, OPEN_STATUSES, ChecklistItem, Comment, Ledger, MailSource
+from reviewtool.model import CATEGORIES, OPEN_STATUSES, ChecklistItem, Comment, Evidence, Ledger, MailSource
 
 FALLBACK = "design_approach"  # a comment whose words fit no category is a question about the change
 RULE = "HISTORY-OPEN"
@@ -36,6 +36,6 @@ def items(ledger: Ledger) -> tuple[ChecklistItem, ...]:
         out.append(ChecklistItem(
             category=category,  # type: ignore[arg-type]
             title=f"v{c.revision} review still open ({where})",
-            question=question(c), evidence=c.evidence, rules=(RULE,),
+            question=question(c), evidence=c.evidence or (Evidence(c.now_patch or 0, None, None),), rules=(RULE,),
             reason=c.reason, sources=(MailSource(c.msgid, c.date, c.from_),)))
     return tuple(out)
