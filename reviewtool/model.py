@@ -113,6 +113,9 @@ class Reply(_Model):
     body: str
     patch_index: int | None  # 0 = the cover letter, N = patch N, None = elsewhere
     trailers: tuple[Trailer, ...] = ()
+    # "" a person's reply; else a mail sent by automation or bookkeeping, kept as a reply:
+    # "robot-suggestion", "commit-notification", "applied"
+    kind: str = ""
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -9,6 +9,7 @@ left out and counted, not allowed to sink the thread. The am mbox is written as 
 from __future__ import annotations
 
 import email.parser
+import re
 from collections.abc import Iterable
 from email.message import EmailMessage, Message
 
@@ -23,13 +24,26 @@ HEADER_ERRORS = (ValueError, LookupError, TypeError, AttributeError, UnicodeErro
 
 
 class Unreadable(list[str]):
-    """Why each left-out message was left out (one short reason per message)."""
+    """Why each left-out message was left out (one short reason per message), and which
+    messages they were, when they can be named (their Message-ID and subject)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def append(self, reason: str, name: str | None = None) -> None:
+        super().append(reason)
+        if name:
+            self.names.append(name)
 
     def summary(self) -> str | None:
         if not self:
             return None
         reasons = ", ".join(dict.fromkeys(self))
-        return f"{len(self)} message(s) could not be read and were left out: {reasons}"
+        named = ""
+        if self.names:
+            named = "; they were " + ", ".join(self.names[:5]) + (", ..." if len(self.names) > 5 else "")
+        return f"{len(self)} message(s) could not be read and were left out: {reasons}{named}"
 
 
 def _too_deep(msg: Message) -> bool:
@@ -45,15 +59,25 @@ def _too_deep(msg: Message) -> bool:
     return False
 
 
+_RAW_MSGID = re.compile(rb"^Message-ID:[ \t]*<?([^\s<>]{1,200})>?", re.I | re.M)
+
+
+def _raw_name(data: bytes) -> str | None:
+    """The Message-ID of a mail the parser could not take, read from its bytes."""
+    head = data[: data.find(b"\n\n")] if b"\n\n" in data else data[:65536]
+    m = _RAW_MSGID.search(head)
+    return f"<{m.group(1).decode('utf-8', 'replace')}>" if m else None
+
+
 def parse(data: bytes, unreadable: Unreadable) -> EmailMessage | None:
     """One message, parsed as b4 parses it; None (and a reason in unreadable) if it cannot be."""
     try:
         msg = email.parser.BytesParser(policy=b4.emlpolicy, _class=EmailMessage).parsebytes(data)
     except RecursionError:
-        unreadable.append("nested too deeply to parse")
+        unreadable.append("nested too deeply to parse", _raw_name(data))
         return None
     if _too_deep(msg):
-        unreadable.append(f"MIME parts nested more than {MAX_MIME_DEPTH} deep")
+        unreadable.append(f"MIME parts nested more than {MAX_MIME_DEPTH} deep", _raw_name(data))
         return None
     return msg
 

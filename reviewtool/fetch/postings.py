@@ -10,6 +10,8 @@ replies took minutes); they are still read, as replies whose trailers count for 
 
 from __future__ import annotations
 
+import email.errors
+import hashlib
 import re
 from collections import Counter
 from email.message import EmailMessage
@@ -18,7 +20,7 @@ from typing import Any, NamedTuple
 import b4
 
 from reviewtool.errors import SourceError
-from reviewtool.fetch import mbox
+from reviewtool.fetch import bots, mbox
 from reviewtool.fetch.limits import (
     B4_MAX_PATCH_NUMBER,
     MAX_PATCH_TRAILERS,
@@ -37,6 +39,8 @@ class Loaded(NamedTuple):
     duplicates: list[str]  # message-ids set aside
     unreadable_numbers: list[str]  # "10000/10001": patch numbers b4 cannot read
     too_deep: list[Any]  # b4.LoreMessage of the replies kept out of the mailbox (too deep)
+    bots: list[tuple[Any, str]]  # (b4.LoreMessage, bots.BotKind) of bot patches kept out of the mailbox
+    named_ids: list[str]  # message-ids given to mails that had none (git format-patch files)
 
 
 def _slot(msg: EmailMessage) -> tuple[tuple[int, int, int] | None, list[str]]:
@@ -113,6 +117,7 @@ def load(msgs: list[EmailMessage], source: str, unreadable: mbox.Unreadable) -> 
     more than MAX_SERIES_PATCHES patches is refused before b4 reads any message. A message
     b4 cannot read is left out, its reason added to unreadable."""
     unique: list[tuple[str, EmailMessage]] = []
+    named: list[str] = []
     dups: list[str] = []
     seen: set[str] = set()
     for msg in msgs:
@@ -121,8 +126,11 @@ def load(msgs: list[EmailMessage], source: str, unreadable: mbox.Unreadable) -> 
         except _BAD_INPUT as e:
             unreadable.append(f"its Message-ID cannot be read ({type(e).__name__})")
             continue
-        if not mid:
-            continue  # b4 cannot place a message without a Message-ID
+        if not mid:  # a `git format-patch` file: a stable id from its bytes, so b4 can place it
+            mid = named_id(msg)
+            del msg["Message-ID"]  # an empty one, if any
+            msg["Message-ID"] = f"<{mid}>"
+            named.append(mid)
         if mid in seen:
             dups.append(mid)
             continue
@@ -152,18 +160,56 @@ def load(msgs: list[EmailMessage], source: str, unreadable: mbox.Unreadable) -> 
     depth = _depths([mid for mid, _msg in unique], parents)
     lmbx = b4.LoreMailbox()
     too_deep = []
+    kept_out: list[tuple[Any, str]] = []
     for mid, msg in unique:
         if mid in dropped:
             dups.append(mid)
             continue
         try:
-            if depth[mid] > MAX_REPLY_DEPTH and mid not in slots:
+            kind = bots.bot_kind(msg)
+            if kind in ("robot-suggestion", "commit-notification"):
+                kept_out.append((b4.LoreMessage(msg), kind))
+            elif depth[mid] > MAX_REPLY_DEPTH and mid not in slots:
                 too_deep.append(b4.LoreMessage(msg))
             else:
                 lmbx.add_message(msg)
         except _BAD_INPUT as e:  # one undecodable message must not sink the thread
-            unreadable.append(f"b4 failed on it ({type(e).__name__})")
-    return Loaded(lmbx, dups, unreadable_numbers, too_deep)
+            unreadable.append(f"b4 failed on it ({type(e).__name__})", _name(mid, msg))
+    for lmsg in lmbx.followups + lmbx.unknowns:
+        drop_pasted_trailers(lmsg)
+    return Loaded(lmbx, dups, unreadable_numbers, too_deep, kept_out, named)
+
+
+def named_id(msg: EmailMessage) -> str:
+    """A stable Message-ID for a mail that has none: the same file gets the same id every time."""
+    try:
+        data = msg.as_bytes()
+    except (*_BAD_INPUT, email.errors.MessageError):  # what cannot be written again: its raw headers and body
+        raw = "\n".join(f"{k}: {v}" for k, v in msg.raw_items()) + "\n\n" + str(msg.get_payload())
+        data = raw.encode("utf-8", "surrogateescape")
+    return f"{hashlib.sha1(data).hexdigest()[:20]}@format-patch.reviewtool.invalid"
+
+
+def _name(mid: str, msg: EmailMessage) -> str:
+    try:
+        subject = " ".join(str(msg.get("Subject", "")).split())[:80]
+    except _BAD_INPUT:
+        subject = ""
+    return f"<{mid}>" + (f" ({subject})" if subject else "")
+
+
+_TRAILER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]):\s*(\S.*)$", re.M)
+
+
+def drop_pasted_trailers(lmsg: Any) -> None:
+    """Forget the trailers of a patch pasted into a reply (its own Signed-off-by, say): they
+    belong to that patch, not to the one the reply answers. b4 takes them as given."""
+    start = bots.pasted_patch_start(lmsg.body or "")
+    if start is None or not lmsg.trailers:
+        return
+    above = {(m.group(1).lower(), m.group(2).strip()) for m in _TRAILER_LINE.finditer(lmsg.body[:start])}
+    pasted = {(m.group(1).lower(), m.group(2).strip()) for m in _TRAILER_LINE.finditer(lmsg.body[start:])} - above
+    lmsg.trailers[:] = [t for t in lmsg.trailers if (t.lname, t.value.strip()) not in pasted]
 
 
 def tidy_trailers(lser: Any, source: str) -> None:

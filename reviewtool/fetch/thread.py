@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 import b4
 
 from reviewtool.errors import SourceError
-from reviewtool.fetch import mbox, postings
+from reviewtool.fetch import mbox, postings, replies
 from reviewtool.fetch.am import am_ready_mbox, who
-from reviewtool.model import Cover, Patch, Reply, Series, Trailer
+from reviewtool.model import Cover, Patch, Series, Trailer
 
 _DIFF_START = re.compile(r"^(diff --git |--- [^\n]*\n\+\+\+ |Index: )", re.M)
 _TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]):\s+(\S.*)$")
@@ -123,21 +123,6 @@ def _prime_patch_ids(lmbx: Any) -> None:
         m._git_patch_id = pid
 
 
-def _patch_index(lmbx: Any, ours: dict[str, int], lmsg: Any) -> int | None:
-    """Which message of the series a reply belongs under: 0 cover, N patch N, None elsewhere.
-    ours: message-id -> index of the series' own messages."""
-    cur, hops = lmsg, 0
-    while cur is not None and hops < 100:
-        parent = cur.in_reply_to or (cur.references[-1] if cur.references else None)
-        if parent is None:
-            return None
-        if parent in ours:
-            return ours[parent]
-        cur = lmbx.msgid_map.get(parent)
-        hops += 1
-    return None
-
-
 def valid_text(value: T) -> T:
     """value with every string in it valid Unicode: bytes no parser could decode, kept as
     surrogate escapes (a raw 8-bit Message-ID, say), are read as UTF-8 with replacement."""
@@ -183,27 +168,47 @@ def _patches(lser: Any, cover_trailers: tuple[Trailer, ...]) -> tuple[list[Patch
     return patches, missing
 
 
-def _replies(loaded: postings.Loaded, lser: Any) -> list[Reply]:
-    lmbx = loaded.lmbx
-    ours = {p.msgid: i for i, p in enumerate(lser.patches) if p is not None}
-    replies = [Reply(
-        msgid=lmsg.msgid, author=_who(lmsg.fromname, lmsg.fromemail), date=_iso(lmsg),
-        subject=lmsg.full_subject, in_reply_to=lmsg.in_reply_to, body=lmsg.body,
-        patch_index=_patch_index(lmbx, ours, lmsg),
-        trailers=tuple(_trailer(t, "reply") for t in lmsg.trailers),
-    ) for lmsg in lmbx.followups + lmbx.unknowns + loaded.too_deep]
-    replies.sort(key=lambda r: (r.date, r.msgid))
-    return replies
+def _words(subject: str) -> str:
+    return " ".join(subject.lower().split())
+
+
+def same_series(lser: Any, other: Any) -> bool:
+    """Whether another revision in the thread is a revision of this series: the same change-id,
+    a patch or cover subject in common, or the same author posting it later. A different patch
+    with a higher number, sent earlier (an old v6 above a new v5), is not."""
+    if lser.change_id and other.change_id:
+        return bool(lser.change_id == other.change_id)
+    mine = {_words(p.subject) for p in lser.patches if p is not None}
+    if mine & {_words(p.subject) for p in other.patches if p is not None}:
+        return True
+    firsts = [p for p in other.patches if p is not None]
+    ours = [p for p in lser.patches if p is not None]
+    if not firsts or not ours:
+        return False
+    return bool(firsts[0].fromemail.lower() == ours[0].fromemail.lower()
+                and min(p.date for p in firsts) >= min(p.date for p in ours))
 
 
 def _warnings(lser: Any, loaded: postings.Loaded, missing: list[int], revisions: list[int],
-              unreadable: mbox.Unreadable) -> list[str]:
+              unreadable: mbox.Unreadable, other_replies: int) -> list[str]:
     warnings = [w for w in (postings.missing_warning(missing, lser.expected),
                             postings.unreadable_numbers_warning(loaded.unreadable_numbers),
                             postings.too_deep_warning(loaded.too_deep), unreadable.summary()) if w]
-    newer = [r for r in revisions if r > lser.revision]
+    lmbx = loaded.lmbx
+    newer = [r for r in revisions if r > lser.revision and r in lmbx.series and same_series(lser, lmbx.series[r])]
     if newer:
         warnings.append(f"a newer revision is in the thread: v{newer[-1]} (use -v {newer[-1]})")
+    unrelated = [r for r in revisions if r != lser.revision and r in lmbx.series
+                 and not same_series(lser, lmbx.series[r])]
+    if unrelated:
+        warnings.append("also in the thread, other patches (not revisions of this series): " +
+                        ", ".join(f"v{r}" for r in unrelated))
+    if other_replies:
+        warnings.append(f"{other_replies} repl{'y' if other_replies == 1 else 'ies'} to other revisions "
+                        f"not counted for v{lser.revision}")
+    if loaded.named_ids:
+        warnings.append(f"{len(loaded.named_ids)} mail(s) without a Message-ID (git format-patch files) "
+                        "were given ids made from their content")
     if not lser.base_commit:
         warnings.append("no base-commit: rebase will have to guess the base")
     dups = loaded.duplicates
@@ -237,7 +242,10 @@ def build_series(msgs: list[EmailMessage], revision: int | None, source: str,
     postings.tidy_trailers(lser, source)
 
     cover_l = lser.patches[0]
+    orphans = replies.orphan_trailers(loaded, lser)
+    replies.add_to_patches(lser, [(w, t) for w, t in orphans if w != 0])
     cover_trailers = tuple(_trailer(t, "cover") for t in cover_l.followup_trailers) if cover_l else ()
+    cover_trailers += tuple(_trailer(t, "cover") for w, t in orphans if w == 0)
     patches, missing = _patches(lser, cover_trailers)
     if not patches:
         raise SourceError(f"no patch found in {source}: is it a thread of replies only?")
@@ -245,21 +253,27 @@ def build_series(msgs: list[EmailMessage], revision: int | None, source: str,
     if cover_l is not None:
         cover = Cover(cover_l.msgid, cover_l.subject, _who(cover_l.fromname, cover_l.fromemail),
                       _iso(cover_l), cover_l.body, cover_trailers)
-    replies = _replies(loaded, lser)
+    kept, other_replies = replies.build(loaded, lser)
     first = cover_l or next(p for p in lser.patches[1:] if p is not None)
+    replies.add_to_patches(lser, [(w, t) for w, t in orphans if w == 0])
     am = am_ready_mbox(lser, source)
+    # b4 names a series without a cover letter after its patch 1, "(untitled)" when patch 1
+    # is not in the thread: the first patch there names it then.
+    subject = cover_l.subject if cover_l is not None else lser.subject
+    if cover_l is None and (lser.patches[1] is None if len(lser.patches) > 1 else True):
+        subject = first.subject
 
     series = Series(
         id=hashlib.sha1(f"{valid_text(first.msgid)}\n{lser.revision}".encode()).hexdigest()[:12],
         revision=lser.revision, expected=lser.expected,
-        subject=lser.subject if cover_l is None else cover_l.subject,
+        subject=subject,
         author=_who(lser.fromname or first.fromname, lser.fromemail or first.fromemail),
         date=_iso(first), msgid=first.msgid, cover=cover, patches=tuple(patches),
         missing=tuple(missing), duplicates=tuple(loaded.duplicates),
         other_revisions=tuple(r for r in revisions if r != lser.revision),
         base_commit=lser.base_commit, prerequisite_patch_ids=tuple(lser.prereq_patch_ids or ()),
-        change_id=lser.change_id, replies=tuple(replies),
-        warnings=tuple(_warnings(lser, loaded, missing, revisions, unreadable)), source=source,
+        change_id=lser.change_id, replies=tuple(kept),
+        warnings=tuple(_warnings(lser, loaded, missing, revisions, unreadable, other_replies)), source=source,
         link=f"{link_base.rstrip('/')}/{first.msgid}/" if link_base else None,
     )
     return valid_text(series), am

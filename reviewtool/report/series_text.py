@@ -46,13 +46,37 @@ def render_series(s: Series, tty: bool = False, stored_at: str | None = None) ->
         out.print(_line(f"  base-commit: {s.base_commit}"))
     if s.change_id:
         out.print(_line(f"  change-id: {s.change_id}"))
-    questions = [r for r in s.replies if not r.trailers]
-    if s.replies:
-        out.print(Text(f"  {len(s.replies)} repl{'y' if len(s.replies) == 1 else 'ies'} "
+    people = [r for r in s.replies if not r.kind]
+    questions = [r for r in people if not r.trailers]
+    if people:
+        out.print(Text(f"  {len(people)} repl{'y' if len(people) == 1 else 'ies'} "
                        f"({len(questions)} without trailers)"))
+    for r in s.replies:
+        if r.kind:
+            out.print(_line(f"  {_KINDS.get(r.kind, r.kind)}, kept as a reply: {r.subject} ({_who(r.author)})"))
+    given = _trailer_counts(s)
+    if given:
+        out.print(_line("  trailers: " + ", ".join(f"+{n} {name}" for name, n in given.items())))
     if stored_at:
         out.print(_line(f"  stored as {s.id} in {stored_at}"))
     return buf.getvalue()
+
+
+_KINDS = {"robot-suggestion": "robot suggestion", "commit-notification": "commit notification",
+          "applied": "applied notice"}
+
+
+def _who(author: str) -> str:
+    return author.split(" <")[0].strip('"') if " <" in author else author
+
+
+def _trailer_counts(s: Series) -> dict[str, int]:
+    """The trailers the table shows, added up over the patches."""
+    counts: dict[str, int] = {}
+    for p in s.patches:
+        for t in p.trailers:
+            counts[t.name] = counts.get(t.name, 0) + 1
+    return counts
 
 
 def _patch_rows(s: Series) -> list[tuple[Text, Text, Text, Text]]:
