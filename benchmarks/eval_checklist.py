@@ -6,9 +6,8 @@ For each thread of benchmarks/checklist-set/labels-*.json, runs the real CLI,
 unless --checkpatch is given), and compares the categories of the needs-review checklist items
 with the categories of the concerns the reviewers raised. Prints:
 
-  - category recall: concerns whose category has a needs-review item on their thread, over all
-    concerns (micro), and the mean of that share over the threads with concerns;
-  - the same micro recall without the concerns labelled `other` (no checklist category asks them);
+  - category recall without the concerns labelled `other` (no checklist category asks them): the
+    headline; then over all concerns (micro), and the mean of that share over the threads with concerns;
   - recall per category (hits/total);
   - items per ack-only thread (threads on which reviewers raised nothing);
   - off-category items per concern thread (needs-review items of a category no reviewer raised
@@ -20,7 +19,9 @@ with the categories of the concerns the reviewers raised. Prints:
 The mails come from benchmarks/checklist-set/export.py (see benchmarks/checklist-set/README.md).
 Run from the repository root:
 
-    .venv/bin/python benchmarks/eval_checklist.py MBOXDIR [--only a01,a02] [--json out.json]
+    .venv/bin/python benchmarks/eval_checklist.py MBOXDIR [MBOXDIR...] [--only a01,a02] [--json out.json]
+
+(several folders: each thread's mails are taken from the first that has them).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def run_check(cmd: list[str], mbox: Path, workdir: Path, checkpatch: str | None)
     return result
 
 
-def check_all(threads: list[dict[str, Any]], mboxdir: Path, cmd: list[str], checkpatch: str | None,
+def check_all(threads: list[dict[str, Any]], mboxdirs: list[Path], cmd: list[str], checkpatch: str | None,
               jobs: int) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
     """Needs-review checklist items per thread id, and the threads that could not be checked (with why)."""
     items: dict[str, list[dict[str, Any]]] = {}
@@ -95,10 +96,12 @@ def check_all(threads: list[dict[str, Any]], mboxdir: Path, cmd: list[str], chec
     with tempfile.TemporaryDirectory(prefix="eval-checklist-") as tmp:
 
         def one(t: dict[str, Any]) -> None:
-            mbox = mboxdir / f"{t['id']}.patches.mbox"
-            if not mbox.is_file():
-                failed[t["id"]] = f"no {mbox} (run benchmarks/checklist-set/export.py)"
+            found = [d / f"{t['id']}.patches.mbox" for d in mboxdirs if (d / f"{t['id']}.patches.mbox").is_file()]
+            if not found:
+                failed[t["id"]] = (f"no {t['id']}.patches.mbox in {', '.join(map(str, mboxdirs))} "
+                                   "(run benchmarks/checklist-set/export.py)")
                 return
+            mbox = found[0]
             work = Path(tmp) / t["id"]
             work.mkdir()
             try:
@@ -192,9 +195,9 @@ def report(m: dict[str, Any], failed: dict[str, str], seconds: float) -> str:
            f"{m['ack_only_threads']} ack-only); concerns: {m['concerns']}"]
     for tid, why in sorted(failed.items()):
         out.append(f"  NOT CHECKED {tid}: {why}")
-    out.append(f"category recall: micro {_pct(m['recall_micro'])}, per-thread mean "
-               f"{_pct(m['recall_per_thread_mean'])}")
-    out.append(f"category recall without the 'other' category: micro {_pct(m['recall_micro_without_other'])}")
+    out.append(f"category recall without the 'other' category (no checklist category asks those): micro "
+               f"{_pct(m['recall_micro_without_other'])}; all concerns: micro {_pct(m['recall_micro'])}, "
+               f"per-thread mean {_pct(m['recall_per_thread_mean'])}")
     out.append("recall by category:")
     for cat, v in m["recall_by_category"].items():
         out.append(f"  {cat:22s} {v['hits']:3d}/{v['total']:<3d} {_pct(v['hits'] / v['total'])}")
@@ -218,7 +221,8 @@ def report(m: dict[str, Any], failed: dict[str, str], seconds: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mboxdir", type=Path, help="the OUTDIR of export.py (holding <id>.patches.mbox)")
+    ap.add_argument("mboxdir", type=Path, nargs="+",
+                    help="the OUTDIR of export.py (holding <id>.patches.mbox); several are searched in order")
     ap.add_argument("--labels", action="append", type=Path, metavar="FILE",
                     help="label file (repeatable; default: every benchmarks/checklist-set/labels-*.json)")
     ap.add_argument("--only", metavar="IDS", help="comma-separated thread ids")
@@ -238,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             raise SystemExit(f"--only: no labelled thread {', '.join(sorted(unknown))}")
         threads = [t for t in threads if t["id"] in wanted]
-    if not args.mboxdir.is_dir():
-        raise SystemExit(f"{args.mboxdir} is not a directory: export the mails first (export.py)")
+    for d in args.mboxdir:
+        if not d.is_dir():
+            raise SystemExit(f"{d} is not a directory: export the mails first (export.py)")
     items, failed = check_all(threads, args.mboxdir, reviewtool_command(args.reviewtool), args.checkpatch,
                               args.jobs)
     numbers = measure(threads, items)
