@@ -81,3 +81,109 @@ def test_generic_code_is_questioned_only_in_a_series_for_one_architecture() -> N
                 ["\tvmemmap_populate(start, end, node, altmap);"])
     assert _fired(series_from_text(arm64 + generic), "DESIGN-GENERIC-CODE")
     assert not _fired(series_from_text(arm64 + x86 + generic), "DESIGN-GENERIC-CODE")
+
+
+def _diff_mail(subject: str, body: str, diff: str) -> str:
+    return f"{HEAD}Subject: {subject}\n\n{body}\n\nSigned-off-by: Jane Doe <jane@example.org>\n---\n{diff}"
+
+
+def test_message_typo_names_the_code_name_one_letter_away_but_not_one_that_differs_in_a_digit_or_level() -> None:
+    added = ["\tif (cpus_have_const_cap(ARM64_HAS_STAGE2_FWB) && S2FWB_ON)", "\t\twrite_sysreg(0, TTBR1_EL1);"]
+    wrong = series_from_text(_mail("[PATCH] KVM: arm64: skip the flush with S2FWB", "S2FWB forces cacheable accesses, so with S2FWD the flush does nothing.",
+                                   "arch/arm64/kvm/mmu.c", added))
+    assert _fired(wrong, "COMMIT-MESSAGE-TYPO") == ["The message spells 'S2FWD' (S2FWB?)."]
+    other = series_from_text(_mail("[PATCH] KVM: arm64: skip the flush with S2FWB",
+                                   "TTBR0_EL1 is left alone; pud_free_pmd_page() too.", "arch/arm64/kvm/mmu.c",
+                                   added + ["\tpmd_free_pte_page(p, a);"]))
+    assert _fired(other, "COMMIT-MESSAGE-TYPO") == []
+
+
+def test_message_typo_finds_a_common_misspelling_but_not_in_quoted_code_or_logs() -> None:
+    added = ["\tfree_initrd_mem(start, end);"]
+    prose = series_from_text(_mail("[PATCH] arm64: use the generic free_initrd_mem()",
+                                   "Use the generic implementaion.", "arch/arm64/mm/init.c", added))
+    assert _fired(prose, "COMMIT-MESSAGE-TYPO") == ["The message spells 'implementaion' (implementation?)."]
+    quoted = series_from_text(_mail("[PATCH] arm64: use the generic free_initrd_mem()",
+                                    "The log says:\n\n    implementaion missing\n", "arch/arm64/mm/init.c", added))
+    assert _fired(quoted, "COMMIT-MESSAGE-TYPO") == []
+
+
+_MOVE = """diff --git a/arch/arm64/mm/init.c b/arch/arm64/mm/init.c
+index 1111111..2222222 100644
+--- a/arch/arm64/mm/init.c
++++ b/arch/arm64/mm/init.c
+@@ -10,4 +10,3 @@ void __init first_step(void)
+ {{
+ 	setup_a();
+-	reserve_b(SZ_1G);
+ }}
+@@ -30,3 +29,{n} @@ {dest}
+ {{
+ 	setup_c();
+{added} }}
+"""
+
+
+def test_a_call_moved_to_another_function_is_asked_about_but_not_one_taken_into_a_new_helper() -> None:
+    moved = _MOVE.format(n=4, dest="void __init second_step(void)", added="+\treserve_b(SZ_1G);\n")
+    series = series_from_text(_diff_mail("[PATCH] arm64: mm: reserve later", "Reserve after the nodes exist.", moved))
+    assert _fired(series, "DOCS-MOVED-CALL-UNCOMMENTED") == [
+        "A call moves from first_step() to second_step(), with no comment at its new place."]
+    helper = _MOVE.format(n=6, dest="void __init second_step(void)",
+                          added="+}\n+\n+static void __init new_helper(void)\n+{\n+\treserve_b(SZ_1G);\n")
+    helper = helper.replace("@@ -30,3 +29,6 @@", "@@ -30,3 +29,8 @@")
+    series = series_from_text(_diff_mail("[PATCH] arm64: mm: a helper", "Take the reservation out.", helper))
+    assert _fired(series, "DOCS-MOVED-CALL-UNCOMMENTED") == []
+
+
+_GFP = """diff --git a/arch/arm64/mm/pgd.c b/arch/arm64/mm/pgd.c
+index 1111111..2222222 100644
+--- a/arch/arm64/mm/pgd.c
++++ b/arch/arm64/mm/pgd.c
+@@ -10,3 +10,3 @@ pgd_t *pgd_alloc(struct mm_struct *mm)
+ {{
+-{old}
++{new}
+ }}
+"""
+
+
+def test_gfp_change_names_the_old_and_new_flags_and_leaves_the_same_flags_alone() -> None:
+    def fired(old: str, new: str) -> list[str]:
+        text = _diff_mail("[PATCH] arm64/mm: pgd_alloc flags", "Change the flags.", _GFP.format(old=old, new=new))
+        return _fired(series_from_text(text), "ALLOC-GFP-CHANGED")
+
+    assert fired("\treturn kmem_cache_alloc(pgd_cache, gfp);", "\treturn kmem_cache_alloc(pgd_cache, GFP_PGTABLE_KERNEL);") \
+        == ["kmem_cache_alloc() is now called with `GFP_PGTABLE_KERNEL` instead of `gfp`."]
+    assert fired("\tp = kzalloc(n, GFP_KERNEL);", "\tp = kzalloc(n, GFP_ATOMIC);") \
+        == ["The allocation's GFP flags change (GFP_KERNEL out, GFP_ATOMIC in)."]
+    assert fired("\tp = kzalloc(n * 2, GFP_KERNEL);", "\tp = kzalloc(array_size(n, 2), GFP_KERNEL);") == []
+
+
+_PTE = """diff --git a/arch/arm64/include/asm/pgtable-prot.h b/arch/arm64/include/asm/pgtable-prot.h
+index 1111111..2222222 100644
+--- a/arch/arm64/include/asm/pgtable-prot.h
++++ b/arch/arm64/include/asm/pgtable-prot.h
+@@ -10,1 +10,1 @@
+-{old}
++{new}
+"""
+
+
+def test_pte_bits_are_asked_about_when_a_bit_is_dropped_not_when_one_is_added_or_a_size_changes() -> None:
+    def fired(old: str, new: str) -> list[str]:
+        text = _diff_mail("[PATCH] arm64: prot", "Change the protections.", _PTE.format(old=old, new=new))
+        return _fired(series_from_text(text), "TEST-PTE-BITS")
+
+    assert fired("#define PROT_X (PTE_PXN | PTE_DIRTY)", "#define PROT_X (PTE_PXN)") == [
+        "Page-table entry bits are no longer used here (PTE_DIRTY)."]
+    assert fired("#define PROT_X (PTE_PXN)", "#define PROT_X (PTE_PXN | PTE_GP)") == []
+    assert fired("#define PTE_X_END (PAGE_OFFSET + PAGE_SIZE)", "#define PTE_X_END (PAGE_END)") == []
+
+
+def test_a_plain_export_asks_its_licence_question_under_abi_compatibility() -> None:
+    series = series_from_text(_mail("[PATCH] arm64: export the stub vectors", "Export them.",
+                                    "arch/arm64/kernel/hyp-stub.c", ["EXPORT_SYMBOL(__hyp_stub_vectors);"]))
+    rule = next(r for r in RULES.rules if r.id == "COMMON-EXPORT-SYMBOL")
+    found = [f for f in run_engine(series, RuleSet((rule,), RULES.packs)).findings if counted(f)]
+    assert [f.category for f in found] == ["abi_compat"]

@@ -371,10 +371,11 @@ def _analyzer_findings(series: Series, diffs: tuple[PatchDiff, ...], ruleset: Ru
             if patches and not any(in_scope(rule, kernel(p)) for p in patches):
                 continue
             path = next((e.file for e in evidence if e.file), None)
-            finding = _finding(rule, evidence, "", None, path)
+            finding = _finding(rule, evidence, "", hit.function, path)
             finding = replace(finding, message=hit.message or finding.message,
                               question=hit.question or finding.question,
                               status=hit.status,
                               reason=hit.reason)
-            out.append(lineage.Raw(rule, finding, path, None))
+            # with its function named, lines moved in from another function are not "moved code"
+            out.append(lineage.Raw(rule, finding, path, hit.function))
     return out

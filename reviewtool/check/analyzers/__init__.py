@@ -76,6 +76,7 @@ class Hit(NamedTuple):
     status: Status = "needs-review"  # or "looks-ok", with a reason
     reason: str = ""
     question: str | None = None  # a sharper question than the rule's, when the analyzer knows more
+    function: str | None = None  # the function the evidence is in, when the question is about that place
 
 
 def run_analyzer(name: str, ctx: AnalyzerContext) -> list[Hit]:

@@ -5,6 +5,8 @@
   used, or names the code around it and not the new identifiers the change brings in.
 - DOCS-INTERFACE-UNDOCUMENTED: a new sysfs or debugfs file in a series that changes
   nothing under Documentation/.
+- DOCS-NEW-FILE-UNCOMMENTED: a new C file of several functions, none of them with a
+  comment above it, and no comment saying what the file is for.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from reviewtool.check.diff import DiffFile, DiffHunk
 
 STALE = "DOCS-COMMENT-UNCHANGED"
 INTERFACE = "DOCS-INTERFACE-UNDOCUMENTED"
+UNCOMMENTED = "DOCS-NEW-FILE-UNCOMMENTED"
 
 _MAX_CODE_BETWEEN = 2
 _WORD = re.compile(r"[A-Za-z_]\w{3,}")
@@ -39,6 +42,8 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
                 hits.append(stale)
             if not documented:
                 hits.extend(_interface(pd.index, f))
+            if f.kind == "c" and f.status == "added":
+                hits.extend(_uncommented_file(pd.index, f))
     return hits
 
 
@@ -116,3 +121,32 @@ def _interface(index: int, f: DiffFile) -> list[Hit]:
                 return [Hit(INTERFACE, (evidence(index, f.path, h, i),),
                             "A new sysfs, debugfs or procfs file is created, and nothing under Documentation/ changes.")]
     return []
+
+
+_FUNC_START = re.compile(r"^(?:[A-Za-z_][\w\s*]*?[\s*])?(?P<name>[A-Za-z_]\w*)\s*\([^;]*$")
+_MIN_FUNCS = 3
+_MIN_CODE = 40
+
+
+def _uncommented_file(index: int, f: DiffFile) -> list[Hit]:
+    """A new C file with three or more functions and no comment above any function or the file."""
+    lines = [ln.text for h in f.hunks for ln in h.lines if ln.kind == "+"]
+    code_lines = sum(1 for t in lines if t.strip() and not t.strip().startswith(("/*", "*", "//", "#")))
+    if code_lines < _MIN_CODE or not f.hunks:
+        return []
+    starts = [i for i, t in enumerate(lines[:-1]) if t[:1].isalpha() and _FUNC_START.match(t)
+              and lines[i + 1].startswith("{")]
+    if len(starts) < _MIN_FUNCS:
+        return []
+    for i in starts:
+        above = lines[i - 1].strip() if i > 0 else ""
+        if above.endswith("*/") or above.startswith("//"):
+            return []
+    if any(t.strip().startswith(("/*", "*")) and not t.strip().startswith("/* SPDX") and j < starts[0]
+           for j, t in enumerate(lines)):
+        return []  # a comment on the file (what it is for) before its first function
+    h = f.hunks[0]
+    first = next((k for k, ln in enumerate(h.lines) if ln.kind == "+" and ln.text == lines[starts[0]]), 0)
+    return [Hit(UNCOMMENTED, (evidence(index, f.path, h, first, first + 1),),
+                f"A new file of {len(starts)} functions and {code_lines} lines of code has no comment "
+                "on any function, nor on what the file is for.")]
