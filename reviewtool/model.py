@@ -173,6 +173,7 @@ class Series(_Model):
     replies: tuple[Reply, ...] = ()
     warnings: tuple[str, ...] = ()
     source: str = ""
+    other_replies: int = 0  # replies in the thread to other revisions (not in `replies`)
     link: str | None = None
     schema_version: int = SCHEMA_VERSION
 

@@ -137,11 +137,15 @@ def test_tested_by_to_a_cover_not_in_the_archive_applies_to_the_series(tmp_path:
     assert b"Tested-by: Carol Tester <carol@example.org>" in am.read_bytes()
 
 
-def test_replies_to_v16_are_not_counted_for_v17(tmp_path: Path) -> None:
+def test_replies_to_v16_are_not_counted_for_v17(tmp_path: Path, store: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
     s = read(tmp_path, ft.v17_with_v16_replies())
-    assert s.revision == 17 and s.replies == ()
+    assert s.revision == 17 and s.replies == () and s.other_replies == 2
     assert all(p.trailers == () for p in s.patches)
-    assert "2 replies to other revisions not counted for v17" in s.warnings
+    assert main(["fetch", str(tmp_path / "thread.mbox"), "--offline"]) == 0
+    out = capsys.readouterr().out
+    assert "2 replies to other revisions in the thread, not counted for v17" in out
+    assert "replies (" not in out
 
 
 def test_summary_trailer_counts_equal_the_table(tmp_path: Path, store: Path,

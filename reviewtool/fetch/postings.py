@@ -41,6 +41,7 @@ class Loaded(NamedTuple):
     too_deep: list[Any]  # b4.LoreMessage of the replies kept out of the mailbox (too deep)
     bots: list[tuple[Any, str]]  # (b4.LoreMessage, bots.BotKind) of bot patches kept out of the mailbox
     named_ids: list[str]  # message-ids given to mails that had none (git format-patch files)
+    kinds: dict[str, str]  # message-id -> bots.BotKind of the bot and bookkeeping mails
 
 
 def _slot(msg: EmailMessage) -> tuple[tuple[int, int, int] | None, list[str]]:
@@ -161,12 +162,15 @@ def load(msgs: list[EmailMessage], source: str, unreadable: mbox.Unreadable) -> 
     lmbx = b4.LoreMailbox()
     too_deep = []
     kept_out: list[tuple[Any, str]] = []
+    kinds: dict[str, str] = {}
     for mid, msg in unique:
         if mid in dropped:
             dups.append(mid)
             continue
         try:
             kind = bots.bot_kind(msg)
+            if kind is not None:
+                kinds[mid] = kind
             if kind in ("robot-suggestion", "commit-notification"):
                 kept_out.append((b4.LoreMessage(msg), kind))
             elif depth[mid] > MAX_REPLY_DEPTH and mid not in slots:
@@ -177,7 +181,7 @@ def load(msgs: list[EmailMessage], source: str, unreadable: mbox.Unreadable) -> 
             unreadable.append(f"b4 failed on it ({type(e).__name__})", _name(mid, msg))
     for lmsg in lmbx.followups + lmbx.unknowns:
         drop_pasted_trailers(lmsg)
-    return Loaded(lmbx, dups, unreadable_numbers, too_deep, kept_out, named)
+    return Loaded(lmbx, dups, unreadable_numbers, too_deep, kept_out, named, kinds)
 
 
 def named_id(msg: EmailMessage) -> str:

@@ -36,9 +36,9 @@ def _subject_place(lmsg: Any, lser: Any) -> int | None:
     return int(subj.counter)
 
 
-def place(lmbx: Any, lser: Any, lmsg: Any) -> int | None:
-    """0 the cover letter, N patch N, OTHER a reply to another revision, None elsewhere."""
-    ours = {p.msgid: i for i, p in enumerate(lser.patches) if p is not None}
+def place(lmbx: Any, lser: Any, lmsg: Any, ours: dict[str, int]) -> int | None:
+    """0 the cover letter, N patch N, OTHER a reply to another revision, None elsewhere.
+    ours: message-id -> index of the series' own messages."""
     cur, hops = lmsg, 0
     while cur is not None and hops < 100:
         parent = cur.in_reply_to or (cur.references[-1] if cur.references else None)
@@ -90,19 +90,17 @@ def _trailer(t: Any) -> Trailer:
 def build(loaded: postings.Loaded, lser: Any) -> tuple[list[Reply], int]:
     """This revision's replies (bot mails kept as replies of their kind), sorted by date, and
     how many replies answer another revision (left out)."""
-    from reviewtool.fetch import bots
-
     lmbx = loaded.lmbx
     out: list[Reply] = []
+    ours = {p.msgid: i for i, p in enumerate(lser.patches) if p is not None}
     others = 0
     tagged = [(m, "") for m in lmbx.followups + lmbx.unknowns + loaded.too_deep] + loaded.bots
     for lmsg, kind in tagged:
-        where = place(lmbx, lser, lmsg)
+        where = place(lmbx, lser, lmsg, ours)
         if where == OTHER:
             others += 1
             continue
-        if not kind:
-            kind = bots.bot_kind(lmsg.msg) or ""
+        kind = kind or loaded.kinds.get(lmsg.msgid, "")
         out.append(Reply(
             msgid=lmsg.msgid, author=who(lmsg.fromname, lmsg.fromemail), date=str(lmsg.date.isoformat()),
             subject=lmsg.full_subject, in_reply_to=lmsg.in_reply_to, body=lmsg.body, patch_index=where,

@@ -190,7 +190,7 @@ def same_series(lser: Any, other: Any) -> bool:
 
 
 def _warnings(lser: Any, loaded: postings.Loaded, missing: list[int], revisions: list[int],
-              unreadable: mbox.Unreadable, other_replies: int) -> list[str]:
+              unreadable: mbox.Unreadable) -> list[str]:
     warnings = [w for w in (postings.missing_warning(missing, lser.expected),
                             postings.unreadable_numbers_warning(loaded.unreadable_numbers),
                             postings.too_deep_warning(loaded.too_deep), unreadable.summary()) if w]
@@ -203,9 +203,6 @@ def _warnings(lser: Any, loaded: postings.Loaded, missing: list[int], revisions:
     if unrelated:
         warnings.append("also in the thread, other patches (not revisions of this series): " +
                         ", ".join(f"v{r}" for r in unrelated))
-    if other_replies:
-        warnings.append(f"{other_replies} repl{'y' if other_replies == 1 else 'ies'} to other revisions "
-                        f"not counted for v{lser.revision}")
     if loaded.named_ids:
         warnings.append(f"{len(loaded.named_ids)} mail(s) without a Message-ID (git format-patch files) "
                         "were given ids made from their content")
@@ -273,8 +270,8 @@ def build_series(msgs: list[EmailMessage], revision: int | None, source: str,
         other_revisions=tuple(r for r in revisions if r != lser.revision),
         base_commit=lser.base_commit, prerequisite_patch_ids=tuple(lser.prereq_patch_ids or ()),
         change_id=lser.change_id, replies=tuple(kept),
-        warnings=tuple(_warnings(lser, loaded, missing, revisions, unreadable, other_replies)), source=source,
-        link=f"{link_base.rstrip('/')}/{first.msgid}/" if link_base else None,
+        warnings=tuple(_warnings(lser, loaded, missing, revisions, unreadable)), source=source,
+        link=f"{link_base.rstrip('/')}/{first.msgid}/" if link_base else None, other_replies=other_replies,
     )
     return valid_text(series), am
 

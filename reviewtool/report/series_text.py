@@ -51,6 +51,9 @@ def render_series(s: Series, tty: bool = False, stored_at: str | None = None) ->
     if people:
         out.print(Text(f"  {len(people)} repl{'y' if len(people) == 1 else 'ies'} "
                        f"({len(questions)} without trailers)"))
+    if s.other_replies:
+        out.print(Text(f"  {s.other_replies} repl{'y' if s.other_replies == 1 else 'ies'} to other revisions "
+                       f"in the thread, not counted for v{s.revision}"))
     for r in s.replies:
         if r.kind:
             out.print(_line(f"  {_KINDS.get(r.kind, r.kind)}, kept as a reply: {r.subject} ({_who(r.author)})"))
