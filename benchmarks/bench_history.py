@@ -107,8 +107,11 @@ def main() -> int:
         subprocess.run([rt, "-q", "fetch", v3, "--lore-url", pi.url], env=env, check=True, capture_output=True)
         for _ in range(2):
             t = time.monotonic()
-            out = subprocess.run([rt, "history", v3, "--lore-url", pi.url, "--json"], env=env, check=True,
-                                 capture_output=True, text=True).stdout
+            res = subprocess.run([rt, "history", v3, "--lore-url", pi.url, "--json"], env=env,
+                                 capture_output=True, text=True)
+            if res.returncode:
+                sys.exit(f"history failed ({res.returncode}): {res.stderr}")
+            out = res.stdout
             wall = time.monotonic() - t
         comments = len(json.loads(out)["comments"])
         print(f"history (process, second run): {wall:.2f} s wall, {comments} comments")

@@ -155,6 +155,7 @@ def _series_in(msgs: list[EmailMessage], where: str, link_base: str, below: int)
 def _post_mbox(url: str, *, timeout: float, max_bytes: int) -> bytes:
     """POST a public-inbox search for an mbox: the gunzipped answer, b"" when nothing matched."""
     import requests
+    import urllib3
 
     deadline = time.monotonic() + timeout
     try:
@@ -175,7 +176,7 @@ def _post_mbox(url: str, *, timeout: float, max_bytes: int) -> bytes:
             return bytes(out)
     except zlib.error as e:
         raise FetchError(f"the search answer is not valid gzip data ({e})") from None
-    except requests.RequestException as e:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:  # a read cut short, too
         raise FetchError(f"cannot search {url.split('?', 1)[0]}: {type(e).__name__}") from None
 
 
