@@ -209,3 +209,21 @@ def test_exact_apply_takes_only_exact_matches_and_leaves_the_rest_to_git() -> No
                  "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-a\n+A\n"):  # counts do not add up
         [odd] = parse(text).files
         assert apply_exact(odd, old) is Missing, text
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "c", "", "x = 1;"]), min_size=0, max_size=12),
+       st.integers(min_value=0, max_value=3), st.sampled_from(["+new line", "-b", "+a"]))
+def test_the_quick_presence_test_answers_as_the_full_one(target: list[str], at: int, change: str) -> None:
+    """fully_present (every patch, before applying) is presence().whole, only cheaper."""
+    from reviewtool.rebase.present import _at_its_place, _hunk_present
+
+    ctx = ["a", "b", "c"]
+    body = [f" {ctx[0]}", change, f" {ctx[2]}"] if change != "-b" else [" a", "-b", " c"]
+    new_len = sum(1 for ln in body if not ln.startswith("-"))
+    old_len = sum(1 for ln in body if not ln.startswith("+"))
+    diff = f"--- a/f\n+++ b/f\n@@ -{at + 1},{old_len} +{at + 1},{new_len} @@\n" + "\n".join(body) + "\n"
+    (fd,) = parse(diff).files
+    (h,) = fd.hunks
+    full = _hunk_present(h, target, {t: [i for i, x in enumerate(target) if x == t] for t in target})
+    assert (_at_its_place(h, target) or _hunk_present(h, target, None)) == full

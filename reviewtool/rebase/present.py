@@ -101,7 +101,35 @@ def presence(repo: GitRepo, trees: Trees, tree: str, files: list[DiffFile]) -> P
     return Presence(hunks, found, added, added_found, removed, gone)
 
 
-def _hunk_present(h: DiffHunk, lines: list[str], where: dict[str, list[int]]) -> bool:
+def fully_present(repo: GitRepo, trees: Trees, tree: str, files: list[DiffFile]) -> bool:
+    """`presence(...).whole` with the least work, for every patch before it is applied: it stops
+    at the first hunk that is not there, and looks at a hunk's own place before the whole file."""
+    hunks = 0
+    for fd in files:
+        if fd.binary or (not fd.hunks and fd.status != "deleted"):
+            continue
+        hunks += 1
+        if fd.new_path is None:
+            if trees.lookup(tree, fd.old_path or fd.path) is not None:
+                return False
+            continue
+        lines = _lines(repo, trees, tree, fd.new_path)
+        for h in fd.hunks:
+            if not (_at_its_place(h, lines) or _hunk_present(h, lines, None)):
+                return False
+    return hunks > 0
+
+
+def _at_its_place(h: DiffHunk, lines: list[str]) -> bool:
+    """The hunk's result stands exactly where its header says (the usual case of a merged patch)."""
+    if not any(ln.kind == "+" for ln in h.lines):
+        return False
+    post = [ln.text for ln in h.new_side()]
+    at = h.new_start - 1
+    return bool(post) and lines[at:at + len(post)] == post
+
+
+def _hunk_present(h: DiffHunk, lines: list[str], where: dict[str, list[int]] | None) -> bool:
     post = [ln.text for ln in h.new_side()]
     if any(ln.kind == "+" for ln in h.lines):
         return _has_block(post, lines, where)
@@ -109,11 +137,13 @@ def _hunk_present(h: DiffHunk, lines: list[str], where: dict[str, list[int]]) ->
     return bool(pre) and not _has_block(pre, lines, where) and (not post or _has_block(post, lines, where))
 
 
-def _has_block(block: list[str], lines: list[str], where: dict[str, list[int]]) -> bool:
+def _has_block(block: list[str], lines: list[str], where: dict[str, list[int]] | None) -> bool:
+    """BLOCK stands in LINES; `where` indexes the lines by text (None: one scan for the first line)."""
     if not block:
         return True
-    n = len(block)
-    return any(lines[i:i + n] == block for i in where.get(block[0], ()))
+    n, first = len(block), block[0]
+    starts = where.get(first, ()) if where is not None else (i for i, ln in enumerate(lines) if ln == first)
+    return any(lines[i:i + n] == block for i in starts)
 
 
 def _positions(lines: list[str]) -> dict[str, list[int]]:

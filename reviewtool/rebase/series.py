@@ -16,7 +16,7 @@ from reviewtool.rebase.apply import Applied, PatchApplier
 from reviewtool.rebase.base import choose_base
 from reviewtool.rebase.gitrepo import GitRepo
 from reviewtool.rebase.paths import patch_problem
-from reviewtool.rebase.present import presence
+from reviewtool.rebase.present import fully_present, presence
 from reviewtool.rebase.trees import Trees
 from reviewtool.rebase.upstream import ScanRange, Upstream, scan_ranges, series_patch_ids
 
@@ -183,8 +183,9 @@ class _Run:
             how = "same patch-id" if match.how == "patch-id" else "same subject and author (patch-id differs)"
             return PatchOutcome(index, subject, "already-upstream", paths,
                                 f'{how} as {c.oid[:12]} "{c.subject}"', upstream_commit=c.oid)
-        here = presence(self.g, self.trees, self.onto_tree, fds)
-        if here.whole:  # every hunk's result is in the target: applying it again could only duplicate
+        if fully_present(self.g, self.trees, self.onto_tree, fds):
+            # every hunk's result is in the target: applying it again could only duplicate
+            here = presence(self.g, self.trees, self.onto_tree, fds)
             return PatchOutcome(index, subject, "already-applied", paths, here.describe(),
                                 added_lines=here.added, added_present=here.added_present)
         got = self.applier.apply(parse(patch.diff).text, fds, self.tip_tree, earlier)
