@@ -81,6 +81,22 @@ def _text(text: str, style: str = "") -> Text:
     return Text(for_terminal(text), style=style)
 
 
+def _field(out: Console, label: str, text: str, style: str = "", indent: int | None = None) -> None:
+    """`label` then `text`, wrapped to the console's width with a hanging indent (the label's
+    width, or `indent`): prose never wraps back to column 0."""
+    import textwrap
+
+    hang = len(label) if indent is None else indent
+    rows = textwrap.wrap(text, max(20, out.width - len(label)), break_long_words=False,
+                         break_on_hyphens=False) or [""]
+    if len(rows) > 1:
+        rows = rows[:1] + textwrap.wrap(" ".join(rows[1:]), max(20, out.width - hang),
+                                        break_long_words=False, break_on_hyphens=False)
+    out.print(_text(label + rows[0], style=style), soft_wrap=True)
+    for row in rows[1:]:
+        out.print(_text(" " * hang + row, style=style), soft_wrap=True)
+
+
 def _fit(text: str, room: int) -> str:
     return text if len(text) <= room else text[:max(0, room - 1)] + "…"
 
@@ -91,12 +107,12 @@ def render_result(result: ApplyResult, series: Series | None = None, *, tty: boo
     out, buf = capture(tty)
     total = result.expected or (series.expected if series else 0) or len(result.patches)
     if series is not None:
-        out.print(_text(f"Series: {series.subject} (v{series.revision}, {len(series.patches)} of {total} "
-                        f"patch{'es' if total != 1 else ''})"), soft_wrap=False)
-    out.print(_text(f"Onto:   {result.onto} ({result.onto_commit[:12]})"), soft_wrap=False)
-    out.print(_text(f"Base:   {_base_sentence(result)}"), soft_wrap=False)
+        _field(out, "Series: ", f"{series.subject} (v{series.revision}, {len(series.patches)} of {total} "
+                                f"patch{'es' if total != 1 else ''})")
+    _field(out, "Onto:   ", f"{result.onto} ({result.onto_commit[:12]})")
+    _field(out, "Base:   ", _base_sentence(result))
     if result.scanned:
-        out.print(_text(f"Read:   {result.scanned}", style="dim"), soft_wrap=False)
+        _field(out, "Read:   ", result.scanned, style="dim")
     out.print()
     first = next((p for p in result.patches if p.outcome == "conflict"), None)
     for p in result.patches:
@@ -106,16 +122,16 @@ def render_result(result: ApplyResult, series: Series | None = None, *, tty: boo
         out.print(_text(f"First conflict, {_num(first.index, total)}:", style="bold"))
         _details(first, out, "  ", git_lines=GIT_LINES)
     out.print()
-    out.print(_text(summary_line(result, total), style="bold"), soft_wrap=False)
+    _field(out, "", summary_line(result, total), style="bold", indent=2)
     most = most_already_in(result)
     if most:
-        out.print(_text(most, style="cyan"), soft_wrap=False)
+        _field(out, "", most, style="cyan", indent=2)
     if result.result_commit:
         out.print(_text(f"Result: commit {result.result_commit[:12]} (tree {(result.result_tree or '')[:12]})"))
     if result.branch:
         out.print(_text(f"Branch: {result.branch} created at {result.result_commit[:12] if result.result_commit else '-'}"))
     if branch_note:
-        out.print(_text(branch_note, style="yellow"), soft_wrap=False)
+        _field(out, "", branch_note, style="yellow", indent=2)
     return buf.getvalue()
 
 
@@ -140,7 +156,7 @@ def _render_patch(p: PatchOutcome, total: int, out: Console, *, verbose: int) ->
 def _details(p: PatchOutcome, out: Console, indent: str, *, git_lines: int | None) -> None:
     """The detail, the failed hunks and git's words (its first GIT_LINES lines; None: all)."""
     if p.detail:
-        out.print(_text(f"{indent}{p.detail}", style="dim"), soft_wrap=False)
+        _field(out, indent, p.detail, style="dim", indent=len(indent) + 2)
     for h in p.failed_hunks:
         where = f"lines {h.start}-{h.start + h.length - 1}" if h.length else "(file not in the target)"
         out.print(_text(f"{indent}failed hunk: {h.path} {where}  {h.header}", style="red"), soft_wrap=False)
@@ -161,8 +177,8 @@ def render_matrix(matrix: RebaseMatrix, series: Series | None = None, *, tty: bo
     results = matrix.results
     total = max((r.expected or len(r.patches) for r in results), default=0)
     if series is not None:
-        out.print(_text(f"Series: {series.subject} (v{series.revision}, {len(series.patches)} of {total} "
-                        f"patch{'es' if total != 1 else ''})"), soft_wrap=False)
+        _field(out, "Series: ", f"{series.subject} (v{series.revision}, {len(series.patches)} of {total} "
+                                f"patch{'es' if total != 1 else ''})")
     widths = [max(8, len(r.onto)) for r in results]
     lead = 2 + len(_num(total, total)) + 2
     head = _text(" " * lead)
@@ -178,22 +194,21 @@ def render_matrix(matrix: RebaseMatrix, series: Series | None = None, *, tty: bo
         out.print(line, soft_wrap=True)
     out.print()
     for r in results:
-        out.print(_text(f"{r.onto}: {apply_summary(r)}"), soft_wrap=False)
-    out.print(_text(matrix.best_reason + ".", style="bold"), soft_wrap=False)
+        _field(out, f"{r.onto}: ", apply_summary(r), indent=2)
+    _field(out, "", matrix.best_reason + ".", style="bold", indent=2)
     for r in results:
         most = most_already_in(r)
         if most:
-            out.print(_text(f"{r.onto}: {most}", style="cyan"), soft_wrap=False)
+            _field(out, f"{r.onto}: ", most, style="cyan", indent=2)
     out.print()
     for r in results:
-        out.print(_text(f"{r.onto} ({r.onto_commit[:12]}): base {r.base.detail or HOW.get(r.base.how)}",
-                        style="dim"), soft_wrap=False)
+        _field(out, f"{r.onto} ({r.onto_commit[:12]}): ", f"base {r.base.detail or HOW.get(r.base.how)}",
+               style="dim", indent=2)
         if verbose:
-            out.print(_text(f"  read: {r.scanned}", style="dim"), soft_wrap=False)
+            _field(out, "  read: ", r.scanned, style="dim", indent=4)
             for p in r.patches:
                 if p.outcome not in APPLIED and p.detail:
-                    out.print(_text(f"  {_num(p.index, total)} {p.outcome}: {p.detail}", style="dim"),
-                              soft_wrap=False)
+                    _field(out, f"  {_num(p.index, total)} {p.outcome}: ", p.detail, style="dim", indent=4)
     if not verbose:
         out.print(_text("Per patch and per target: --verbose, or --json.", style="dim"))
     return buf.getvalue()
