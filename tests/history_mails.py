@@ -200,3 +200,70 @@ def write(out: Path) -> dict[str, Path]:
         p.write_text(text)
         paths[name] = p
     return paths
+
+
+# --- other series that changed the same functions before (for --history=code) ---------------
+QUINN = "Quinn Other <quinn@example.net>"
+RITA = "Rita Reviewer <rita@example.com>"
+SAM = "Sam Second <sam@example.com>"
+TOM = "Tom Third <tom@example.com>"
+UMA = "Uma Later <uma@example.com>"
+# foo.c as it was before: a longer probe, so that git names foo_probe in the hunk headers
+FOO_BEFORE = FOO.replace("\tfoo->count = 0;\n\treturn 0;",
+                         "\tfoo->count = 0;\n\tfoo->buf = NULL;\n\tfoo->count++;\n\tfoo->count--;\n"
+                         "\tfoo->count = 0;\n\tfoo->count = 0;\n\treturn 0;")
+# (name, subject, date, (old, new) in FOO_BEFORE, [(reply name, reviewer, date, quote, words)])
+OTHER_SERIES = [
+    ("o1", "foo: reset the count under the lock", "Fri, 15 Dec 2023 10:00:00 +0000",
+     ("\tfoo->count = 0;\n\treturn 0;", "\tspin_lock(&foo->lock);\n\tfoo->count = 0;\n\tspin_unlock(&foo->lock);\n"
+      "\treturn 0;"),
+     [("o1-rita", RITA, "Sat, 16 Dec 2023 10:00:00 +0000", "+\tspin_lock(&foo->lock);",
+       "Taking foo->lock in probe needs a comment saying what it protects: nothing else can see foo yet."),
+      ("o1-sam", SAM, "Sat, 16 Dec 2023 11:00:00 +0000", "+\tspin_unlock(&foo->lock);",
+       "If this lock stays, the unlock should come after the count is read back as well, please."),
+      ("o1-tom", TOM, "Sat, 16 Dec 2023 12:00:00 +0000", "+\tspin_lock(&foo->lock);",
+       "Why a spinlock and not a mutex here?")]),
+    ("o2", "foo: count the probes", "Thu, 25 Jan 2024 10:00:00 +0000",  # after v3 (20 Jan): not counted
+     ("\tfoo->count = 0;\n\treturn 0;", "\tfoo->count = 1;\n\treturn 0;"),
+     [("o2-uma", UMA, "Fri, 26 Jan 2024 10:00:00 +0000", "+\tfoo->count = 1;",
+       "Starting the count at one breaks every caller that compares it with zero in this driver.")]),
+    ("o3", "foo: init returns an error", "Mon, 18 Dec 2023 10:00:00 +0000",  # another function
+     ("static int foo_init(void)\n{\n\treturn 0;", "static int foo_init(void)\n{\n\treturn -ENODEV;"),
+     [("o3-rita", RITA, "Tue, 19 Dec 2023 10:00:00 +0000", "+\treturn -ENODEV;",
+       "Returning -ENODEV from init makes the module refuse to load on every machine at all.")]),
+]
+
+
+def other_mid(name: str) -> str:
+    return f"{name}-quinn@example.net"
+
+
+def write_other_series(out: Path) -> dict[str, Path]:
+    """Single-patch series of another author that changed foo.c before (and one after) v3,
+    each with reviews, as out/<name>.eml."""
+    mails: dict[str, str] = {}
+    for name, subject, date, (old, new), replies in OTHER_SERIES:
+        repo = out / "git" / name
+        (repo / "drivers/foo").mkdir(parents=True)
+        _git(repo, "init", "-q")
+        (repo / "drivers/foo/foo.c").write_text(FOO_BEFORE)
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-q", "-m", "base")
+        text = (repo / "drivers/foo/foo.c").read_text()
+        assert old in text, name
+        (repo / "drivers/foo/foo.c").write_text(text.replace(old, new, 1))
+        _git(repo, "commit", "-q", "-a", "-m", subject)
+        d = _git(repo, "format-patch", "--stdout", "-U3", "HEAD~1..HEAD")
+        d = d[d.index("diff --git"):].split("\n-- \n")[0] + "\n"
+        body = f"{subject} in the driver.\n\nSigned-off-by: {QUINN}\n---\n{d}-- \n2.43.0\n"
+        mails[name] = _mail(other_mid(name), QUINN, date, f"[PATCH] {subject}", body)
+        for rname, who, rdate, quote, words in replies:
+            mails[rname] = _mail(f"{rname}@example.com", who, rdate, f"Re: [PATCH] {subject}",
+                                 f"> {quote}\n\n{words}\n", other_mid(name))
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, text in mails.items():
+        p = out / f"{name}.eml"
+        p.write_text(text)
+        paths[name] = p
+    return paths

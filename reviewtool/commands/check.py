@@ -37,8 +37,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--no-checkpatch", action="store_true", help="do not run checkpatch.pl")
     p.add_argument("--repo", metavar="PATH",
                    help="the target kernel repository (for scripts/checkpatch.pl; default: the rebase result's)")
-    p.add_argument("--history", action="store_true",
-                   help="also ask again what earlier revisions were told and this one leaves open")
+    from reviewtool.commands.history import add_history_flags
+
+    add_history_flags(p)
     p.add_argument("--lore-url", metavar="URL", help="with --history: the public-inbox to search (as for fetch)")
     p.add_argument("--offline", action="store_true", help="with --history: earlier revisions from the store only")
     p.set_defaults(func=run_check)
@@ -112,10 +113,9 @@ def run_check(args: argparse.Namespace) -> int:
     script, _missing = find_checkpatch(options, apply)
     result = run_checks(series, apply, ruleset, options, _progress(args, script, len(series.patches)))
     if args.history:
-        from reviewtool.commands.history import ledger_for, with_history
+        from reviewtool.commands.history import history_args
 
-        result = with_history(result, ledger_for(series, store, lore_url=config.lore_url(args.lore_url),
-                                                 offline=args.offline, quiet=args.quiet))
+        result = history_args(args, series, store, result)
     if args.series != "-":
         save_result(store, series.id, "check", result, args.quiet)
     console.write(_render(fmt, series, result, apply, ruleset, args))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from reviewtool import config
 from reviewtool.commands import series_for, warn
 from reviewtool.errors import ReviewtoolError, StoreError
-from reviewtool.model import CheckResult, Ledger, Series
+from reviewtool.model import ChecklistItem, CheckResult, Ledger, Series
 from reviewtool.report import console
 
 if TYPE_CHECKING:
@@ -94,15 +94,54 @@ def _still_latest(store: Store, series: Series) -> None:
         pass
 
 
-def with_history(result: CheckResult, ledger: Ledger) -> CheckResult:
-    """result with the ledger and a checklist item per comment still open, in category order."""
+def code_items_for(series: Series, *, lore_url: str, offline: bool, quiet: bool = False) -> tuple[ChecklistItem, ...]:
+    """`--history=code`: checklist items for what reviewers said when other, earlier series
+    changed the functions series changes (nothing offline: the store keeps no other series)."""
+    from reviewtool.fetch import limits, revisions
+    from reviewtool.history import code
+
+    if offline:
+        warn("history=code: the public-inbox is not searched offline", quiet)
+        return ()
+    functions = code.touched(series)
+    try:
+        others = revisions.code_search(series, functions, lore_url, timeout=limits.fetch_timeout(),
+                                       max_bytes=limits.max_input_bytes())
+    except ReviewtoolError as e:
+        warn(f"history=code: {e}", quiet)
+        return ()
+    return code.items(series, others)
+
+
+def history_args(args: argparse.Namespace, series: Series, store: Store, result: CheckResult) -> CheckResult:
+    """result with what `--history` (or `--history=code`) given to check or review adds."""
+    lore_url = config.lore_url(args.lore_url)
+    ledger = ledger_for(series, store, lore_url=lore_url, offline=args.offline, quiet=args.quiet)
+    extra = code_items_for(series, lore_url=lore_url, offline=args.offline, quiet=args.quiet) \
+        if args.history == "code" else ()
+    return with_history(result, ledger, extra)
+
+
+def add_history_flags(p: argparse.ArgumentParser) -> None:
+    """`--history` and `--history=code` (one option, two values; a bare `--history` never takes
+    the SERIES after it as its value)."""
+    p.add_argument("--history", dest="history", action="store_const", const="revisions", default=None,
+                   help="also ask again what earlier revisions were told and this one leaves open")
+    p.add_argument("--history=code", dest="history", action="store_const", const="code",
+                   help="--history, and what reviewers said when earlier series of others changed the same "
+                        "functions (a diff search on the public-inbox; at most 5 items)")
+
+
+def with_history(result: CheckResult, ledger: Ledger, extra: tuple[ChecklistItem, ...] = ()) -> CheckResult:
+    """result with the ledger, a checklist item per comment still open and the extra items
+    (`--history=code`), in category order."""
     from dataclasses import replace
 
     from reviewtool.history.checklist import items
     from reviewtool.model import CATEGORIES
 
     order = {c: i for i, c in enumerate(CATEGORIES)}
-    merged = sorted((*result.checklist, *items(ledger)), key=lambda it: order.get(it.category, len(order)))
+    merged = sorted((*result.checklist, *items(ledger), *extra), key=lambda it: order.get(it.category, len(order)))
     return replace(result, checklist=tuple(merged), history=ledger)
 
 

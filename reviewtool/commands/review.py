@@ -60,8 +60,9 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--target-url", metavar="URL", help="link for the Patchwork checks (a CI job's page)")
     p.add_argument("--patchwork-per-category", action="store_true",
                    help="one more Patchwork check per checklist category with findings")
-    p.add_argument("--history", action="store_true",
-                   help="also ask again what earlier revisions were told and this one leaves open")
+    from reviewtool.commands.history import add_history_flags
+
+    add_history_flags(p)
     p.set_defaults(func=run_review)
 
 
@@ -84,11 +85,10 @@ def run_review(args: argparse.Namespace) -> int:
         save_result(store, series.id, "rebase", apply, args.quiet)
         result = _check(args, err, series, apply, ruleset)
         if args.history:
-            from reviewtool.commands.history import ledger_for, with_history
+            from reviewtool.commands.history import history_args
 
             err.phase("looking for earlier revisions")
-            result = with_history(result, ledger_for(series, store, lore_url=config.lore_url(args.lore_url),
-                                                     offline=args.offline, quiet=args.quiet))
+            result = history_args(args, series, store, result)
         save_result(store, series.id, "check", result, args.quiet)
 
     rules = _rule_meta(ruleset)

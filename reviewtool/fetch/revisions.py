@@ -219,3 +219,42 @@ def search(current: Series, lore_url: str, *, timeout: float, max_bytes: int) ->
             found[(s.revision, s.msgid)] = Found(s, am, thread_raw, "link")
             todo.extend(links(s.cover.body if s.cover else ""))
     return sorted(found.values(), key=lambda f: (f.series.revision, f.series.date))
+
+
+def code_query(series: Series, functions: Iterable[str]) -> str:
+    """The public-inbox search for earlier patches that changed one of functions: their names
+    in diff hunk headers (`dfhh:`, a Xapian diff prefix: the inbox needs indexlevel medium or
+    full), in mail dated before series."""
+    names = [f for f in functions if re.fullmatch(r"[A-Za-z_]\w*", f)]
+    before = (_when(series.date).astimezone(UTC) - timedelta(seconds=1)).strftime("%Y%m%d%H%M%S")
+    return f"({' OR '.join(f'dfhh:{n}' for n in names)}) AND dt:..{before}"
+
+
+def code_search(current: Series, functions: Iterable[str], lore_url: str, *, timeout: float,
+                max_bytes: int) -> list[Series]:
+    """Other series, dated before current, whose patches changed one of functions (with their
+    replies): one search, whole threads. current's own earlier revisions are left out (history
+    proper reads those)."""
+    import liblore.utils
+
+    from reviewtool.fetch import lore, mbox
+
+    names = list(functions)
+    if not names:
+        return []
+    lore.setup_b4(lore_url)
+    base = lore.inbox_base(lore_url)
+    url = f"{base}/?x=m&t=1&q={urllib.parse.quote_plus(code_query(current, names))}"
+    raw = _post_mbox(url, timeout=timeout, max_bytes=max_bytes)
+    msgs = mbox.parse_all(liblore.utils.split_and_dedupe_as_bytes(raw), mbox.Unreadable()) if raw else []
+    own = {current.msgid, *(p.msgid for p in current.patches), *(r.msgid for r in current.replies)}
+    cutoff = _when(current.date)
+    out: list[Series] = []
+    for group in _threads(msgs):
+        for s, _am, _raw in _series_in(group, f"the search on {base}", lore_url, 1 << 30):
+            if s.msgid in own or own & {p.msgid for p in s.patches} or _when(s.date) >= cutoff:
+                continue
+            if (current.change_id and s.change_id == current.change_id) or related(current, s) is not None:
+                continue
+            out.append(s)
+    return sorted(out, key=lambda s: s.date)

@@ -28,7 +28,7 @@ def diff_lines(quote: tuple[str, ...]) -> list[tuple[str, str]]:
             if q[:1] in ("+", "-") and not q.startswith(("+++ ", "--- ")) and len(q[1:].strip()) >= MIN_LINE]
 
 
-def _function(h: diff.DiffHunk, at: int) -> str | None:
+def function_at(h: diff.DiffHunk, at: int) -> str | None:
     """The function line at or above line `at` of the hunk (a definition: a name and `(`, no
     `;`), else git's function context."""
     for ln in reversed(h.lines[: at + 1]):
@@ -54,7 +54,7 @@ def locate(patch: Patch, quote: tuple[str, ...]) -> Anchor | None:
             if len(idx) > best_hits:
                 first = h.lines[idx[0]]
                 best_hits = len(idx)
-                best = Anchor(f.path, _function(h, idx[0]), h.number, idx[0], idx[-1],
+                best = Anchor(f.path, function_at(h, idx[0]), h.number, idx[0], idx[-1],
                               first.new_no if first.new_no is not None else first.old_no)
     return best
 

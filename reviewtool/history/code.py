@@ -1,0 +1,115 @@
+"""The same code, reviewed before (`--history=code`): what reviewers said about the functions a
+series changes when other series changed them earlier.
+
+fetch/revisions.py finds the other series (a public-inbox search on diff hunk headers, `dfhh:`,
+dated before this series); here their review replies are split into comments, each anchored in
+the patch it answered, and the comments on a function this series changes become checklist items:
+ranked (same file and function first, then the longer comment, then the latest) and capped.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from reviewtool import diff
+from reviewtool.history import anchor, comments
+from reviewtool.history.checklist import FALLBACK, short
+from reviewtool.history.classify import classify
+from reviewtool.model import CATEGORIES, ChecklistItem, Evidence, MailSource, Series
+
+RULE = "HISTORY-CODE"
+MAX_ITEMS = 5
+MAX_PER_FUNCTION = 2
+MAX_FUNCTIONS = 24  # names searched for: a query stays small
+MIN_WORDS = 6  # a shorter comment ("Good catch", "Ditto") says nothing to another series
+_NAME = re.compile(r"\b([A-Za-z_]\w{3,})\s*\(")
+_NOT_FUNCTIONS = {"sizeof", "typeof", "while", "switch", "return", "defined", "__attribute__", "if", "for"}
+
+
+def function_name(context: str | None) -> str | None:
+    """The function named in a hunk header's context or a definition line, or None."""
+    if not context:
+        return None
+    m = _NAME.search(context)
+    if m is None or m.group(1) in _NOT_FUNCTIONS:
+        return None
+    return m.group(1)
+
+
+def touched(series: Series) -> dict[str, Evidence]:
+    """The functions series changes (by name, in patch order) and where: the first changed lines
+    of each, as evidence."""
+    out: dict[str, Evidence] = {}
+    for p in series.patches:
+        for f in diff.parse(p.diff).files:
+            if f.kind not in ("c", "header", "asm"):
+                continue
+            for h in f.hunks:
+                changed = [i for i, ln in enumerate(h.lines) if ln.kind in ("+", "-")]
+                if not changed:
+                    continue
+                name = function_name(anchor.function_at(h, changed[0]))
+                if name is None or name in out:
+                    continue
+                i0, i1 = changed[0], min(changed[-1], changed[0] + 5)
+                first = h.lines[i0]
+                out[name] = Evidence(p.index, f.path, first.new_no if first.new_no is not None else first.old_no,
+                                     tuple(ln.prefixed for ln in h.lines[i0:i1 + 1]), h.number, i0)
+    return dict(list(out.items())[:MAX_FUNCTIONS])
+
+
+def _when(date: str) -> datetime:
+    try:
+        d = datetime.fromisoformat(date)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def items(current: Series, others: list[Series], limit: int = MAX_ITEMS) -> tuple[ChecklistItem, ...]:
+    """Checklist items for what reviewers of other, earlier series said about the functions
+    current changes (at most limit, at most MAX_PER_FUNCTION per function)."""
+    wanted = touched(current)
+    cutoff = _when(current.date)
+    me = comments.address(current.author)
+    found: list[tuple[tuple[int, int, datetime], ChecklistItem, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for s in others:
+        author = comments.address(s.author)
+        patches = {p.index: p for p in s.patches}
+        for r in s.replies:
+            who = comments.address(r.author)
+            patch = patches.get(r.patch_index or 0)
+            if patch is None or r.kind or who in (author, me) or _when(r.date) >= cutoff:
+                continue
+            for raw in comments.split(r):
+                if len(raw.words.split()) < MIN_WORDS or (r.msgid, raw.words) in seen:
+                    continue
+                where = anchor.locate(patch, raw.quote)
+                name = function_name(where.function) if where else None
+                if where is None or name is None or name not in wanted:
+                    continue
+                seen.add((r.msgid, raw.words))
+                now = wanted[name]
+                category = classify(raw.words)
+                item = ChecklistItem(
+                    category=category if category in CATEGORIES else FALLBACK,  # type: ignore[arg-type]
+                    title=f"{name}() was reviewed before",
+                    question=(f"When \"{short(s.subject, 80)}\" changed {name}() ({r.date[:10]}), "
+                              f"{comments.name(r.author)} said: \"{short(raw.words)}\". Does it hold for this "
+                              "change too?"),
+                    evidence=(now,), rules=(RULE,), reason=f"{where.file}: {name}()",
+                    sources=(MailSource(r.msgid, r.date, r.author),))
+                rank = (int(where.file == now.file), len(raw.words), _when(r.date))
+                found.append((rank, item, name))
+    found.sort(key=lambda x: x[0], reverse=True)
+    out: list[ChecklistItem] = []
+    per: dict[str, int] = {}
+    for _rank, item, name in found:
+        if len(out) >= limit:
+            break
+        if per.get(name, 0) < MAX_PER_FUNCTION:
+            per[name] = per.get(name, 0) + 1
+            out.append(item)
+    return tuple(out)
