@@ -187,3 +187,63 @@ def test_a_plain_export_asks_its_licence_question_under_abi_compatibility() -> N
     rule = next(r for r in RULES.rules if r.id == "COMMON-EXPORT-SYMBOL")
     found = [f for f in run_engine(series, RuleSet((rule,), RULES.packs)).findings if counted(f)]
     assert [f.category for f in found] == ["abi_compat"]
+
+
+def test_a_fix_is_asked_for_its_fixes_tag_when_a_sentence_of_its_message_fixes_a_named_commit() -> None:
+    def fired(body: str) -> list[str]:
+        text = _mail("[PATCH] efi/libstub/arm64: take the image base from _text", body,
+                     "drivers/firmware/efi/libstub/arm64-stub.c", ["\timage_addr = (u64)_text;"])
+        return _fired(series_from_text(text), "COMMIT-FIX-NO-FIXES")
+
+    assert fired("Use _text.\n\nWhile at it, fix another issue in commit\n9f9223778ef3, which may crash.") == [
+        "The message says this fixes a commit it names, but there is no Fixes: tag and no Cc: stable."]
+    assert fired("Like commit 9f9223778ef3 did for arm, use _text here.\n\nThis fixes the load offset.") == []
+    assert fired("Fix another issue in commit 9f9223778ef3.\n\nFixes: 9f9223778ef3 (\"efi: entry\")") == []
+
+
+def test_a_described_failure_asks_for_fixes_and_stable_unless_stable_is_copied_or_the_change_is_for_debugging() -> None:
+    def fired(body: str, subject: str = "[PATCH] arm64: kaslr: keep modules inside the module region") -> list[str]:
+        text = _mail(subject, body, "arch/arm64/kernel/kaslr.c", ["\tmodule_alloc_end = MODULES_END;"])
+        return _fired(series_from_text(text), "COMMIT-FAILURE-NO-STABLE")
+
+    warn = "The window intersects the vmalloc region, causing a\nWARN() and other trouble."
+    assert fired(warn) == ["The message describes a failure (`WARN()`), with no Fixes: tag and no Cc: stable."]
+    assert fired(warn + "\n\nCc: <stable@vger.kernel.org>") == []
+    assert fired("This helps when debugging memory\ncorruption on these machines.") == []
+    assert fired("Two CPUs boot; the second one panics.", "[PATCH] arm64: smp: fix a comment") == []
+
+
+_EL2 = """diff --git a/arch/arm64/include/asm/cpucaps.h b/arch/arm64/include/asm/cpucaps.h
+index 1111111..2222222 100644
+--- a/arch/arm64/include/asm/cpucaps.h
++++ b/arch/arm64/include/asm/cpucaps.h
+@@ -10,3 +10,3 @@
+ #define ARM64_HAS_RNG				36
+-#define ARM64_WORKAROUND_SPECULATIVE_AT_VHE	37
++#define {new}	37
+ #define ARM64_HAS_E0PD				38
+"""
+
+
+def test_el2_state_change_asks_when_a_vhe_only_name_goes_away_but_not_when_it_stays_or_is_a_comment() -> None:
+    def fired(new: str) -> list[str]:
+        text = _diff_mail("[PATCH] arm64: one speculative AT workaround", "Merge the workarounds.",
+                          _EL2.format(new=new))
+        return _fired(series_from_text(text), "EL2-STATE-CHANGE")
+
+    assert fired("ARM64_WORKAROUND_SPECULATIVE_AT") == [
+        "`ARM64_WORKAROUND_SPECULATIVE_AT_VHE` goes away, and nothing added in the patch names it."]
+    assert fired("ARM64_WORKAROUND_SPECULATIVE_AT_VHE /* A76 */") == []
+    comment = _EL2.replace("-#define ARM64_WORKAROUND_SPECULATIVE_AT_VHE\t37", "-/* ARM64_WORKAROUND_SPECULATIVE_AT_VHE */")
+    text = _diff_mail("[PATCH] arm64: comments", "Drop a comment.", comment.format(new="ARM64_HAS_X"))
+    assert _fired(series_from_text(text), "EL2-STATE-CHANGE") == []
+
+
+def test_is_enabled_is_asked_about_in_c_code_but_not_on_a_preprocessor_line() -> None:
+    def fired(line: str) -> list[str]:
+        text = _mail("[PATCH] efi/libstub/arm64: run in place", "Run in place.",
+                     "drivers/firmware/efi/libstub/arm64-stub.c", [line])
+        return _fired(series_from_text(text), "KCONFIG-IS-ENABLED")
+
+    assert fired("\tif (IS_ENABLED(CONFIG_RELOCATABLE) && aligned)") == ["new code runs only with `CONFIG_RELOCATABLE`"]
+    assert fired("#if IS_ENABLED(CONFIG_RELOCATABLE)") == []

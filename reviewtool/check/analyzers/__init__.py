@@ -21,7 +21,7 @@ from reviewtool.model import Evidence, Series, Status
 FileText = Callable[[str], str | None]
 T = TypeVar("T")
 
-ANALYZERS = ("alloc", "loadtime", "crashpath", "arm64asm", "commitmsg", "uapi", "kconfig", "uninit")
+ANALYZERS = ("alloc", "loadtime", "crashpath", "arm64asm", "commitmsg", "uapi", "kconfig", "uninit", "el2")
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_EVIDENCE_LINES = 12
 

@@ -1,8 +1,11 @@
 """How a series is submitted: the questions a maintainer asks before reading the code.
 
 - COMMIT-FIX-NO-FIXES: a patch whose subject says it fixes something and whose message
-  says where the bug came from (a commit, a regression), with no Fixes: tag and no Cc:
-  stable, in the patch or given in a reply.
+  says where the bug came from (a commit, a regression), or whose message says in one
+  sentence that it fixes a commit it names, with no Fixes: tag and no Cc: stable, in the
+  patch or given in a reply.
+- COMMIT-FAILURE-NO-STABLE: a message that describes a failure (a crash, a WARN, a
+  corruption, a hang) with no Fixes: tag and no Cc: stable: is it a fix for released kernels?
 - COMMIT-CARRIED-TAGS: a revision after the first whose patches carry Acked-by/Reviewed-by
   while its change log (cover letter, or the patch's own message) says the code changed.
 - COMMIT-RESEND: a series posted again as RESEND.
@@ -21,6 +24,7 @@ from reviewtool.check.diff import DiffFile
 from reviewtool.model import Evidence, Patch, Series
 
 FIX_NO_FIXES = "COMMIT-FIX-NO-FIXES"
+FAILURE_NO_STABLE = "COMMIT-FAILURE-NO-STABLE"
 CARRIED_TAGS = "COMMIT-CARRIED-TAGS"
 RESEND = "COMMIT-RESEND"
 PERFORMANCE = "TEST-PERFORMANCE-CLAIM"
@@ -32,6 +36,14 @@ _NOT_A_FIX = re.compile(r"\b(?:typo|spelling|comment|kernel-doc|warning|checkpat
 # the message says where the bug came from: then a Fixes: tag can name it
 _ORIGIN = re.compile(r"\bcommit\s+[0-9a-f]{7,40}\b|\b(?:introduced|caused|broken|broke)\s+(?:by|in|since)\b|"
                      r"\bregression\b|\bsince\s+(?:v\d|\d\.\d|commit)", re.I)
+# one sentence that says it fixes a commit it names ("fix another issue in commit 0123abcd")
+_NAMED_COMMIT = re.compile(r"\bcommit\s+[0-9a-f]{7,40}\b|\b[0-9a-f]{12,40}\s+\(\"", re.I)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+# a failure the message describes; not when the change is a tool for debugging such failures
+_FAILURE = re.compile(r"\b(?:crash(?:es|ed|ing)?|oops(?:es)?|panic(?:s|ed)?|WARN\w*\(\)|WARNING:|BUG:|"
+                      r"corrupt(?:s|ed|ion|ing)?|hangs?|hung|lock(?:s|ed)?[ -]?up|deadlock(?:s|ed)?|"
+                      r"fails? to boot|boot failure|use-after-free|out-of-bounds|null pointer dereference)(?!\w)", re.I)
+_DEBUGGING = re.compile(r"\b(?:debug\w*|detect\w*|diagnos\w*)\s+(?:\w+\s+){0,2}$", re.I)
 _STABLE = re.compile(r"^\s*Cc:.*\bstable@(?:vger\.)?kernel\.org", re.I | re.M)
 _FIXES_TAG = re.compile(r"^\s*Fixes:\s*\S", re.I | re.M)
 _REVIEW_TAG = re.compile(r"^\s*(Acked-by|Reviewed-by|Tested-by):\s*(.+)$", re.I)
@@ -58,7 +70,8 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
     tested = _tested(s)
     for pd in ctx.kernel_diffs():
         p = pd.patch
-        hits.extend(_fix_without_fixes(s, p))
+        fix = _fix_without_fixes(s, p)
+        hits.extend(fix or _failure_without_stable(s, p))
         if not tested:
             hits.extend(_hardware(pd.index, pd.files))
     return hits
@@ -74,17 +87,51 @@ def _all_text(p: Patch) -> str:
 
 
 def _fix_without_fixes(s: Series, p: Patch) -> list[Hit]:
-    subject = p.subject
-    if not _FIX_WORD.search(subject) or _NOT_A_FIX.search(subject):
-        return []
     text = _all_text(p)
     cover = s.cover.body if s.cover else ""
-    if not (_ORIGIN.search(p.message) or _ORIGIN.search(cover)):
-        return []
     if _FIXES_TAG.search(text) or _STABLE.search(text) or _STABLE.search(cover):
         return []
-    return [Hit(FIX_NO_FIXES, _subject_line(p.index, p),
-                "The subject says this fixes something, but there is no Fixes: tag and no Cc: stable.")]
+    subject = p.subject
+    if _FIX_WORD.search(subject) and not _NOT_A_FIX.search(subject) and (
+            _ORIGIN.search(p.message) or _ORIGIN.search(cover)):
+        return [Hit(FIX_NO_FIXES, _subject_line(p.index, p),
+                    "The subject says this fixes something, but there is no Fixes: tag and no Cc: stable.")]
+    sentence = _fixes_named_commit(p.message)
+    if sentence is None:
+        return []
+    return [Hit(FIX_NO_FIXES, (Evidence(p.index, None, None, (sentence,)),),
+                "The message says this fixes a commit it names, but there is no Fixes: tag and no Cc: stable.")]
+
+
+def _description(message: str) -> list[str]:
+    """The message's lines without trailers and quoted text."""
+    return [ln for ln in message.split("\n") if not _TRAILER_LINE.match(ln) and not ln.startswith(">")]
+
+
+def _fixes_named_commit(message: str) -> str | None:
+    """The first sentence of the message that says it fixes a commit it names by id."""
+    for paragraph in "\n".join(_description(message)).split("\n\n"):
+        for sentence in _SENTENCE_END.split(" ".join(paragraph.split())):
+            if _FIX_WORD.search(sentence) and _NAMED_COMMIT.search(sentence):
+                return sentence
+    return None
+
+
+def _failure_without_stable(s: Series, p: Patch) -> list[Hit]:
+    text = _all_text(p)
+    cover = s.cover.body if s.cover else ""
+    if _FIXES_TAG.search(text) or _STABLE.search(text) or _STABLE.search(cover) or _NOT_A_FIX.search(p.subject):
+        return []
+    lines = _description(p.message)
+    text = "\n".join(lines)
+    for m in _FAILURE.finditer(text):
+        if _DEBUGGING.search(" ".join(text[max(0, m.start() - 80):m.start()].split()) + " "):
+            continue
+        k = text.count("\n", 0, m.start())
+        shown = tuple(x for x in lines[max(0, k - 1):k + 2] if x.strip())
+        return [Hit(FAILURE_NO_STABLE, (Evidence(p.index, None, None, shown),),
+                    f"The message describes a failure (`{m.group(0)}`), with no Fixes: tag and no Cc: stable.")]
+    return []
 
 
 def _tags_of_others(p: Patch) -> list[str]:
