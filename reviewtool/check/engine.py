@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import NamedTuple
 
-from reviewtool.check import lineage
-from reviewtool.check.diff import DiffFile, DiffHunk, DiffLine, PatchDiff, parse_series
+from reviewtool.check import lineage, project
+from reviewtool.check.diff import DiffFile, DiffHunk, DiffLine, PatchDiff, parse_patch, parse_series
+from reviewtool.check.project import TargetTree
 from reviewtool.check.rules import Rule, RuleSet
 from reviewtool.model import Evidence, Finding, Patch, Series
 
@@ -25,16 +26,6 @@ FileText = Callable[[str], str | None]
 _MAX_LINES = 12  # lines of code kept per piece of evidence
 _COMMENT = ("/*", "*", "//")
 _INCLUDE = re.compile(r"\s*#\s*include\b")
-
-# Top-level entries of a Linux kernel tree; a path outside them is another project's.
-_KERNEL_TOP = frozenset({
-    "arch", "block", "certs", "crypto", "Documentation", "drivers", "fs", "include", "init",
-    "io_uring", "ipc", "kernel", "lib", "LICENSES", "mm", "net", "rust", "samples", "scripts",
-    "security", "sound", "tools", "usr", "virt", "Makefile", "Kconfig", "Kbuild", "MAINTAINERS",
-    "COPYING", "CREDITS", "README", ".mailmap", ".gitignore", ".clang-format", ".cocciconfig",
-    ".get_maintainer.ignore", ".gitattributes", ".rustfmt.toml", ".editorconfig", ".pylintrc",
-})
-_OTHER_PROJECT = re.compile(r"\[[^\]]*\b(kexec-tools|makedumpfile|crash-utility)\b[^\]]*\]", re.I)
 
 
 class Dropped(NamedTuple):
@@ -56,18 +47,26 @@ class EngineResult(NamedTuple):
 
 def kernel_path(path: str) -> bool:
     """True when a path can be in a Linux kernel tree (kexec-tools/makedumpfile paths cannot)."""
-    parts = path.split("/")
-    if parts[0] not in _KERNEL_TOP:
-        return False
-    # makedumpfile keeps arch/arm64.c; the kernel has only directories (and Kconfig) under arch/
-    return not (parts[0] == "arch" and len(parts) == 2 and parts[1].endswith((".c", ".h")))
+    return project.path_kind(path)[0] in ("kernel", "shared")
 
 
 def is_kernel_patch(patch: Patch, paths: tuple[str, ...] | None = None) -> bool:
-    """False for kexec-tools / makedumpfile patches (by subject tag or by the paths touched)."""
-    if _OTHER_PROJECT.search(patch.full_subject):
-        return False
-    return all(kernel_path(p) for p in (paths if paths is not None else patch.files))
+    """False for kexec-tools / makedumpfile / crash patches (by subject, paths and lines; no tree)."""
+    if paths is not None:
+        return project.decide(replace(patch, files=paths), ()).kernel
+    return project.decide(patch, parse_patch(patch).files).kernel
+
+
+def _project_note(index: int, total: int, d: project.Decision) -> str | None:
+    """What the reader is told about a patch's project: always when it is not a kernel patch,
+    and when a kernel patch was taken as one on thin evidence."""
+    how = f"{d.confidence}: {d.evidence}"
+    if not d.kernel:
+        name = "" if d.project == "userspace" else f"{d.project}, "
+        return f"patch {index}/{total} is not a kernel patch ({name}{how}): only the generic checks ran"
+    if d.confidence == "low":
+        return f"patch {index}/{total} is taken as a kernel patch ({how}): the kernel checks ran"
+    return None
 
 
 def in_scope(rule: Rule, kernel: bool) -> bool:
@@ -76,22 +75,26 @@ def in_scope(rule: Rule, kernel: bool) -> bool:
 
 
 def run_engine(series: Series, ruleset: RuleSet, post_image: FileText | None = None,
-               base_image: FileText | None = None) -> EngineResult:
-    """Run every rule over the series and apply series awareness; never raises on bad diffs."""
+               base_image: FileText | None = None, tree: TargetTree | None = None) -> EngineResult:
+    """Run every rule over the series and apply series awareness; never raises on bad diffs.
+
+    TREE, the target tree when there is one, decides which patches are kernel patches.
+    """
     t0 = time.perf_counter()
     diffs = parse_series(series, post_image)
     timings = {"parse": time.perf_counter() - t0}
     total = series.expected or len(series.patches)
     notes: list[str] = []
     kernel: dict[int, bool] = {}
+    added: set[str] = set()
     for pd in diffs:
-        paths = tuple(p for f in pd.files for p in (f.path, f.old_path) if p) or pd.patch.files
-        kernel[pd.index] = is_kernel_patch(pd.patch, paths)
+        decision = project.decide(pd.patch, pd.files, tree, frozenset(added))
+        added.update(p for f in pd.files if f.status == "added" for p in (f.path, f.path.rpartition("/")[0]) if p)
+        kernel[pd.index] = decision.kernel
         if pd.error:
             notes.append(f"patch {pd.index}/{total}: malformed diff ({pd.error}); checked what could be read")
-        if not kernel[pd.index]:
-            notes.append(f"patch {pd.index}/{total} is not a kernel patch (kexec-tools/makedumpfile?): "
-                         "only the generic checks ran")
+        if (note := _project_note(pd.index, total, decision)) is not None:
+            notes.append(note)
 
     t1 = time.perf_counter()
     raw: list[lineage.Raw] = []

@@ -14,6 +14,8 @@ from reviewtool.model import CheckResult, DroppedFinding, Finding, Series
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
+    from reviewtool.check.project import TargetTree
+
 
 def dropped_finding(d: Dropped) -> DroppedFinding:
     """The record of a finding dropped because a later patch removed or fixed its lines."""
@@ -24,7 +26,7 @@ def dropped_finding(d: Dropped) -> DroppedFinding:
 
 def check_series(series: Series, ruleset: RuleSet, *, post_image: FileText | None = None,
                  base_image: FileText | None = None, checkpatch: Path | None = None,
-                 checkpatch_missing: str = "") -> CheckResult:
+                 checkpatch_missing: str = "", tree: TargetTree | None = None) -> CheckResult:
     """Run every rule and analyzer (and checkpatch when given) and build the checklist.
 
     checkpatch runs in worker threads while the engine works; `checkpatch_missing` is
@@ -41,7 +43,7 @@ def check_series(series: Series, ruleset: RuleSet, *, post_image: FileText | Non
         pool = ThreadPoolExecutor(max_workers=1)
         cp_future = pool.submit(run_checkpatch, checkpatch, series)
     try:
-        result = run_engine(series, ruleset, post_image=post_image, base_image=base_image)
+        result = run_engine(series, ruleset, post_image=post_image, base_image=base_image, tree=tree)
         findings = list(result.findings)
         notes = list(result.notes)
         timings = dict(result.timings)

@@ -7,7 +7,7 @@ finding is pre-existing, or not, the same way whichever command ran.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +16,8 @@ from reviewtool.model import ApplyResult, CheckResult, Series
 
 if TYPE_CHECKING:
     from reviewtool.check.engine import FileText
+    from reviewtool.check.project import TargetTree
+    from reviewtool.rebase.blobs import BlobReader
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,10 @@ def run_checks(series: Series, apply: ApplyResult | None, ruleset: Any, options:
     from reviewtool.check.pipeline import check_series
 
     script, missing = find_checkpatch(options, apply)
-    with images(apply) as (post_image, base_image), progress or contextlib.nullcontext():
+    with images(apply) as (post_image, base_image), target_tree(apply, options.repo) as tree, \
+            progress or contextlib.nullcontext():
         return check_series(series, ruleset, post_image=post_image, base_image=base_image,
-                            checkpatch=script, checkpatch_missing=missing)
+                            checkpatch=script, checkpatch_missing=missing, tree=tree)
 
 
 def find_checkpatch(options: CheckOptions, apply: ApplyResult | None) -> tuple[Path | None, str]:
@@ -77,3 +80,54 @@ def images(apply: ApplyResult | None) -> Iterator[tuple[FileText | None, FileTex
             return reader.read(base, path) if base else None
 
         yield post, old
+
+
+class _Tree:
+    """The target tree of the check, as the kernel-or-not decision reads it (check/project.py)."""
+
+    def __init__(self, reader: BlobReader, commits: tuple[str, ...]) -> None:
+        self._reader = reader
+        self._commits = commits
+
+    def present(self, paths: Iterable[str]) -> frozenset[str]:
+        wanted = tuple(paths)
+        found: frozenset[str] = frozenset()
+        for commit in self._commits:
+            found |= self._reader.present(commit, (p for p in wanted if p not in found))
+        return found
+
+    def text(self, path: str) -> str | None:
+        return next((t for c in self._commits if (t := self._reader.read(c, path)) is not None), None)
+
+
+@contextlib.contextmanager
+def target_tree(apply: ApplyResult | None, repo: str | None) -> Iterator[TargetTree | None]:
+    """The tree a patch's paths are looked up in: the rebase result's target (the tree the
+    series sits on, then the result), else `--repo`'s HEAD; None without either.
+
+    A `--repo` that is not a git repository, or has no commit yet, gives no tree.
+    """
+    from reviewtool.errors import ReviewtoolError
+
+    if apply is not None and apply.repo and Path(apply.repo).is_dir():
+        where = apply.repo
+        commits = tuple(c for c in (apply.onto_commit or apply.base.commit, apply.result_commit) if c)
+    elif repo and Path(repo).is_dir():
+        where, commits = repo, ()
+    else:
+        yield None
+        return
+    from reviewtool.rebase.blobs import BlobReader
+
+    try:
+        reader = BlobReader(where).__enter__()
+    except ReviewtoolError:
+        yield None
+        return
+    try:
+        if not commits:
+            head = reader.commit("HEAD")
+            commits = (head,) if head else ()
+        yield _Tree(reader, commits) if commits else None
+    finally:
+        reader.__exit__(None, None, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -38,6 +39,24 @@ class BlobReader:
         if got is None or got[1] != "blob":
             return None
         return got[2]
+
+    def commit(self, ref: str) -> str | None:
+        """The id of the commit REF names (HEAD, say), or None when there is none."""
+        if not ref or ref.startswith("-"):
+            return None
+        got = self._repo.cat(f"{ref}^{{commit}}")
+        return got[0] if got is not None and got[1] == "commit" else None
+
+    def present(self, commit: str, paths: Iterable[str]) -> frozenset[str]:
+        """Those of PATHS (files or directories) that exist at COMMIT: one `git ls-tree`."""
+        wanted = sorted({p.strip("/") for p in paths if p.strip("/") and "\n" not in p and "\0" not in p})
+        if not commit or commit.startswith("-") or not wanted:
+            return frozenset()
+        got = self._repo.run("ls-tree", "-z", "--full-tree", "--name-only", commit, "--", *wanted,
+                             env={"GIT_LITERAL_PATHSPECS": "1"}, check=False)
+        if got.returncode != 0:
+            return frozenset()
+        return frozenset(got.stdout.decode("utf-8", "surrogateescape").split("\0")) & set(wanted)
 
 
 def read_blob(repo_path: str | Path, commit: str, path: str) -> str | None:
