@@ -35,8 +35,15 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
     return hits
 
 
+def _maybe_el2(text: str) -> bool:
+    """A cheap test before the regexes: only lines with one of these can name EL2 state."""
+    t = text.lower()
+    return "vhe" in t or "el2" in t or "hyp" in t or "virt_host" in t
+
+
 def _code_lines(f: DiffFile, kind: str) -> list[str]:
-    return [ln.text for h in f.hunks for ln in h.lines if ln.kind == kind and not is_comment_or_blank(ln.text)]
+    return [ln.text for h in f.hunks for ln in h.lines
+            if ln.kind == kind and _maybe_el2(ln.text) and not is_comment_or_blank(ln.text)]
 
 
 def _names(files: list[DiffFile], kind: str) -> set[str]:
@@ -50,7 +57,7 @@ def _dropped(pd: PatchDiff, files: list[DiffFile], gone: set[str]) -> Hit | None
     for f in files:
         for h in f.hunks:
             for i, ln in enumerate(h.lines):
-                if ln.kind != "-" or is_comment_or_blank(ln.text):
+                if ln.kind != "-" or not _maybe_el2(ln.text) or is_comment_or_blank(ln.text):
                     continue
                 name = next((m.group(0) for m in _MODE_NAME.finditer(ln.text) if m.group(0) in gone), None)
                 if name is not None:
@@ -74,7 +81,7 @@ def _rewritten(pd: PatchDiff, files: list[DiffFile]) -> Hit | None:
 
 
 def _target(text: str) -> str | None:
-    if is_comment_or_blank(text):
+    if not _maybe_el2(text) or is_comment_or_blank(text):
         return None
     m = _EL2_TARGET.search(text)
     return next((g.lower() for g in m.groups() if g), None) if m else None
