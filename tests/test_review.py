@@ -183,8 +183,8 @@ def test_review_removes_only_the_replies_an_earlier_run_wrote_and_nobody_edited(
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     (out_dir / "reply-07.eml").write_text("my own draft\n")
-    (out_dir / "reply-01.eml").mkdir()  # a directory named like a reply this run does not write
-    (out_dir / "reply-01.eml" / "keep").write_text("mine\n")
+    (out_dir / "reply-09.eml").mkdir()  # a directory named like a reply this run does not write
+    (out_dir / "reply-09.eml" / "keep").write_text("mine\n")
     (out_dir / "notes.txt").write_text("mine\n")
     code, err = _review_into(capsys, MAIL, linux, out_dir)
     assert code == 0, err
@@ -202,7 +202,7 @@ def test_review_removes_only_the_replies_an_earlier_run_wrote_and_nobody_edited(
     assert not (out_dir / "reply-04.eml").exists()
     assert (out_dir / "reply-05.eml").read_text(encoding="utf-8").endswith("A comment of mine.\n")
     assert (out_dir / "reply-07.eml").read_text() == "my own draft\n"
-    assert (out_dir / "reply-01.eml" / "keep").read_text() == "mine\n"
+    assert (out_dir / "reply-09.eml" / "keep").read_text() == "mine\n"
     assert (out_dir / "notes.txt").read_text() == "mine\n"
     assert (out_dir / "reply-00.eml").is_file() and (out_dir / "report.md").is_file()
 
