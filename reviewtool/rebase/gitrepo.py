@@ -23,6 +23,7 @@ never stops that removal.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -30,7 +31,7 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -232,32 +233,13 @@ class GitRepo:
             check: bool = True, timeout: float = TIMEOUT) -> GitResult:
         """Run `git ARGS` in isolation; raise GitError on failure when check is true."""
         self.check_interrupt()
-        cmd = self._git()
-        proc: Any = cmd.execute(
+        proc: Any = self._git().execute(
             ["git", *args], as_process=True, istream=subprocess.PIPE, env=dict(env or {}),
             start_new_session=True,
         )
         popen: subprocess.Popen[bytes] = proc.proc
-        self._current = popen
-        # a watchdog thread rather than communicate(timeout=...), whose final wait polls
-        # with sleeps: that costs a millisecond or two on every one of many short calls
-        expired: list[bool] = []
-
-        def kill() -> None:
-            expired.append(True)
-            popen.kill()
-
-        watchdog = threading.Timer(timeout, kill)
-        watchdog.daemon = True
-        watchdog.start()
-        try:
+        with self._watched(popen, args[0], timeout):
             out, err = popen.communicate(input or b"")
-        finally:
-            watchdog.cancel()
-            if popen.poll() is not None:
-                self._current = None  # else close() waits for it before removing files
-        if expired:
-            raise GitError(f"git {args[0]} did not finish in {timeout:.0f} s")
         result = GitResult(popen.returncode, out, err)
         self.check_interrupt()
         if check and result.returncode != 0:
@@ -273,6 +255,32 @@ class GitRepo:
             proc: Any = self._git().execute(["git", *args], as_process=True, istream=stdin,
                                             start_new_session=True)
         popen: subprocess.Popen[bytes] = proc.proc
+        chunks: list[bytes] = []
+        size = 0
+        cut = False
+        with self._watched(popen, args[0], timeout):
+            out = _stream(popen.stdout)
+            while chunk := out.read1(1 << 20):  # type: ignore[attr-defined]
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    cut = True
+                    popen.kill()
+                    break
+            _out, err = popen.communicate()
+        self.check_interrupt()
+        if not cut and popen.returncode != 0:
+            text = err.decode("utf-8", "replace").strip()
+            raise GitError(f"git {args[0]} failed: {text.splitlines()[-1] if text else popen.returncode}")
+        return b"".join(chunks)[:limit] if cut else b"".join(chunks), cut
+
+    @contextlib.contextmanager
+    def _watched(self, popen: subprocess.Popen[bytes], name: str, timeout: float) -> Iterator[None]:
+        """POPEN is the current process for the block, killed past TIMEOUT (then a GitError).
+
+        A watchdog thread rather than communicate(timeout=...), whose final wait polls with
+        sleeps: that costs a millisecond or two on every one of many short calls.
+        """
         self._current = popen
         expired: list[bool] = []
 
@@ -283,30 +291,14 @@ class GitRepo:
         watchdog = threading.Timer(timeout, kill)
         watchdog.daemon = True
         watchdog.start()
-        chunks: list[bytes] = []
-        size = 0
-        cut = False
         try:
-            out = _stream(popen.stdout)
-            while chunk := out.read1(1 << 20):  # type: ignore[attr-defined]
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > limit:
-                    cut = True
-                    popen.kill()
-                    break
-            _out, err = popen.communicate()
+            yield
         finally:
             watchdog.cancel()
             if popen.poll() is not None:
-                self._current = None
+                self._current = None  # else close() waits for it before removing files
         if expired:
-            raise GitError(f"git {args[0]} did not finish in {timeout:.0f} s")
-        self.check_interrupt()
-        if not cut and popen.returncode != 0:
-            text = err.decode("utf-8", "replace").strip()
-            raise GitError(f"git {args[0]} failed: {text.splitlines()[-1] if text else popen.returncode}")
-        return b"".join(chunks)[:limit] if cut else b"".join(chunks), cut
+            raise GitError(f"git {name} did not finish in {timeout:.0f} s")
 
     def start(self, *args: str) -> Any:
         """Start a long-lived git process with pipes on stdin and stdout.
