@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from reviewtool.cli import main
+from reviewtool.model import ApplyResult, BaseChoice, PatchOutcome
 from reviewtool.rebase.blobs import BlobReader
+from reviewtool.store import Store
+from tests.check_helpers import series_from_text
 from tests.rebase_helpers import GIT_ENV, snapshot
 
 KEXEC_TOOLS = """\
@@ -238,3 +241,26 @@ def test_path_lookup_in_the_tree_is_literal_and_names_directories_too(kernel_tre
         assert head is not None and reader.commit("-x") is None
         got = reader.present(head, ["d/*", "d/x", "kernel", "include/x86", ":(glob)**", "firmware/Makefile"])
     assert got == {"d/*", "kernel", "firmware/Makefile"}
+
+
+@pytest.mark.parametrize(("mail", "expected"), [
+    (MAKEDUMPFILE, ["patch 1/1 is not a kernel patch (sure: its file is not in the target tree (Makefile)): "
+                    "only the generic checks ran"]),
+    (QUILT, []),
+])
+def test_a_stored_rebase_result_gives_the_tree_the_decision_reads(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], kernel_tree: Path, mail: str,
+        expected: list[str]) -> None:
+    store = tmp_path / "store"
+    series = series_from_text(mail, "rebased")
+    Store(store).save_series(series, {})
+    head = subprocess.run(["git", "-C", str(kernel_tree), "rev-parse", "HEAD"], check=True, timeout=30,
+                          env=GIT_ENV, capture_output=True, text=True).stdout.strip()
+    apply = ApplyResult(series_id=series.id, onto="master", onto_commit=head, base=BaseChoice(head, "onto"),
+                        patches=(PatchOutcome(1, series.patches[0].subject, "conflict"),),
+                        result_commit=None, result_tree=None, repo=str(kernel_tree))
+    Store(store).save_result(series.id, "rebase", apply)
+    capsys.readouterr()
+    assert main(["check", "rebased", "--store", str(store), "--no-checkpatch", "--json", "--fail-on", "never"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert [n for n in notes if "kernel patch" in n] == expected
