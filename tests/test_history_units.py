@@ -62,3 +62,11 @@ def test_classify_picks_the_category_whose_words_the_comment_uses() -> None:
 def test_history_imports_neither_fetch_nor_rebase() -> None:
     bad = [(s, d, w) for s, d, w in _arrows() if s == "history" and d in ("fetch", "rebase", "check", "report")]
     assert not bad
+
+
+def test_split_leaves_out_the_mailing_list_footer_mailman_appends() -> None:
+    footer = ("_______________________________________________\nlinux-arm-kernel mailing list\n"
+              "linux-arm-kernel@lists.infradead.org\nhttp://lists.infradead.org/mailman/listinfo/linux-arm-kernel\n")
+    got = comments.split(reply("> +\tx = kmalloc(8, GFP_KERNEL);\n\nThis can fail.\n\n" + footer))
+    assert [c.words for c in got] == ["This can fail."]
+    assert comments.split(reply("Acked-by: Rev <rev@x>\n\n> ---\n" + footer)) == []

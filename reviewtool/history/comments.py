@@ -13,6 +13,7 @@ _TRAILER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*-by:\s+\S|^(Fixes|Link|Cc):\s+\S",
 _GREETING = re.compile(r"^(hi|hello|hey|dear)\b[^.?!]{0,40}[,!]?$", re.I)
 _CLOSING = re.compile(r"^(thanks|thank you|cheers|regards|best regards|br|thx)\b[^.?!]{0,30}[,.!]?$", re.I)
 _QUOTE = re.compile(r"(?:> ?)+")
+_LIST_FOOTER = re.compile(r"^_{20,}$")  # mailman's footer ("____\n<list> mailing list\n<url>"): not the writer's
 MAX_COMMENTS = 200  # comments read from one reply: a mail that quotes a whole patch line by line stops here
 
 
@@ -48,7 +49,7 @@ def _own_words(lines: list[str]) -> str:
     kept: list[str] = []
     for line in lines:
         s = line.strip()
-        if s == "--" or _CLOSING.match(s):
+        if s == "--" or _CLOSING.match(s) or _LIST_FOOTER.match(s):
             break  # the signature, or "Thanks," and the name under it
         if _TRAILER.match(s) or _ATTRIBUTION.search(s) or _GREETING.match(s):
             continue
@@ -79,7 +80,7 @@ def split(reply: Reply) -> list[RawComment]:
             out.append(RawComment(reply, tuple(quote), text))
 
     for line in reply.body.split("\n"):
-        if line.rstrip() in ("-- ", "--"):
+        if line.rstrip() in ("-- ", "--") or _LIST_FOOTER.match(line.strip()):
             break
         depth, rest = _unquote(line)
         if depth == 0:
