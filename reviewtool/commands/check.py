@@ -36,7 +36,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
                    help="checkpatch.pl to run (or a kernel tree holding scripts/checkpatch.pl)")
     p.add_argument("--no-checkpatch", action="store_true", help="do not run checkpatch.pl")
     p.add_argument("--repo", metavar="PATH",
-                   help="the target kernel repository (for scripts/checkpatch.pl; default: the rebase result's)")
+                   help="the target kernel repository: its scripts/checkpatch.pl, and its files to tell "
+                        "kernel patches from userspace ones (default: the rebase result's)")
     from reviewtool.commands.history import add_history_flags
 
     add_history_flags(p)
