@@ -73,12 +73,15 @@ def reviewtool_command(given: str | None) -> list[str]:
     return [str(venv)] if venv.exists() else [sys.executable, "-m", "reviewtool"]
 
 
-def run_check(cmd: list[str], mbox: Path, workdir: Path, checkpatch: str | None) -> dict[str, Any]:
-    """The JSON of `reviewtool check` on one mbox, with a store and caches of its own."""
+def run_check(cmd: list[str], mbox: Path, workdir: Path, checkpatch: str | None,
+              history: list[str] | None = None) -> dict[str, Any]:
+    """The JSON of `reviewtool check` on one mbox, with a store and caches of its own (history: the
+    `--history ... --lore-url URL` arguments, or None)."""
     store = workdir / "store"
     env = dict(os.environ, REVIEWTOOL_STORE=str(store), XDG_CACHE_HOME=str(workdir / "cache"))
     args = [*cmd, "check", "--format", "json", "--fail-on", "never", "--store", str(store)]
     args += ["--checkpatch", checkpatch] if checkpatch else ["--no-checkpatch"]
+    args += history or []
     out = subprocess.run([*args, "--", str(mbox)], capture_output=True, text=True, env=env, cwd=workdir,
                          timeout=600, check=False)
     if out.returncode != 0:
@@ -89,7 +92,7 @@ def run_check(cmd: list[str], mbox: Path, workdir: Path, checkpatch: str | None)
 
 
 def check_all(threads: list[dict[str, Any]], mboxdirs: list[Path], cmd: list[str], checkpatch: str | None,
-              jobs: int) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
+              jobs: int, history: list[str] | None = None) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
     """Needs-review checklist items per thread id, and the threads that could not be checked (with why)."""
     items: dict[str, list[dict[str, Any]]] = {}
     failed: dict[str, str] = {}
@@ -105,7 +108,7 @@ def check_all(threads: list[dict[str, Any]], mboxdirs: list[Path], cmd: list[str
             work = Path(tmp) / t["id"]
             work.mkdir()
             try:
-                result = run_check(cmd, mbox, work, checkpatch)
+                result = run_check(cmd, mbox, work, checkpatch, history)
             except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
                 failed[t["id"]] = str(e)
                 return
@@ -230,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpatch", metavar="PATH", help="run checkpatch.pl (a script or a kernel tree)")
     ap.add_argument("--reviewtool", metavar="PATH", help="the reviewtool command (default: .venv/bin/reviewtool)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="checks run at once")
+    ap.add_argument("--history", metavar="URL",
+                    help="run check --history --lore-url URL (a public-inbox holding the earlier revisions: "
+                         "benchmarks/checklist-set/history_inbox.py)")
+    ap.add_argument("--history-code", action="store_true",
+                    help="with --history: --history=code (also earlier reviews of the same functions)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     files = args.labels or sorted(SET_DIR.glob("labels-*.json"))
@@ -245,8 +253,13 @@ def main(argv: list[str] | None = None) -> int:
     for d in args.mboxdir:
         if not d.is_dir():
             raise SystemExit(f"{d} is not a directory: export the mails first (export.py)")
+    history = None
+    if args.history:
+        history = ["--history=code" if args.history_code else "--history", "--lore-url", args.history]
+    elif args.history_code:
+        raise SystemExit("--history-code needs --history URL")
     items, failed = check_all(threads, args.mboxdir, reviewtool_command(args.reviewtool), args.checkpatch,
-                              args.jobs)
+                              args.jobs, history)
     numbers = measure(threads, items)
     seconds = time.perf_counter() - t0
     sys.stdout.write(report(numbers, failed, seconds))
