@@ -208,19 +208,24 @@ RITA = "Rita Reviewer <rita@example.com>"
 SAM = "Sam Second <sam@example.com>"
 TOM = "Tom Third <tom@example.com>"
 UMA = "Uma Later <uma@example.com>"
+VIC = "Vic Elsewhere <vic@example.com>"
 # foo.c as it was before: a longer probe, so that git names foo_probe in the hunk headers
 FOO_BEFORE = FOO.replace("\tfoo->count = 0;\n\treturn 0;",
                          "\tfoo->count = 0;\n\tfoo->buf = NULL;\n\tfoo->count++;\n\tfoo->count--;\n"
                          "\tfoo->count = 0;\n\tfoo->count = 0;\n\treturn 0;")
-# (name, subject, date, (old, new) in FOO_BEFORE, [(reply name, reviewer, date, quote, words)])
+# (name, subject, date, (old, new) in FOO_BEFORE, [(reply name, reviewer, date, quote, words)]);
+# o1-vic is about foo_probe() lines v3 does not show (left out), o1-tom too short once the cap is met
 OTHER_SERIES = [
     ("o1", "foo: reset the count under the lock", "Fri, 15 Dec 2023 10:00:00 +0000",
-     ("\tfoo->count = 0;\n\treturn 0;", "\tspin_lock(&foo->lock);\n\tfoo->count = 0;\n\tspin_unlock(&foo->lock);\n"
-      "\treturn 0;"),
+     ("\tfoo->count--;\n\tfoo->count = 0;\n\tfoo->count = 0;\n\treturn 0;",
+      "\tfoo->count -= 1;\n\tfoo->count = 0;\n\tspin_lock(&foo->lock);\n\tfoo->count = 0;\n"
+      "\tspin_unlock(&foo->lock);\n\treturn 0;"),
      [("o1-rita", RITA, "Sat, 16 Dec 2023 10:00:00 +0000", "+\tspin_lock(&foo->lock);",
        "Taking foo->lock in probe needs a comment saying what it protects: nothing else can see foo yet."),
       ("o1-sam", SAM, "Sat, 16 Dec 2023 11:00:00 +0000", "+\tspin_unlock(&foo->lock);",
        "If this lock stays, the unlock should come after the count is read back as well, please."),
+      ("o1-vic", VIC, "Sat, 16 Dec 2023 13:00:00 +0000", "-\tfoo->count--;\n> +\tfoo->count -= 1;",
+       "Spelling the decrement out changes nothing here; it reads like leftover debugging code and should go."),
       ("o1-tom", TOM, "Sat, 16 Dec 2023 12:00:00 +0000", "+\tspin_lock(&foo->lock);",
        "Why a spinlock and not a mutex here?")]),
     ("o2", "foo: count the probes", "Thu, 25 Jan 2024 10:00:00 +0000",  # after v3 (20 Jan): not counted

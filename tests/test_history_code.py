@@ -69,6 +69,7 @@ def test_history_code_leaves_out_reviews_after_the_series_and_of_other_functions
     sources = {s["msgid"] for i in code_items(doc) for s in i["sources"]}
     assert "o2-uma@example.com" not in sources  # dated after v3
     assert "o3-rita@example.com" not in sources  # about foo_init(), which v3 does not change
+    assert "o1-vic@example.com" not in sources  # about lines of foo_probe() that v3 does not show
     assert not sources & {"r1-bob@example.com", "r1-alice@example.com"}  # the series' own history is not "code"
     assert "o1-rita@example.com" in sources  # the search did find the earlier series
 

@@ -70,3 +70,14 @@ def test_split_leaves_out_the_mailing_list_footer_mailman_appends() -> None:
     got = comments.split(reply("> +\tx = kmalloc(8, GFP_KERNEL);\n\nThis can fail.\n\n" + footer))
     assert [c.words for c in got] == ["This can fail."]
     assert comments.split(reply("Acked-by: Rev <rev@x>\n\n> ---\n" + footer)) == []
+
+
+def test_code_history_names_functions_from_definitions_and_assembly_entry_macros_only() -> None:
+    from reviewtool.history.code import function_name
+
+    assert function_name("static int __init arm64_memblock_init(void)") == "arm64_memblock_init"
+    assert function_name("SYM_FUNC_START(__cpu_setup)") == "__cpu_setup"
+    assert function_name("ENTRY(cpu_resume)") == "cpu_resume"
+    assert function_name("SYM_CODE_END(__kvm_hyp_init)") is None  # the end of a function names none
+    assert function_name("DEFINE_PER_CPU(int, counter)") is None
+    assert function_name("struct foo {") is None

@@ -24,16 +24,22 @@ MAX_PER_FUNCTION = 2
 MAX_FUNCTIONS = 24  # names searched for: a query stays small
 MIN_WORDS = 6  # a shorter comment ("Good catch", "Ditto") says nothing to another series
 _NAME = re.compile(r"\b([A-Za-z_]\w{3,})\s*\(")
+_ASM_START = re.compile(r"^(?:SYM_(?:FUNC|CODE|INNER_LABEL)_START\w*|ENTRY)\(\s*([A-Za-z_]\w*)")
 _NOT_FUNCTIONS = {"sizeof", "typeof", "while", "switch", "return", "defined", "__attribute__", "if", "for"}
 
 
 def function_name(context: str | None) -> str | None:
-    """The function named in a hunk header's context or a definition line, or None."""
+    """The function named in a hunk header's context or a definition line, or None. In assembly
+    the name is the argument of SYM_FUNC_START()/SYM_CODE_START()/ENTRY(); other upper-case
+    macros (SYM_CODE_END(), DEFINE_...()) name no function."""
     if not context:
         return None
     m = _NAME.search(context)
     if m is None or m.group(1) in _NOT_FUNCTIONS:
         return None
+    if m.group(1).isupper():
+        arg = _ASM_START.match(context.strip())
+        return arg.group(1) if arg else None
     return m.group(1)
 
 
@@ -59,6 +65,27 @@ def touched(series: Series) -> dict[str, Evidence]:
     return dict(list(out.items())[:MAX_FUNCTIONS])
 
 
+def lines_of(series: Series) -> dict[str, set[str]]:
+    """Per file, every line series' hunks show (added, removed or context), stripped."""
+    out: dict[str, set[str]] = {}
+    for p in series.patches:
+        for f in diff.parse(p.diff).files:
+            out.setdefault(f.path, set()).update(t for h in f.hunks for t in _texts(h.lines))
+    return out
+
+
+def _texts(lines: tuple[diff.DiffLine, ...]) -> list[str]:
+    return [ln.text.strip() for ln in lines if len(ln.text.strip()) >= anchor.MIN_LINE]
+
+
+def _about_these_lines(quote: tuple[str, ...], file: str, shown: dict[str, set[str]]) -> bool:
+    """Whether a quoted line (added, removed or context) is a line this series' hunks show in file
+    (measured: requiring a line this series adds or removes left recall where it was)."""
+    mine = shown.get(file, set())
+    return any(q[1:].strip() in mine for q in quote
+               if q[:1] in ("+", "-", " ") and len(q[1:].strip()) >= anchor.MIN_LINE)
+
+
 def _when(date: str) -> datetime:
     try:
         d = datetime.fromisoformat(date)
@@ -71,6 +98,7 @@ def items(current: Series, others: list[Series], limit: int = MAX_ITEMS) -> tupl
     """Checklist items for what reviewers of other, earlier series said about the functions
     current changes (at most limit, at most MAX_PER_FUNCTION per function)."""
     wanted = touched(current)
+    shown = lines_of(current)
     cutoff = _when(current.date)
     me = comments.address(current.author)
     found: list[tuple[tuple[int, int, datetime], ChecklistItem, str]] = []
@@ -90,6 +118,8 @@ def items(current: Series, others: list[Series], limit: int = MAX_ITEMS) -> tupl
                 name = function_name(where.function) if where else None
                 if where is None or name is None or name not in wanted:
                     continue
+                if not _about_these_lines(raw.quote, where.file, shown):
+                    continue  # about other lines of the function
                 seen.add((r.msgid, raw.words))
                 now = wanted[name]
                 category = classify(raw.words)
