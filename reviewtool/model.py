@@ -10,6 +10,7 @@ import dataclasses
 import reprlib
 import typing
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar, get_args
 
 SCHEMA_VERSION = 1
@@ -406,6 +407,16 @@ class Ledger(_Model):
     trailers: tuple[Trailer, ...] = ()  # trailers given on earlier revisions
     notes: tuple[str, ...] = ()
     schema_version: int = SCHEMA_VERSION
+
+
+def when(date: str, *, unreadable_last: bool = False) -> datetime:
+    """A model date (ISO 8601) as an aware datetime (naive ones are UTC). An unreadable date
+    sorts first, or last with `unreadable_last` (where "after the series" must exclude it)."""
+    try:
+        d = datetime.fromisoformat(date)
+    except ValueError:
+        return (datetime.max if unreadable_last else datetime.min).replace(tzinfo=UTC)
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
 # --- JSON round-trip ------------------------------------------------------------------

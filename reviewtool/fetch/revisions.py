@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from reviewtool import __version__
 from reviewtool.errors import FetchError, ReviewtoolError
-from reviewtool.model import Series
+from reviewtool.model import Series, when
 
 MAX_LINKS = 20  # version links followed from cover letters in one run
 _LINK = re.compile(r"https?://[^\s<>\"']+?/(?:r/)?([^/\s<>\"']+@[^/\s<>\"']+?)/?(?=[\s<>\"')\]]|$|/[A-Za-z])")
@@ -42,11 +42,7 @@ def _address(who: str) -> str:
 
 
 def _when(date: str) -> datetime:
-    try:
-        d = datetime.fromisoformat(date)
-    except ValueError:
-        return datetime.max.replace(tzinfo=UTC)
-    return d if d.tzinfo else d.replace(tzinfo=UTC)
+    return when(date, unreadable_last=True)  # a mail of unknown date is never "before the series"
 
 
 def _subjects(series: Series) -> list[str]:

@@ -10,13 +10,13 @@ ranked (same file and function first, then the longer comment, then the latest) 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 from reviewtool import diff
 from reviewtool.history import anchor, comments
 from reviewtool.history.checklist import FALLBACK, short
 from reviewtool.history.classify import classify
-from reviewtool.model import CATEGORIES, ChecklistItem, Evidence, MailSource, Series
+from reviewtool.model import CATEGORIES, ChecklistItem, Evidence, MailSource, Series, when
 
 RULE = "HISTORY-CODE"
 MAX_ITEMS = 5
@@ -86,12 +86,7 @@ def _about_these_lines(quote: tuple[str, ...], file: str, shown: dict[str, set[s
                if q[:1] in ("+", "-", " ") and len(q[1:].strip()) >= anchor.MIN_LINE)
 
 
-def _when(date: str) -> datetime:
-    try:
-        d = datetime.fromisoformat(date)
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return d if d.tzinfo else d.replace(tzinfo=UTC)
+_when = when
 
 
 def items(current: Series, others: list[Series], limit: int = MAX_ITEMS) -> tuple[ChecklistItem, ...]:

@@ -4,7 +4,7 @@ this revision."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import NamedTuple
 
 from reviewtool.history import anchor, comments, pairing
@@ -20,6 +20,7 @@ from reviewtool.model import (
     Reply,
     Series,
     Trailer,
+    when,
 )
 
 ACK_TRAILERS = ("reviewed-by", "acked-by", "tested-by")
@@ -32,13 +33,6 @@ class Earlier(NamedTuple):
     found_by: str
 
 
-def when(date: str) -> datetime:
-    """A model date (ISO 8601) as an aware datetime; unreadable dates sort first."""
-    try:
-        d = datetime.fromisoformat(date)
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
 def own_msgids(series: Series) -> set[str]:
