@@ -183,32 +183,37 @@ def hostile_server() -> Iterator[str]:
         server.server_close()
 
 
+# A small launcher forks the command, so that its peak RSS is its own: a process started from
+# pytest directly is credited with pytest's own peak at exec time (Linux keeps the higher of the
+# two in ru_maxrss), and the suite's memory would decide the test.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, "-m", "reviewtool", *sys.argv[2:]])
+_pid, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def cli(*argv: str, env: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, str, str, int]:
-    """Run `python -m reviewtool` in a process: (exit code, stdout, stderr, peak RSS in KiB)."""
-    proc = subprocess.Popen([sys.executable, "-m", "reviewtool", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env={**os.environ, **(env or {})}, cwd=ROOT)
-    holder: dict[str, bytes] = {}
+    """Run `python -m reviewtool` in a process: (exit code, stdout, stderr, its peak RSS in KiB)."""
+    import tempfile
 
-    def drain(name: str, stream: Any) -> None:
-        holder[name] = stream.read()
-
-    readers = [threading.Thread(target=drain, args=(n, s)) for n, s in (("out", proc.stdout), ("err", proc.stderr))]
-    for r in readers:
-        r.start()
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            os.wait4(proc.pid, 0)
-            raise AssertionError(f"reviewtool {' '.join(argv)} took more than {timeout} s")
-        time.sleep(0.02)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    for r in readers:
-        r.join()
-    return proc.returncode, holder["out"].decode(), holder["err"].decode(), int(usage.ru_maxrss)
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, rss.name, *argv], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env={**os.environ, **(env or {})}, cwd=ROOT,
+                                start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.communicate()
+            raise AssertionError(f"reviewtool {' '.join(argv)} took more than {timeout} s") from None
+        peak = int(rss.read() or 0)
+    return proc.returncode, out.decode(), err.decode(), peak
 
 
 def one_error_line(err: str) -> str:
