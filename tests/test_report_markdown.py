@@ -133,3 +133,13 @@ def test_base_is_said_once_when_rebase_described_it_in_full() -> None:
     assert base_summary(full) == "e457da4a04c3 (v5.14-rc4), the series' base-commit:"
     short = ApplyResult("s", "x", "y", BaseChoice("c500bee1c5b2ff", "guessed", "3 of 3 blobs"), (), None, None, "/r")
     assert base_summary(short) == "c500bee1c5b2 (guessed from the index lines; 3 of 3 blobs)"
+
+
+def test_markdown_title_without_a_cover_letter_is_the_first_patch_subject_not_an_invented_0_of_n() -> None:
+    golden = Path(__file__).parent / "golden" / "report"
+    series = from_json(Series, json.loads((golden / "series.json").read_text()))
+    check = from_json(CheckResult, json.loads((golden / "check.json").read_text()))
+    apply = from_json(ApplyResult, json.loads((golden / "apply.json").read_text()))
+    text = markdown.render(dataclasses.replace(series, cover=None), check, apply)
+    first_line = text.split("\n", 1)[0]
+    assert " 0/" not in first_line and "1/" in first_line, first_line

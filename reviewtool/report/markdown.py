@@ -136,9 +136,11 @@ def _severity_counts(findings: Sequence[Finding]) -> str:
 
 
 def _header(series: Series, check: CheckResult, apply: ApplyResult | None, link_base: str) -> list[str]:
-    first = series.cover.subject if series.cover else series.subject
-    title = f"[PATCH v{series.revision} 0/{series.expected}] {first}" if series.revision > 1 else \
-        f"[PATCH 0/{series.expected}] {first}"
+    if series.cover is not None:
+        prefix = f"PATCH v{series.revision}" if series.revision > 1 else "PATCH"
+        title = f"[{prefix} 0/{series.expected}] {series.cover.subject}"
+    else:  # no cover letter: the first patch's own subject, never an invented 0/N one
+        title = series.patches[0].full_subject if series.patches else series.subject
     info = [
         f"series:     v{series.revision}, {len(series.patches)}/{series.expected} patches, "
         f"{series.author}, {series.date[:10]}",
