@@ -34,22 +34,12 @@ from reviewtool.fetch import fetch, limits, mbox
 from reviewtool.model import to_json
 from tests.conftest import MAIL, mails
 from tests.pi import PublicInbox
+from tests.test_fetch import fail  # exit 2, one line on stderr, no traceback
 
 ROOT = Path(__file__).resolve().parent.parent
 V2_COVER = "20210809215402.804942-1-pasha.tatashin@example.org"
 V2_P1 = "20210809215402.804942-2-pasha.tatashin@example.org"
 LORE = "https://lore.kernel.org/all"
-
-
-def fail(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    """Run the command; it must exit 2 with exactly one line on stderr, no traceback."""
-    code = main(list(argv))
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "Traceback" not in err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("reviewtool: error: "), err
-    return lines[0]
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
