@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.parse
 import zlib
+from collections.abc import Callable
 
 import requests
 import urllib3
@@ -68,11 +69,11 @@ class _Download:
             raise _OutOfTime
         return left
 
-    def request(self, method: str, url: str) -> requests.Response:
+    def request(self, method: str, url: str, data: dict[str, str] | None = None) -> requests.Response:
         """method url, redirects followed by hand: http(s) only, at most MAX_REDIRECTS."""
         for _hop in range(MAX_REDIRECTS + 1):
             left = self.remaining()
-            resp = self.session.request(method, url, allow_redirects=False, stream=True,
+            resp = self.session.request(method, url, data=data, allow_redirects=False, stream=True,
                                         timeout=(left, left), headers={"Accept-Encoding": "identity"})
             if not resp.is_redirect:
                 self.response = resp
@@ -228,6 +229,32 @@ def _fetch(job: _Download, base: str, msgid: str) -> bytes:
 
 def get_thread_mbox(base: str, msgid: str, *, timeout: float, max_bytes: int) -> bytes:
     """The thread of msgid from the public-inbox at base, as mbox bytes (b"" if it is empty)."""
+    return _bounded(base, f"the thread of <{shown(msgid)}> from {base}", timeout, max_bytes,
+                    lambda job: _fetch(job, base, msgid))
+
+
+def search_mbox(base: str, query: str, *, timeout: float, max_bytes: int) -> bytes:
+    """The mbox of the threads a public-inbox search finds (b"" when nothing matched), within
+    the same deadline and size limit as a thread fetch."""
+    url = f"{base}/?x=m&t=1&q={urllib.parse.quote_plus(query)}"
+
+    def step(job: _Download) -> bytes:
+        resp = job.request("POST", url, data={"x": "m"})
+        try:
+            if resp.status_code == 404:
+                return b""
+            if resp.status_code != 200:
+                raise FetchError(f"the search on {base} answered HTTP {resp.status_code}")
+            return job.body(resp, f"the search answer from {base}")
+        finally:
+            resp.close()
+
+    return _bounded(base, f"the search answer from {base}", timeout, max_bytes, step)
+
+
+def _bounded(base: str, what: str, timeout: float, max_bytes: int, step: Callable[[_Download], bytes]) -> bytes:
+    """Run step (the requests of one download) in a worker thread under one deadline and
+    size limit; every failure is one FetchError line naming the limit it hit."""
     check_url(base)
     outcome: list[bytes | BaseException] = []
     with requests.Session() as session:
@@ -236,7 +263,7 @@ def get_thread_mbox(base: str, msgid: str, *, timeout: float, max_bytes: int) ->
 
         def run() -> None:
             try:
-                outcome.append(_fetch(job, base, msgid))
+                outcome.append(step(job))
             except (_OutOfTime, _TooBig, ReviewtoolError) as e:
                 outcome.append(e)
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as e:
@@ -256,7 +283,7 @@ def get_thread_mbox(base: str, msgid: str, *, timeout: float, max_bytes: int) ->
         raise FetchError(f"no complete answer from {base} within {timeout:g} s "
                          f"(the fetch time limit; {TIMEOUT_ENV} sets it)")
     if isinstance(result, _TooBig):
-        raise FetchError(f"the thread of <{shown(msgid)}> from {base} is larger than {size(max_bytes)} "
+        raise FetchError(f"{what} is larger than {size(max_bytes)} "
                          f"(decompressed): refusing it (the input size limit; {INPUT_ENV} sets it)")
     if isinstance(result, BaseException):
         raise result

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import email.utils
 import re
-import time
 import urllib.parse
-import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import NamedTuple
 
-from reviewtool import __version__
-from reviewtool.errors import FetchError, ReviewtoolError
+from reviewtool.errors import ReviewtoolError
 from reviewtool.model import Series, when
 
 MAX_LINKS = 20  # version links followed from cover letters in one run
@@ -148,45 +145,16 @@ def _series_in(msgs: list[EmailMessage], where: str, link_base: str, below: int)
     return out
 
 
-def _post_mbox(url: str, *, timeout: float, max_bytes: int) -> bytes:
-    """POST a public-inbox search for an mbox: the gunzipped answer, b"" when nothing matched."""
-    import requests
-    import urllib3
-
-    deadline = time.monotonic() + timeout
-    try:
-        with requests.post(url, data={"x": "m"}, stream=True, timeout=(timeout, timeout), allow_redirects=False,
-                           headers={"User-Agent": f"reviewtool/{__version__}", "Accept-Encoding": "identity"}) as r:
-            if r.status_code == 404:
-                return b""
-            if r.status_code != 200:
-                raise FetchError(f"the search on {url.split('?', 1)[0]} answered HTTP {r.status_code}")
-            z = zlib.decompressobj(wbits=47)  # gzip or zlib, as public-inbox sends it
-            out = bytearray()
-            for chunk in r.raw.stream(64 * 1024, decode_content=False):
-                if time.monotonic() > deadline:
-                    raise FetchError(f"no complete answer to the search within {timeout:g} s")
-                out += z.decompress(chunk, max_bytes + 1 - len(out))
-                if len(out) > max_bytes or z.unconsumed_tail:
-                    raise FetchError("the search answer is larger than the input size limit: refusing it")
-            return bytes(out)
-    except zlib.error as e:
-        raise FetchError(f"the search answer is not valid gzip data ({e})") from None
-    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:  # a read cut short, too
-        raise FetchError(f"cannot search {url.split('?', 1)[0]}: {type(e).__name__}") from None
-
-
 def search(current: Series, lore_url: str, *, timeout: float, max_bytes: int) -> list[Found]:
     """current's earlier revisions on the public-inbox at lore_url: one search by change-id
     and subjects, then the version links of the cover letters found (at most MAX_LINKS)."""
     import liblore.utils
 
-    from reviewtool.fetch import lore, mbox
+    from reviewtool.fetch import http, lore, mbox
 
     lore.setup_b4(lore_url)
     base = lore.inbox_base(lore_url)
-    url = f"{base}/?x=m&t=1&q={urllib.parse.quote_plus(query(current))}"
-    raw = _post_mbox(url, timeout=timeout, max_bytes=max_bytes)
+    raw = http.search_mbox(base, query(current), timeout=timeout, max_bytes=max_bytes)
     msgs = mbox.parse_all(liblore.utils.split_and_dedupe_as_bytes(raw), mbox.Unreadable()) if raw else []
     found: dict[tuple[int, str], Found] = {}
     seen = {current.msgid, *(p.msgid for p in current.patches), *(r.msgid for r in current.replies)}
@@ -233,15 +201,14 @@ def code_search(current: Series, functions: Iterable[str], lore_url: str, *, tim
     proper reads those)."""
     import liblore.utils
 
-    from reviewtool.fetch import lore, mbox
+    from reviewtool.fetch import http, lore, mbox
 
     names = list(functions)
     if not names:
         return []
     lore.setup_b4(lore_url)
     base = lore.inbox_base(lore_url)
-    url = f"{base}/?x=m&t=1&q={urllib.parse.quote_plus(code_query(current, names))}"
-    raw = _post_mbox(url, timeout=timeout, max_bytes=max_bytes)
+    raw = http.search_mbox(base, code_query(current, names), timeout=timeout, max_bytes=max_bytes)
     msgs = mbox.parse_all(liblore.utils.split_and_dedupe_as_bytes(raw), mbox.Unreadable()) if raw else []
     own = {current.msgid, *(p.msgid for p in current.patches), *(r.msgid for r in current.replies)}
     cutoff = _when(current.date)
