@@ -40,29 +40,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SET_DIR = ROOT / "benchmarks" / "checklist-set"
+sys.path.insert(0, str(SET_DIR))
+from export import load_threads  # noqa: E402  (one reader of the label files, with its checks)
+
 TAXONOMY_ORDER = [
     "kdump_impact", "alloc_failure", "relocation_path", "cache_maintenance", "el2_mode",
     "memory_reservation", "error_path", "locking_concurrency", "abi_compat", "kconfig_build", "docs",
     "commit_msg_trailers", "testing_request", "security_verification", "design_approach", "other",
 ]
-
-
-def load_threads(files: list[Path]) -> list[dict[str, Any]]:
-    threads: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for path in files:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise SystemExit(f"cannot read labels {path}: {e}") from None
-        for t in data.get("threads", []):
-            if t.get("id") in seen:
-                raise SystemExit(f"{path}: thread id {t.get('id')} appears twice")
-            if t.get("kind") not in ("concerns", "ack-only"):
-                raise SystemExit(f"{path}: thread {t.get('id')}: kind must be 'concerns' or 'ack-only'")
-            seen.add(t["id"])
-            threads.append(t)
-    return threads
 
 
 def reviewtool_command(given: str | None) -> list[str]:

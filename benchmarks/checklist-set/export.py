@@ -71,6 +71,8 @@ def load_threads(files: Iterable[Path]) -> list[dict[str, Any]]:
                 raise SystemExit(f"{path}: a thread lacks id, root or archive: {t!r:.120}")
             if tid in seen:
                 raise SystemExit(f"{path}: thread id {tid} is also in {seen[tid]}")
+            if t.get("kind") not in ("concerns", "ack-only"):
+                raise SystemExit(f"{path}: thread {tid}: kind must be 'concerns' or 'ack-only'")
             seen[tid] = path
             threads.append(t)
     return threads
