@@ -35,8 +35,7 @@ def run_checks(series: Series, apply: ApplyResult | None, ruleset: Any, options:
     from reviewtool.check.pipeline import check_series
 
     script, missing = find_checkpatch(options, apply)
-    with images(apply) as (post_image, base_image), target_tree(apply, options.repo) as tree, \
-            progress or contextlib.nullcontext():
+    with readers(apply, options.repo) as (post_image, base_image, tree), progress or contextlib.nullcontext():
         return check_series(series, ruleset, post_image=post_image, base_image=base_image,
                             checkpatch=script, checkpatch_missing=missing, tree=tree)
 
@@ -53,33 +52,6 @@ def find_checkpatch(options: CheckOptions, apply: ApplyResult | None) -> tuple[P
         where = f"{repo}/scripts/checkpatch.pl does not exist" if repo else "no target repository"
         return None, f"checkpatch.pl was not run: {where} (give --checkpatch PATH or --repo PATH)"
     return script, ""
-
-
-@contextlib.contextmanager
-def images(apply: ApplyResult | None) -> Iterator[tuple[FileText | None, FileText | None]]:
-    """post_image / base_image readers over the rebase result, through the rebase layer.
-
-    The base of "pre-existing" is the tree the series now sits on: the target as upstream
-    has it (`onto_commit`), else the base the series was applied on.
-    """
-    if apply is None or not apply.repo or not Path(apply.repo).is_dir():
-        yield None, None
-        return
-    from reviewtool.rebase.blobs import BlobReader
-
-    base = apply.onto_commit or apply.base.commit
-    with BlobReader(apply.repo) as reader:
-        post: FileText | None = None
-        if apply.result_commit:
-            result_commit = apply.result_commit
-
-            def post(path: str) -> str | None:
-                return reader.read(result_commit, path)
-
-        def old(path: str) -> str | None:
-            return reader.read(base, path) if base else None
-
-        yield post, old
 
 
 class _Tree:
@@ -101,33 +73,46 @@ class _Tree:
 
 
 @contextlib.contextmanager
-def target_tree(apply: ApplyResult | None, repo: str | None) -> Iterator[TargetTree | None]:
-    """The tree a patch's paths are looked up in: the rebase result's target (the tree the
-    series sits on, then the result), else `--repo`'s HEAD; None without either.
+def readers(apply: ApplyResult | None, repo: str | None
+            ) -> Iterator[tuple[FileText | None, FileText | None, TargetTree | None]]:
+    """What the check reads of the target repository, through one reader process of the rebase
+    layer: the result's post-image, the base of "pre-existing", and the tree a patch's paths
+    are looked up in.
 
-    A `--repo` that is not a git repository, or has no commit yet, gives no tree.
+    The base of "pre-existing" is the tree the series now sits on: the target as upstream has
+    it (`onto_commit`), else the base the series was applied on. The tree is the target then
+    the result; without a rebase result, `--repo`'s HEAD (a `--repo` that is not a git
+    repository, or has no commit yet, gives no tree).
     """
     from reviewtool.errors import ReviewtoolError
-
-    if apply is not None and apply.repo and Path(apply.repo).is_dir():
-        where = apply.repo
-        commits = tuple(c for c in (apply.onto_commit or apply.base.commit, apply.result_commit) if c)
-    elif repo and Path(repo).is_dir():
-        where, commits = repo, ()
-    else:
-        yield None
-        return
     from reviewtool.rebase.blobs import BlobReader
 
-    try:
-        reader = BlobReader(where).__enter__()
-    except ReviewtoolError:
-        yield None
+    if apply is not None and apply.repo and Path(apply.repo).is_dir():
+        base = apply.onto_commit or apply.base.commit
+        with BlobReader(apply.repo) as reader:
+            post: FileText | None = None
+            if apply.result_commit:
+                result_commit = apply.result_commit
+
+                def post(path: str) -> str | None:
+                    return reader.read(result_commit, path)
+
+            def old(path: str) -> str | None:
+                return reader.read(base, path) if base else None
+
+            commits = tuple(c for c in (base, apply.result_commit) if c)
+            yield post, old, _Tree(reader, commits) if commits else None
+        return
+    if not (repo and Path(repo).is_dir()):
+        yield None, None, None
         return
     try:
-        if not commits:
-            head = reader.commit("HEAD")
-            commits = (head,) if head else ()
-        yield _Tree(reader, commits) if commits else None
+        plain = BlobReader(repo).__enter__()
+    except ReviewtoolError:
+        yield None, None, None
+        return
+    try:
+        head = plain.commit("HEAD")
+        yield None, None, _Tree(plain, (head,)) if head else None
     finally:
-        reader.__exit__(None, None, None)
+        plain.__exit__(None, None, None)
