@@ -120,6 +120,11 @@ class Store:
         except OSError as e:
             raise StoreError(f"cannot write to the store at {self.root}: {reason(e)}") from None
 
+    def make_latest(self, series_id: str) -> None:
+        """The stored series becomes the latest fetched (the default SERIES of the next command);
+        a store that cannot be written keeps its order."""
+        _touch(self.path(series_id) / "series.json")
+
     def save_result(self, series_id: str, name: str, data: Any) -> Path:
         """Write <name>.json next to a stored series (temp file, then rename).
 

@@ -77,21 +77,10 @@ def ledger_for(series: Series, store: Store, *, lore_url: str, offline: bool, qu
                 store.save_series(f.series, {"am.mbox": f.am_mbox, "thread.mbox": f.thread_mbox})
             except StoreError as e:
                 warn(f"v{f.series.revision} not kept: {e}", quiet)
-        if online:
-            _still_latest(store, series)
+        if online:  # the series asked about stays the default of the next command
+            store.make_latest(series.id)
     ledger = build(series, [Earlier(f.series, f.found_by) for f in found.values()])
     return replace(ledger, notes=ledger.notes + tuple(notes)) if notes else ledger
-
-
-def _still_latest(store: Store, series: Series) -> None:
-    """The series asked about stays the latest fetched (the default of the next command),
-    whatever earlier revisions were kept after it."""
-    import os
-
-    try:
-        os.utime(store.path(series.id) / "series.json")
-    except OSError:
-        pass
 
 
 def code_items_for(series: Series, *, lore_url: str, offline: bool, quiet: bool = False) -> tuple[ChecklistItem, ...]:
