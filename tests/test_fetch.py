@@ -326,7 +326,7 @@ def test_hostile_mbox_never_crashes(tmp_path: Path, store: Path, chunks: list[by
 
 
 def test_split_body_keeps_a_trailing_blank_context_line() -> None:
-    from reviewtool.fetch.thread import split_body
+    from reviewtool.fetch.texts import split_body
 
     msg, diff = split_body("Why.\n\nSigned-off-by: A <a@b>\n---\n x | 1 +\n\ndiff --git a/x b/x\n--- a/x\n"
                            "+++ b/x\n@@ -1,2 +1,3 @@\n a\n+b\n \n\nbase-commit: abc\n-- \n2.30.2\n")

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from reviewtool.cli import main
 from reviewtool.errors import ReviewtoolError
-from reviewtool.fetch import fetch, limits, mbox
+from reviewtool.fetch import am, fetch, limits, mbox
 from reviewtool.model import to_json
 from tests.conftest import MAIL, mails
 from tests.pi import PublicInbox
@@ -567,7 +567,7 @@ def test_am_writer_matches_b4s_writer(lines: list[str], sender: str, subject: st
     msg.set_payload("\n".join(lines) + "\n", charset="utf-8")
     out = io.BytesIO()
     b4.save_git_am_mbox([msg], out)
-    assert mbox.am_mbox([msg]) == out.getvalue()
+    assert am.am_mbox([msg]) == out.getvalue()
 
 
 # --- 6. patch numbers: far apart, or past what b4 reads --------------------------------------

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 
 def keep(store: Store, got: Fetched) -> Path:
-    """Store a fetched series with its am-ready mbox and the raw thread."""
-    return store.save_series(got.series, {"am.mbox": got.am_mbox, "thread.mbox": got.thread_mbox})
+    """Store a fetched series with the raw thread (and its am-ready mbox, if it was made)."""
+    return store.save_series(got.series, got.files())
 
 
 def warn(text: str, quiet: bool = False) -> None:
@@ -44,12 +44,13 @@ def _is_path(key: str) -> bool:
 
 def series_for(key: str | None, store: Store, *, stdin: bool = False, quiet: bool = False) -> Series:
     """SERIES as the commands take it: a path (an mbox, maildir or directory, read offline
-    and stored if the store can be written), `-` when `stdin` (one mail, read and not
-    stored), else a store id or message-id (the latest fetched when None)."""
+    and stored if the store can be written, without the am-ready mbox, which `fetch`
+    writes), `-` when `stdin` (one mail, read and not stored), else a store id or
+    message-id (the latest fetched when None)."""
     if (stdin and key == "-") or (key is not None and key != "-" and _is_path(key)):
         from reviewtool.fetch import fetch
 
-        got = fetch(key, lore_url=config.lore_url(), offline=True)
+        got = fetch(key, lore_url=config.lore_url(), offline=True, am=False)
         if key != "-":
             try:
                 keep(store, got)

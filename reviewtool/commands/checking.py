@@ -85,9 +85,10 @@ def readers(apply: ApplyResult | None, repo: str | None
     repository, or has no commit yet, gives no tree).
     """
     from reviewtool.errors import ReviewtoolError
-    from reviewtool.rebase.blobs import BlobReader
 
     if apply is not None and apply.repo and Path(apply.repo).is_dir():
+        from reviewtool.rebase.blobs import BlobReader
+
         base = apply.onto_commit or apply.base.commit
         with BlobReader(apply.repo) as reader:
             post: FileText | None = None
@@ -106,6 +107,8 @@ def readers(apply: ApplyResult | None, repo: str | None
     if not (repo and Path(repo).is_dir()):
         yield None, None, None
         return
+    from reviewtool.rebase.blobs import BlobReader
+
     try:
         plain = BlobReader(repo).__enter__()
     except ReviewtoolError:

@@ -74,7 +74,8 @@ def ledger_for(series: Series, store: Store, *, lore_url: str, offline: bool, qu
         for f in online:
             found[(f.series.revision, f.series.msgid)] = f
             try:
-                store.save_series(f.series, {"am.mbox": f.am_mbox, "thread.mbox": f.thread_mbox})
+                store.save_series(f.series, {"thread.mbox": f.thread_mbox}
+                                  | ({"am.mbox": f.am_mbox} if f.am_mbox is not None else {}))
             except StoreError as e:
                 warn(f"v{f.series.revision} not kept: {e}", quiet)
         if online:  # the series asked about stays the default of the next command

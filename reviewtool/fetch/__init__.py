@@ -1,59 +1,90 @@
-"""fetch: SOURCE -> Series, through b4. The only package that imports b4."""
+"""fetch: SOURCE -> Series. The only package that imports b4.
+
+A plain posting read from a file (fetch/plain.py) is read without b4 when the am-ready mbox
+is not wanted; everything else, and every network fetch, goes through b4 (fetch/thread.py).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 from reviewtool.errors import SourceError
-from reviewtool.fetch.sources import Source, classify
+from reviewtool.fetch.sources import Source, check_url, classify
 from reviewtool.model import Series
 
 
 @dataclass(frozen=True)
 class Fetched:
     series: Series
-    am_mbox: bytes  # am-ready, trailers applied (what `b4 am` writes)
+    am_mbox: bytes | None  # am-ready, trailers applied (what `b4 am` writes); None when not asked for
     thread_mbox: bytes  # the raw thread
+
+    def files(self) -> dict[str, bytes]:
+        """What the store keeps next to series.json."""
+        out = {"thread.mbox": self.thread_mbox}
+        if self.am_mbox is not None:
+            out["am.mbox"] = self.am_mbox
+        return out
 
 
 def fetch(source: str, *, revision: int | None = None, lore_url: str, offline: bool = False,
-          timeout: float | None = None, max_bytes: int | None = None) -> Fetched:
+          timeout: float | None = None, max_bytes: int | None = None, am: bool = True) -> Fetched:
     """Get SOURCE's thread (network or file), pick the revision, collect trailers.
 
     timeout: seconds for the whole network fetch (default: limits.fetch_timeout());
-    max_bytes: the input size limit, decompressed (default: limits.max_input_bytes()).
+    max_bytes: the input size limit, decompressed (default: limits.max_input_bytes());
+    am: build the am-ready mbox (b4's am step: one `git mailinfo` a patch).
     """
-    from reviewtool.fetch import http, limits, lore, mbox, thread
+    from reviewtool.fetch import limits, local, mbox
 
     src: Source = classify(source)
-    http.check_url(lore_url.rstrip("/"))
+    check_url(lore_url.rstrip("/"))
     max_bytes = limits.max_input_bytes() if max_bytes is None else max_bytes
     unreadable = mbox.Unreadable()
-    lore.setup_b4(lore_url)
     if src.kind == "msgid":
         assert src.msgid is not None
         if offline:
             raise SourceError(f"cannot fetch <{src.msgid}> with --offline: give an mbox, maildir or directory")
+        from reviewtool.fetch import lore
+
+        lore.setup_b4(lore_url)
         server = src.inbox_url or lore_url
         timeout = limits.fetch_timeout() if timeout is None else timeout
         msgs = lore.fetch_thread(src.msgid, server, timeout=timeout, max_bytes=max_bytes, unreadable=unreadable)
         where, link_base = f"<{src.msgid}> on {server}", server
     else:
-        msgs = lore.read_local(src, max_bytes=max_bytes, unreadable=unreadable)
+        msgs = local.read_local(src, max_bytes=max_bytes, unreadable=unreadable)
         where = "standard input" if src.kind == "stdin" else str(src.path)
         link_base = lore_url
         if not msgs:
             raise SourceError(f"no message found in {where}" +
                               (f": {unreadable.summary()}" if unreadable else ""))
+        if not am:
+            from reviewtool.fetch import plain
+
+            series = plain.read(msgs, where, link_base, unreadable)
+            if series is not None and revision in (None, series.revision):
+                return Fetched(series, None, mbox.thread_mbox(msgs))
+    return _through_b4(msgs, revision, where, link_base, unreadable, lore_url, am)
+
+
+def _through_b4(msgs: list[EmailMessage], revision: int | None, where: str, link_base: str,
+                unreadable: object, lore_url: str, am: bool) -> Fetched:
+    from reviewtool.fetch import lore, mbox, thread
+
+    assert isinstance(unreadable, mbox.Unreadable)
+    lore.setup_b4(lore_url)
     try:
-        series, am = thread.build_series(msgs, revision, where, link_base, unreadable)
-        raw_thread = thread.thread_mbox(msgs)
+        series, am_mbox = thread.build_series(msgs, revision, where, link_base, unreadable, am=am)
+        raw_thread = mbox.thread_mbox(msgs)
     except RecursionError:  # a header nested past what Python's email parser can follow
         raise SourceError(f"{where}: a message has headers nested too deeply to read") from None
-    return Fetched(series, am, raw_thread)
+    return Fetched(series, am_mbox, raw_thread)
 
 
 def series_from_mbox(path: str | Path, revision: int | None = None) -> Series:
     """Offline: the Series in an mbox file, maildir or patch directory (nothing is stored)."""
-    return fetch(str(path), revision=revision, lore_url="https://lore.kernel.org/all", offline=True).series
+    return fetch(str(path), revision=revision, lore_url="https://lore.kernel.org/all", offline=True,
+                 am=False).series

@@ -10,7 +10,6 @@ Nothing is cached: every fetch asks the server.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import urllib.parse
@@ -23,35 +22,12 @@ import urllib3
 from reviewtool import __version__
 from reviewtool.errors import FetchError, ReviewtoolError, SourceError
 from reviewtool.fetch.limits import INPUT_ENV, TIMEOUT_ENV, size
+from reviewtool.fetch.sources import check_url, shown
 
 MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 _MBOX_START = b"From "
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
-
-
-def shown(text: str, limit: int = 120) -> str:
-    """Server-given text (a URL, a header) made safe for one line of an error message."""
-    text = _UNPRINTABLE.sub("?", text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def check_url(url: str, what: str = "the public-inbox URL") -> str:
-    """url if it is an http(s) URL with a host (no query, no fragment); SourceError otherwise."""
-    bad = SourceError(f"{what} {shown(url)!r} is not an http:// or https:// URL with a host")
-    if _UNPRINTABLE.search(url) or " " in url:
-        raise bad
-    try:
-        parts = urllib.parse.urlsplit(url)
-        _ = parts.port  # raises ValueError for a port out of range or not a number
-    except ValueError:
-        raise bad from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise bad
-    return url
-
-
 class _Download:
     """The GET (and redirects) of one URL, run in a worker thread so the caller can give up
     at the deadline whatever the server does (a trickle, a stall in the headers)."""

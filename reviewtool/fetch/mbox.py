@@ -1,22 +1,28 @@
-"""Mail bytes <-> messages, safe for hostile input, in time linear in the size of the mail.
+"""Mail bytes -> messages, safe for hostile input, without importing b4.
 
-Parsing is Python's email parser with b4's policy, as b4 parses; a message the parser cannot
-take (nested deeper than MAX_MIME_DEPTH, so deep the parser itself runs out of stack) is
-left out and counted, not allowed to sink the thread. The am mbox is written as b4's
-`save_git_am_mbox` writes it, without its quadratic joining of the body line by line.
+Parsing is Python's email parser with b4's policy (the same settings, made here: importing
+b4 costs its whole network stack), as b4 parses; a message the parser cannot take (nested
+deeper than MAX_MIME_DEPTH, so deep the parser itself runs out of stack) is left out and
+counted, not allowed to sink the thread. An mbox is split as liblore splits it (mboxrd), and
+a raw thread is written back as b4's `save_mboxrd_mbox` writes it; tests compare both with
+b4's and liblore's own.
 """
 
 from __future__ import annotations
 
+import email.generator
 import email.parser
+import email.policy
+import hashlib
+import io
 import re
 from collections.abc import Iterable
 from email.message import EmailMessage, Message
 
-import b4
-import liblore.utils
-
 from reviewtool.fetch.limits import MAX_MIME_DEPTH
+
+# b4.emlpolicy and liblore.emlpolicy, made the same way.
+POLICY = email.policy.EmailPolicy(utf8=True, cte_type="8bit", max_line_length=None, message_factory=EmailMessage)
 
 # What Python's email parser raises on some malformed headers, as they are read (`Cc: a@` is
 # an IndexError, comments nested 1,000 deep a RecursionError), and what b4 raises on them.
@@ -72,21 +78,66 @@ def _raw_name(data: bytes) -> str | None:
 def parse(data: bytes, unreadable: Unreadable) -> EmailMessage | None:
     """One message, parsed as b4 parses it; None (and a reason in unreadable) if it cannot be."""
     try:
-        msg = email.parser.BytesParser(policy=b4.emlpolicy, _class=EmailMessage).parsebytes(data)
+        msg: EmailMessage = email.parser.BytesParser(policy=POLICY, _class=EmailMessage).parsebytes(data)
     except RecursionError:
         unreadable.append("nested too deeply to parse", _raw_name(data))
         return None
     if _too_deep(msg):
         unreadable.append(f"MIME parts nested more than {MAX_MIME_DEPTH} deep", _raw_name(data))
         return None
+    if not _has_msgid(msg):  # a `git format-patch` file: a stable id from its bytes, so b4 can place it
+        del msg["Message-ID"]  # an empty one, if any
+        msg["Message-ID"] = f"<{named_id(data)}>"
     return msg
 
 
+NAMED_DOMAIN = "format-patch.reviewtool.invalid"
+_MSGID = re.compile(r"<([^>]+)>")
+
+
+def _has_msgid(msg: EmailMessage) -> bool:
+    """Whether msg has a Message-ID as liblore's get_clean_msgid reads it (raw value, else parsed)."""
+    try:
+        raw = next((str(v) for n, v in msg.raw_items() if n.lower() == "message-id"), None)
+        return any(v and _MSGID.search(str(v)) for v in (raw, msg.get("Message-ID")))
+    except HEADER_ERRORS:
+        return True  # unreadable: the readers name it as such
+
+
+def named_id(data: bytes) -> str:
+    """The Message-ID given to a mail that has none: the same file gets the same id every time."""
+    return f"{hashlib.sha1(data).hexdigest()[:20]}@{NAMED_DOMAIN}"
+
+
+# liblore's mbox `From ` line and mboxrd escape
+_FROM_LINE = re.compile(rb"^From \S+.*\d\d:\d\d:\d\d.*\d{4}")
+_GT_FROM = re.compile(rb"^>+From ")
+
+
 def split(data: bytes) -> list[bytes]:
-    """The raw messages of an mbox (mboxrd `>From ` unescaped, as liblore splits it), or of one mail."""
-    if data.startswith(b"From "):
-        return list(liblore.utils.split_mbox_as_bytes(data))
-    return [data] if data.strip() else []
+    """The raw messages of an mbox (mboxrd `>From ` unescaped, as liblore's
+    split_mbox_as_bytes splits it), or of one mail."""
+    if not data.startswith(b"From "):
+        return [data] if data.strip() else []
+    msgs: list[bytes] = []
+    current: list[bytes] = []
+    in_header = False
+    for raw_line in data.split(b"\n"):
+        line = raw_line + b"\n"
+        if len(line) >= 20 and _FROM_LINE.match(line):
+            if current:
+                msgs.append(b"".join(current))
+                current = []
+            in_header = True
+            continue
+        if in_header and line == b"\n":
+            in_header = False
+        elif not in_header and line.startswith(b">") and _GT_FROM.match(line):
+            line = line[1:]
+        current.append(line)
+    if current:
+        msgs.append(b"".join(current))
+    return msgs
 
 
 def parse_all(raws: Iterable[bytes], unreadable: Unreadable) -> list[EmailMessage]:
@@ -98,28 +149,11 @@ def parse_all(raws: Iterable[bytes], unreadable: Unreadable) -> list[EmailMessag
     return out
 
 
-def msg_as_am_bytes(msg: EmailMessage) -> bytes:
-    """b4's `LoreMessage.get_msg_as_bytes(msg, headers='decode')`, in linear time.
-
-    b4 grows one bytes object line by line (`bdata += ...`): a 500,000-line patch takes it
-    tens of seconds. The same headers (b4's own `wrap_header`) and the same body lines,
-    trailing CR/LF stripped as b4's `re.sub(rb'[\\r\\n]*$', b'', line)` strips them, joined once.
-    """
-    out = []
-    for hname, hval in msg.items():
-        try:
-            out.append(b4.LoreMessage.wrap_header((hname, str(hval)), nl="\n", transform="decode"))
-        except UnicodeError:  # an address that is not ASCII: b4's formataddr refuses it
-            out.append(f"{hname}: {hval}".encode(errors="surrogateescape"))
-    out.append(b"")
-    payload = msg.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        body_text, _charset = b4.LoreMessage.get_payload(msg, use_patch=True)
-        payload = body_text.encode("utf-8", errors="replace")
-    out.extend(line.rstrip(b"\r") for line in payload.split(b"\n"))
-    return b"\n".join(out) + b"\n"
-
-
-def am_mbox(msgs: Iterable[EmailMessage]) -> bytes:
-    """b4's `save_git_am_mbox`: each message after a `From git@z` line, as `git am` reads it."""
-    return b"".join(b"From git@z Thu Jan  1 00:00:00 1970\n" + msg_as_am_bytes(m) for m in msgs)
+def thread_mbox(msgs: Iterable[EmailMessage]) -> bytes:
+    """The raw thread as an mboxrd file: b4's `save_mboxrd_mbox(msgs, mangle_from=True)`."""
+    out = io.BytesIO()
+    gen = email.generator.BytesGenerator(out, mangle_from_=True, policy=POLICY)
+    for msg in msgs:
+        out.write(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n")
+        gen.flatten(msg)
+    return out.getvalue()

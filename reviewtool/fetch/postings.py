@@ -10,8 +10,6 @@ replies took minutes); they are still read, as replies whose trailers count for 
 
 from __future__ import annotations
 
-import email.errors
-import hashlib
 import re
 from collections import Counter
 from email.message import EmailMessage
@@ -127,10 +125,10 @@ def load(msgs: list[EmailMessage], source: str, unreadable: mbox.Unreadable) -> 
         except _BAD_INPUT as e:
             unreadable.append(f"its Message-ID cannot be read ({type(e).__name__})")
             continue
-        if not mid:  # a `git format-patch` file: a stable id from its bytes, so b4 can place it
-            mid = named_id(msg)
-            del msg["Message-ID"]  # an empty one, if any
-            msg["Message-ID"] = f"<{mid}>"
+        if not mid:
+            unreadable.append("it has no Message-ID b4 can read", _name("", msg))
+            continue
+        if mid.endswith("@" + mbox.NAMED_DOMAIN):  # a `git format-patch` file (mbox.parse named it)
             named.append(mid)
         if mid in seen:
             dups.append(mid)
@@ -184,22 +182,12 @@ def load(msgs: list[EmailMessage], source: str, unreadable: mbox.Unreadable) -> 
     return Loaded(lmbx, dups, unreadable_numbers, too_deep, kept_out, named, kinds)
 
 
-def named_id(msg: EmailMessage) -> str:
-    """A stable Message-ID for a mail that has none: the same file gets the same id every time."""
-    try:
-        data = msg.as_bytes()
-    except (*_BAD_INPUT, email.errors.MessageError):  # what cannot be written again: its raw headers and body
-        raw = "\n".join(f"{k}: {v}" for k, v in msg.raw_items()) + "\n\n" + str(msg.get_payload())
-        data = raw.encode("utf-8", "surrogateescape")
-    return f"{hashlib.sha1(data).hexdigest()[:20]}@format-patch.reviewtool.invalid"
-
-
 def _name(mid: str, msg: EmailMessage) -> str:
     try:
         subject = " ".join(str(msg.get("Subject", "")).split())[:80]
     except _BAD_INPUT:
         subject = ""
-    return f"<{mid}>" + (f" ({subject})" if subject else "")
+    return (f"<{mid}>" if mid else "a mail") + (f" ({subject})" if subject else "")
 
 
 _TRAILER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]):\s*(\S.*)$", re.M)
@@ -258,20 +246,4 @@ def too_deep_warning(too_deep: list[Any]) -> str | None:
             "their trailers were not collected")
 
 
-def missing_warning(missing: list[int], expected: int) -> str | None:
-    """`thread incomplete: missing 3/6`; for many, the runs: `4998 of 5000 patches not in
-    this thread: 2-4999`."""
-    if not missing:
-        return None
-    width = len(str(expected))
-    if len(missing) <= 5:
-        return "thread incomplete: missing " + ", ".join(f"{i:0{width}d}/{expected}" for i in missing)
-    runs: list[list[int]] = []
-    for i in missing:
-        if runs and runs[-1][1] == i - 1:
-            runs[-1][1] = i
-        else:
-            runs.append([i, i])
-    shown = ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in runs[:6])
-    return (f"thread incomplete: {len(missing)} of {expected} patches not in this thread: {shown}"
-            + (", ..." if len(runs) > 6 else ""))
+#END

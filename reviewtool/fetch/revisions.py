@@ -29,7 +29,7 @@ class Found(NamedTuple):
     """An earlier revision and what fetch would store for it."""
 
     series: Series
-    am_mbox: bytes
+    am_mbox: bytes | None
     thread_mbox: bytes
     found_by: str  # "change-id", "subject", "link", "store"
 
@@ -125,14 +125,15 @@ def _threads(msgs: list[EmailMessage]) -> list[list[EmailMessage]]:
     return list(groups.values())
 
 
-def _series_in(msgs: list[EmailMessage], where: str, link_base: str, below: int) -> list[tuple[Series, bytes, bytes]]:
+def _series_in(msgs: list[EmailMessage], where: str, link_base: str, below: int
+               ) -> list[tuple[Series, bytes | None, bytes]]:
     """Every revision below `below` in one thread, as fetch reads a thread."""
     from reviewtool.fetch import mbox, thread
 
-    out: list[tuple[Series, bytes, bytes]] = []
+    out: list[tuple[Series, bytes | None, bytes]] = []
     try:
         newest, am = thread.build_series(msgs, None, where, link_base, mbox.Unreadable())
-        raw = thread.thread_mbox(msgs)
+        raw = mbox.thread_mbox(msgs)
         revisions = sorted({newest.revision, *newest.other_revisions})
         for r in revisions:
             if r >= below:

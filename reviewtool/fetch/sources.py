@@ -16,6 +16,28 @@ from reviewtool.errors import SourceError
 _URL_TAILS = {"", "T", "t", "raw", "t.mbox.gz", "t.atom", "t.mbox", "mbox", "#r", "t.mbox.gz/"}
 _REDIRECT_HOSTS = {"patch.msgid.link", "msgid.link"}
 _BAD_MSGID = re.compile(r"[\s<>\x00-\x1f\x7f\"]")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def shown(text: str, limit: int = 120) -> str:
+    """Server-given text (a URL, a header) made safe for one line of an error message."""
+    text = _UNPRINTABLE.sub("?", text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_url(url: str, what: str = "the public-inbox URL") -> str:
+    """url if it is an http(s) URL with a host (no query, no fragment); SourceError otherwise."""
+    bad = SourceError(f"{what} {shown(url)!r} is not an http:// or https:// URL with a host")
+    if _UNPRINTABLE.search(url) or " " in url:
+        raise bad
+    try:
+        parts = urllib.parse.urlsplit(url)
+        _ = parts.port  # raises ValueError for a port out of range or not a number
+    except ValueError:
+        raise bad from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise bad
+    return url
 
 
 @dataclass(frozen=True)

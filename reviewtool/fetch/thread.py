@@ -2,80 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
-import email.utils
 import hashlib
-import io
-import re
 from email.message import EmailMessage
-from typing import Any, TypeVar
-
-import b4
+from typing import Any
 
 from reviewtool.errors import SourceError
 from reviewtool.fetch import mbox, postings, replies
 from reviewtool.fetch.am import am_ready_mbox, who
+from reviewtool.fetch.headers import addresses
+from reviewtool.fetch.patchids import patch_ids
+from reviewtool.fetch.texts import diff_files, in_body_trailers, missing_warning, split_body, valid_text
 from reviewtool.model import Cover, Patch, Series, Trailer
 
-_DIFF_START = re.compile(r"^(diff --git |--- [^\n]*\n\+\+\+ |Index: )", re.M)
-_TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]):\s+(\S.*)$")
-_META = re.compile(r"^(base-commit|prerequisite-patch-id|prerequisite-change-id|change-id): ")
-
-
 _who = who
-T = TypeVar("T")
 
 
 def _iso(lmsg: Any) -> str:
     return str(lmsg.date.isoformat())
-
-
-def split_body(body: str) -> tuple[str, str]:
-    """(commit message, diff) of a patch body, as git am splits it."""
-    m = _DIFF_START.search(body)
-    head = body[: m.start()] if m else body
-    diff = body[m.start():] if m else ""
-    lines = head.split("\n")
-    for i, line in enumerate(lines):
-        if line.rstrip() == "---":
-            lines = lines[:i]
-            break
-    # The mail signature ("-- \n2.30.2") is not part of the diff.
-    sig = diff.rfind("\n-- \n")
-    if sig != -1:
-        diff = diff[: sig + 1]
-    # format-patch puts base-commit/prerequisite-patch-id after the last hunk.
-    tail = diff.rstrip("\n").split("\n")
-    while tail and (_META.match(tail[-1]) or tail[-1] == ""):  # " " is a blank context line: keep it
-        tail.pop()
-    diff = "\n".join(tail) + "\n" if tail else ""
-    return "\n".join(lines).strip() + "\n", diff
-
-
-def in_body_trailers(message: str, author: str) -> tuple[Trailer, ...]:
-    """The trailer block at the end of a commit message."""
-    block = message.strip().split("\n\n")[-1].split("\n")
-    found = []
-    for line in block:
-        m = _TRAILER.match(line.strip())
-        if m:
-            found.append(Trailer(m.group(1), m.group(2).strip(), author, "in-body"))
-    return tuple(found) if found and len(found) * 2 >= len(block) else ()
-
-
-def diff_files(diff: str) -> tuple[str, ...]:
-    """The paths a patch touches (new paths; the old one of a deleted file), from the one diff model."""
-    from reviewtool.diff import parse
-
-    return tuple(dict.fromkeys(f.path for f in parse(diff).files))
-
-
-def _addrs(msg: EmailMessage, header: str) -> tuple[str, ...]:
-    try:
-        values = [b4.LoreMessage.clean_header(str(v)) for v in msg.get_all(header, [])]
-    except mbox.HEADER_ERRORS:  # a header the parser fails on (`Cc: a@`, comments nested too deep)
-        return ()
-    return tuple(_who(n, a) for n, a in email.utils.getaddresses(values) if a)
 
 
 def _trailer(t: Any, source: str) -> Trailer:
@@ -97,52 +40,16 @@ def _dedup(trailers: tuple[Trailer, ...]) -> tuple[Trailer, ...]:
 
 
 def _prime_patch_ids(lmbx: Any) -> None:
-    """Compute every patch's `git patch-id --stable` in one git process.
-
-    b4 asks for them one message at a time (a process each: 100 for a 100-patch series).
-    The values are b4's own (the same git command on the same diff text, the commit
-    message left out, which patch-id ignores anyway), stored where b4 0.16 caches them.
-    """
+    """Every patch's `git patch-id --stable` in one git process, stored where b4 0.16 caches
+    them (b4 would run one process a message)."""
     todo = [m for m in lmbx.msgid_map.values()
             if m.has_diff and getattr(m, "_git_patch_id", "") is None and "\ndiff --git " in f"\n{m.body}"]
     if len(todo) < 2:
         return
-    stream = []
-    for i, m in enumerate(todo):
-        body = f"\n{m.body}"
-        stream.append(f"commit {i + 1:040x}\n" + body[body.index("\ndiff --git ") + 1:])
-    ecode, out = b4.git_run_command(None, ["patch-id", "--stable"], stdin="".join(stream).encode())
-    if ecode != 0:
-        return  # b4 computes them one by one, as it would have
-    for line in out.splitlines():
-        pid, _, fake = line.partition(" ")
-        try:
-            m = todo[int(fake, 16) - 1]
-        except (ValueError, IndexError):
-            continue
-        m._git_patch_id = pid
-
-
-def valid_text(value: T) -> T:
-    """value with every string in it valid Unicode: bytes no parser could decode, kept as
-    surrogate escapes (a raw 8-bit Message-ID, say), are read as UTF-8 with replacement."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            try:
-                return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")  # type: ignore[return-value]
-            except UnicodeEncodeError:
-                return value.encode("utf-8", "replace").decode("utf-8")  # type: ignore[return-value]
-        return value
-    if isinstance(value, tuple):
-        items = tuple(valid_text(v) for v in value)
-        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value  # type: ignore[return-value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changed = {f.name: new for f in dataclasses.fields(value)
-                   if (new := valid_text(old := getattr(value, f.name))) is not old}
-        return dataclasses.replace(value, **changed) if changed else value
-    return value
+    found = patch_ids([m.body for m in todo])
+    for m, pid in zip(todo, found or (), strict=False):
+        if pid is not None:
+            m._git_patch_id = pid
 
 
 def _patches(lser: Any, cover_trailers: tuple[Trailer, ...]) -> tuple[list[Patch], list[int]]:
@@ -163,7 +70,7 @@ def _patches(lser: Any, cover_trailers: tuple[Trailer, ...]) -> tuple[list[Patch
             trailers=_dedup(tuple(_trailer(t, "reply") for t in lmsg.followup_trailers) + cover_trailers),
             in_body_trailers=in_body_trailers(message, author),
             patch_id=lmsg.git_patch_id if diff else None,
-            to=_addrs(lmsg.msg, "To"), cc=_addrs(lmsg.msg, "Cc"),
+            to=addresses(lmsg.msg, "To"), cc=addresses(lmsg.msg, "Cc"),
         ))
     return patches, missing
 
@@ -191,7 +98,7 @@ def same_series(lser: Any, other: Any) -> bool:
 
 def _warnings(lser: Any, loaded: postings.Loaded, missing: list[int], revisions: list[int],
               unreadable: mbox.Unreadable) -> list[str]:
-    warnings = [w for w in (postings.missing_warning(missing, lser.expected),
+    warnings = [w for w in (missing_warning(missing, lser.expected),
                             postings.unreadable_numbers_warning(loaded.unreadable_numbers),
                             postings.too_deep_warning(loaded.too_deep), unreadable.summary()) if w]
     lmbx = loaded.lmbx
@@ -216,9 +123,10 @@ def _warnings(lser: Any, loaded: postings.Loaded, missing: list[int], revisions:
 
 
 def build_series(msgs: list[EmailMessage], revision: int | None, source: str,
-                 link_base: str | None, unreadable: mbox.Unreadable | None = None) -> tuple[Series, bytes]:
-    """The chosen revision of the thread as a Series, and its am-ready mbox (b4 am's output).
-    unreadable: the messages left out so far (more are added), for a warning."""
+                 link_base: str | None, unreadable: mbox.Unreadable | None = None,
+                 am: bool = True) -> tuple[Series, bytes | None]:
+    """The chosen revision of the thread as a Series, and its am-ready mbox (b4 am's output;
+    None unless am). unreadable: the messages left out so far (more are added), for a warning."""
     unreadable = mbox.Unreadable() if unreadable is None else unreadable
     loaded = postings.load(msgs, source, unreadable)
     lmbx = loaded.lmbx
@@ -253,7 +161,7 @@ def build_series(msgs: list[EmailMessage], revision: int | None, source: str,
     kept, other_replies = replies.build(loaded, lser)
     first = cover_l or next(p for p in lser.patches[1:] if p is not None)
     replies.add_to_patches(lser, [(w, t) for w, t in orphans if w == 0])
-    am = am_ready_mbox(lser, source)
+    am_mbox = am_ready_mbox(lser, source) if am else None
     # b4 names a series without a cover letter after its patch 1, "(untitled)" when patch 1
     # is not in the thread: the first patch there names it then.
     subject = cover_l.subject if cover_l is not None else lser.subject
@@ -273,11 +181,6 @@ def build_series(msgs: list[EmailMessage], revision: int | None, source: str,
         warnings=tuple(_warnings(lser, loaded, missing, revisions, unreadable)), source=source,
         link=f"{link_base.rstrip('/')}/{first.msgid}/" if link_base else None, other_replies=other_replies,
     )
-    return valid_text(series), am
+    return valid_text(series), am_mbox
 
 
-def thread_mbox(msgs: list[EmailMessage]) -> bytes:
-    """The raw thread as an mboxrd file."""
-    out = io.BytesIO()
-    b4.save_mboxrd_mbox(msgs, out, mangle_from=True)
-    return out.getvalue()

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Compare the two readers of a series on real mail: fetch/plain.py (no b4) against b4's (fetch/thread.py).
+
+For every N-th patch thread of a public-inbox v2 epoch (threads sent to the held-out list are
+never read: benchmarks/checklist-set/export.py's rule), two inputs are built from the archive:
+
+  posting  the cover letter and patches of the root's revision (what `git format-patch` or
+           `b4 am` would give a maintainer);
+  thread   the whole thread, replies included.
+
+Each is read by both readers (b4's without its am step), and the two Series are compared
+field by field. The plain reader may decline (it then leaves the mail to b4), never differ.
+Prints how many were the same, declined and different, with the first differences.
+
+    .venv/bin/python benchmarks/compare_readers.py --archive NAME=GITDIR [--every 20] [--cache DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "checklist-set"))
+
+import export  # noqa: E402  (benchmarks/checklist-set/export.py: index, threads, held-out rule)
+
+from reviewtool.errors import ReviewtoolError  # noqa: E402
+from reviewtool.fetch import lore, mbox, plain, thread  # noqa: E402
+from reviewtool.model import to_json  # noqa: E402
+
+LORE = "https://lore.kernel.org/all"
+
+
+def compare(raw: bytes, name: str) -> tuple[str, str]:
+    """("same" | "declined" | "differ" | "b4-refused", detail) for one mbox."""
+    unreadable = mbox.Unreadable()
+    msgs = mbox.parse_all(mbox.split(raw), unreadable)
+    ours = plain.attempt(msgs, name, LORE, unreadable)
+    if isinstance(ours, str):
+        return "declined", ours
+    msgs = mbox.parse_all(mbox.split(raw), mbox.Unreadable())  # b4 changes the messages it reads
+    try:
+        theirs, _am = thread.build_series(msgs, None, name, LORE, mbox.Unreadable(), am=False)
+    except ReviewtoolError as e:
+        return "b4-refused", str(e)[:200]
+    a, b = to_json(ours), to_json(theirs)
+    if a == b:
+        return "same", ""
+    fields = [k for k in a if a[k] != b.get(k)]
+    k = fields[0]
+    return "differ", f"{', '.join(fields)}: plain {str(a[k])[:160]!r} b4 {str(b[k])[:160]!r}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--archive", required=True, metavar="NAME=GITDIR",
+                    help="a public-inbox v2 epoch and its git directory (as export.py takes it)")
+    ap.add_argument("--every", type=int, default=20, help="take every N-th patch thread (default 20)")
+    ap.add_argument("--cache", help="where the header index is kept (default: a temporary directory)")
+    args = ap.parse_args()
+
+    lore.setup_b4(LORE)
+    cache = Path(args.cache or tempfile.mkdtemp(prefix="compare-readers-"))
+    cache.mkdir(parents=True, exist_ok=True)
+    name, _, gitdir = args.archive.partition("=")
+    recs = export.load_index(cache, name, gitdir)
+    children = export.children_of(recs)
+    roots = sorted((m for m, r in recs.items() if r["parent"] is None and r["kind"] in ("patch", "cover")),
+                   key=lambda m: (recs[m]["date"], m))[:: args.every]
+    plan: list[tuple[str, list[str], list[str]]] = []
+    held_out = 0
+    for root in roots:
+        mids = export.thread(recs, root, children)
+        if any(recs[m]["held_out"] for m in mids):
+            held_out += 1
+            continue
+        plan.append((root, mids, export.patches_of(recs, mids, root)))
+    raws = dict(export.read_blobs(gitdir, sorted({recs[m]["blob"] for _, mids, _ in plan for m in mids})))
+
+    counts: dict[str, collections.Counter[str]] = {"posting": collections.Counter(), "thread": collections.Counter()}
+    shown: list[str] = []
+    why: dict[str, collections.Counter[str]] = {"posting": collections.Counter(), "thread": collections.Counter()}
+    t0 = time.perf_counter()
+    for root, mids, patches in plan:
+        for what, chosen in (("posting", patches), ("thread", mids)):
+            data = b"".join(export.mbox_entry(raw) for m in chosen if (raw := raws.get(recs[m]["blob"])))
+            if not data:
+                continue
+            verdict, detail = compare(data, f"<{root}> {what}")
+            counts[what][verdict] += 1
+            if verdict == "declined":
+                why[what][detail] += 1
+            elif verdict != "same" and len(shown) < 15:
+                shown.append(f"{verdict}: {what} <{root}>: {detail}")
+    took = time.perf_counter() - t0
+    print(f"{len(plan)} threads ({held_out} held out, not read) from {name}, in {took:.0f} s")
+    for what, c in counts.items():
+        print(f"  {what:<8} " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())))
+        print("           declined because: " + "; ".join(f"{r} {n}" for r, n in why[what].most_common(6)))
+    for line in shown:
+        print("  " + line)
+    return 1 if any(c["differ"] for c in counts.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""One message read as b4 0.16's `LoreMessage` reads it, without importing b4.
+
+Importing b4 imports its whole network stack (requests, urllib3, dkim, dns: most of a
+local `check`'s time), so the reader of plain postings (plain.py) reads the few things it
+needs itself: the subject's prefixes (`LoreSubject`), the header cleaning
+(`LoreMessage.clean_header`), the Message-ID (liblore's `get_clean_msgid`), the sender, the
+date and the body (`LoreMessage.get_payload`). Each follows b4's code line by line;
+tests/test_fetch_plain.py compares them with b4's own on every fixture mail and on
+generated hostile ones, and plain.py gives up (b4 reads the mail then) wherever b4 would
+take a path not copied here (a date it cannot read, say).
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.header
+import email.utils
+import re
+from email.message import EmailMessage
+from typing import NamedTuple
+
+from reviewtool.fetch.mbox import HEADER_ERRORS
+
+DIFF_RE = re.compile(r"^(---.*\n\+\+\+|GIT binary patch|diff --git \w/\S+ \w/\S+)", flags=re.M | re.I)
+DIFFSTAT_RE = re.compile(r"^\s*\d+ file.*\d+ (insertion|deletion)", flags=re.M | re.I)
+_MSGID = re.compile(r"<([^>]+)>")
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+
+
+def who(name: str, addr: str) -> str:
+    """`Name <addr>` as a header shows it; the address alone when there is no other name."""
+    if not name or name == addr:
+        return addr
+    try:
+        return email.utils.formataddr((name, addr))
+    except UnicodeError:  # formataddr refuses an address that is not ASCII
+        return f'"{email.utils.quote(name)}" <{addr}>' if _SPECIALS.search(name) else f"{name} <{addr}>"
+
+
+def clean_header(hdrval: str | None) -> str:
+    """b4's LoreMessage.clean_header."""
+    if hdrval is None:
+        return ""
+    if hdrval.find("=?") >= 0:
+        if re.search(r"<\S+@\S+>", hdrval, flags=re.I | re.M):
+            newaddrs = []
+            for addr in email.utils.getaddresses([hdrval]):
+                if addr[0].find("=?") >= 0:
+                    addr = (clean_header(addr[0]), addr[1])
+                if re.search(r"[^\w\s]", addr[0]):
+                    newaddrs.append(f'"{email.utils.quote(addr[0])}" <{addr[1]}>')
+                else:
+                    newaddrs.append(email.utils.formataddr(addr))
+            return ", ".join(newaddrs)
+        decoded = ""
+        for hstr, hcs in email.header.decode_header(hdrval):
+            if hcs is None:
+                hcs = "utf-8"
+            try:
+                decoded += hstr.decode(hcs, errors="replace")
+            except LookupError:
+                decoded += hstr.decode("utf-8", errors="replace")
+            except (UnicodeDecodeError, AttributeError):
+                decoded += hstr
+    else:
+        decoded = hdrval
+    return re.sub(r"\n?\s+", " ", decoded).strip()
+
+
+def addresses(msg: EmailMessage, header: str) -> tuple[str, ...]:
+    """Every `Name <addr>` of a To:/Cc: header, cleaned as b4 cleans it; () for a header the
+    parser fails on (`Cc: a@`, comments nested too deep)."""
+    try:
+        values = [clean_header(str(v)) for v in msg.get_all(header, [])]
+    except HEADER_ERRORS:
+        return ()
+    return tuple(who(n, a) for n, a in email.utils.getaddresses(values) if a)
+
+
+def clean_msgid(msg: EmailMessage, header: str = "Message-Id") -> str | None:
+    """liblore's get_clean_msgid: the first <...> of the raw value, else of the parsed one."""
+    wanted = header.lower()
+    raw = next((str(v) for n, v in msg.raw_items() if n.lower() == wanted), None)
+    for value in (raw, msg.get(header)):
+        if value:
+            m = _MSGID.search(str(value))
+            if m:
+                return m.group(1)
+    return None
+
+
+class Subject(NamedTuple):
+    """What b4's LoreSubject reads of a subject line."""
+
+    full_subject: str
+    subject: str
+    reply: bool
+    resend: bool
+    patch: bool
+    revision: int
+    counter: int
+    expected: int
+    revision_inferred: bool
+    counters_inferred: bool
+
+
+def subject(raw: str | None) -> Subject:
+    """b4's LoreSubject(raw)."""
+    reply = resend = patch = False
+    revision, counter, expected = 1, 1, 1
+    revision_inferred = counters_inferred = True
+    text = re.sub(r"\s+", " ", clean_header(raw)).strip()
+    full = text
+    if re.search(r"^(Re|Aw|Fwd):", text, re.I) or re.search(r"^\w{2,3}:\s*\[", text):
+        text = re.sub(r"^\w{2,3}:\s*\[", "[", text)
+        reply = True
+    while True:
+        old = text
+        text = re.sub(r"\[([^]]*)\[([^\[\]]*)]", r"[\1\2]", text)
+        text = re.sub(r"\[([^]]*)]([^\[\]]*)]", r"[\1\2]", text)
+        if old == text:
+            break
+    while text.find("[") == 0:
+        m = re.search(r"^\[([^]]*)]", text)
+        if not m:
+            break
+        bracketed = re.sub(r"(patch)(v\d+)", r"\1 \2", m.groups()[0].strip(), flags=re.I)
+        for chunk in bracketed.split():
+            chunk = chunk.strip(",;")
+            if re.search(r"^\d{1,4}/\d{1,4}$", chunk):
+                n, of = chunk.split("/")
+                counter, expected, counters_inferred = int(n), int(of), False
+            elif re.search(r"^v\d+$", chunk, re.IGNORECASE):
+                revision, revision_inferred = int(chunk[1:]), False
+            elif chunk.lower().find("rfc") == 0:
+                pass
+            elif chunk.lower().find("resend") == 0:
+                resend = True
+            elif chunk.lower().find("patch") == 0:
+                patch = True
+        text = re.sub(r"^\s*\[[^]]*]\s*", "", text)
+    return Subject(full, text, reply, resend, patch, revision, counter, expected, revision_inferred,
+                   counters_inferred)
+
+
+def sender(msg: EmailMessage) -> tuple[str, str]:
+    """(fromname, fromemail) as b4 reads them; the address stands for a missing name."""
+    found = email.utils.getaddresses([clean_header(str(x)) for x in msg.get_all("from", [])])
+    if not found:
+        return "", ""
+    name, addr = found[0]
+    return (name if name.strip() else addr), addr
+
+
+def date(msg: EmailMessage) -> datetime.datetime | None:
+    """The Date: as b4 reads it; None where b4 would take the current time (no Date:, or
+    one it cannot read)."""
+    value = msg.get("Date")
+    if not value:
+        return None
+    dtuple = email.utils.parsedate_tz(str(value))
+    if dtuple is None:
+        return None
+    if dtuple[-1] is not None and abs(dtuple[-1]) > 86400:
+        when = datetime.datetime(*dtuple[:6], tzinfo=datetime.UTC)
+    else:
+        when = email.utils.parsedate_to_datetime(str(value))
+    return when if when.tzinfo is not None else when.replace(tzinfo=datetime.UTC)
+
+
+def payload(msg: EmailMessage) -> str | None:
+    """b4's LoreMessage.get_payload(msg, use_patch=True)'s body: the first text/plain or
+    x-patch part, or a later one with a diff. None for a part whose charset Python does not
+    know (b4 rewrites the part's header then: that is left to b4)."""
+    mcharset = msg.get_content_charset() or "utf-8"
+    body = None
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype.find("/plain") < 0 and ctype.find("/x-patch") < 0:
+            continue
+        data = part.get_payload(decode=True)
+        if data is None or not isinstance(data, bytes):
+            continue
+        charset = part.get_content_charset() or mcharset
+        try:
+            text = data.decode(charset, errors="replace")
+        except LookupError:
+            return None
+        mcharset = charset
+        if body is None:
+            body = text
+        elif DIFF_RE.search(text):
+            body = text
+    return body if body is not None else ""

@@ -1,0 +1,80 @@
+"""Mail from files and stdin: an mbox, a maildir, a directory of .patch/.eml files.
+
+Bounded by the input size limit and the thread's message limit; no b4 here (fetch/plain.py
+reads a plain posting from these messages without it).
+"""
+
+from __future__ import annotations
+
+import sys
+from email.message import EmailMessage
+from pathlib import Path
+
+from reviewtool.errors import SourceError
+from reviewtool.fetch import mbox
+from reviewtool.fetch.limits import INPUT_ENV, MAX_THREAD_MESSAGES, size
+from reviewtool.fetch.sources import Source
+
+
+def too_many(n: int, where: str) -> None:
+    if n > MAX_THREAD_MESSAGES:
+        raise SourceError(f"{where} holds {n} messages: more than reviewtool reads in one thread "
+                          f"(at most {MAX_THREAD_MESSAGES})")
+
+
+
+def _refuse_size(what: str, limit: int) -> SourceError:
+    return SourceError(f"{what} is larger than {size(limit)}: refusing to read it "
+                       f"(the input size limit; {INPUT_ENV} sets it)")
+
+
+def _read(path: Path, budget: int) -> bytes:
+    try:
+        if path.stat().st_size > budget:
+            raise _refuse_size(str(path), budget)
+        with path.open("rb") as f:
+            data = f.read(budget + 1)  # a file that grows while read is still bounded
+    except OSError as e:
+        raise SourceError(f"cannot read {path}: {e.strerror}") from None
+    if len(data) > budget:
+        raise _refuse_size(str(path), budget)
+    return data
+
+
+def read_local(source: Source, *, max_bytes: int, unreadable: mbox.Unreadable) -> list[EmailMessage]:
+    """Messages from a file, maildir, directory of .patch/.eml files, or stdin.
+
+    max_bytes bounds the whole input (all the files of a directory together)."""
+    if source.kind == "stdin":
+        data = sys.stdin.buffer.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise _refuse_size("standard input", max_bytes)
+        from_stdin = mbox.split(data)
+        too_many(len(from_stdin), "standard input")
+        return mbox.parse_all(from_stdin, unreadable)
+    assert source.path is not None
+    files = [source.path] if source.kind == "mbox" else _files(source)
+    raws: list[bytes] = []
+    total = 0
+    for f in files:
+        data = _read(f, max_bytes)
+        total += len(data)
+        if total > max_bytes:
+            raise _refuse_size(f"{source.path} (its files together)", max_bytes)
+        raws.extend(mbox.split(data))
+        too_many(len(raws), str(source.path))
+    return mbox.parse_all(raws, unreadable)
+
+
+def _files(source: Source) -> list[Path]:
+    assert source.path is not None
+    try:
+        if source.kind == "maildir":
+            return sorted(p for sub in ("cur", "new") for p in (source.path / sub).iterdir() if p.is_file())
+        files = sorted(p for p in source.path.iterdir()
+                       if p.is_file() and p.suffix in (".patch", ".eml", ".mbox", ".mbx", ".diff"))
+    except OSError as e:
+        raise SourceError(f"cannot read {source.path}: {e.strerror}") from None
+    if not files:
+        raise SourceError(f"no .patch, .eml or .mbox files in {source.path}")
+    return files
