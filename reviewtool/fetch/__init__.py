@@ -9,10 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reviewtool.errors import SourceError
 from reviewtool.fetch.sources import Source, check_url, classify
 from reviewtool.model import Series
+
+if TYPE_CHECKING:
+    from reviewtool.fetch.mbox import Unreadable
 
 
 @dataclass(frozen=True)
@@ -66,22 +70,29 @@ def fetch(source: str, *, revision: int | None = None, lore_url: str, offline: b
 
             series = plain.read(msgs, where, link_base, unreadable)
             if series is not None and revision in (None, series.revision):
-                return Fetched(series, None, mbox.thread_mbox(msgs))
+                return Fetched(series, None, _raw_thread(msgs, where))
     return _through_b4(msgs, revision, where, link_base, unreadable, lore_url, am)
 
 
-def _through_b4(msgs: list[EmailMessage], revision: int | None, where: str, link_base: str,
-                unreadable: object, lore_url: str, am: bool) -> Fetched:
-    from reviewtool.fetch import lore, mbox, thread
+def _raw_thread(msgs: list[EmailMessage], where: str) -> bytes:
+    from reviewtool.fetch import mbox
 
-    assert isinstance(unreadable, mbox.Unreadable)
+    try:
+        return mbox.thread_mbox(msgs)
+    except RecursionError:  # a header nested past what Python's email parser can follow
+        raise SourceError(f"{where}: a message has headers nested too deeply to read") from None
+
+
+def _through_b4(msgs: list[EmailMessage], revision: int | None, where: str, link_base: str,
+                unreadable: Unreadable, lore_url: str, am: bool) -> Fetched:
+    from reviewtool.fetch import lore, thread
+
     lore.setup_b4(lore_url)
     try:
         series, am_mbox = thread.build_series(msgs, revision, where, link_base, unreadable, am=am)
-        raw_thread = mbox.thread_mbox(msgs)
     except RecursionError:  # a header nested past what Python's email parser can follow
         raise SourceError(f"{where}: a message has headers nested too deeply to read") from None
-    return Fetched(series, am_mbox, raw_thread)
+    return Fetched(series, am_mbox, _raw_thread(msgs, where))
 
 
 def series_from_mbox(path: str | Path, revision: int | None = None) -> Series:
