@@ -9,7 +9,9 @@ never read: benchmarks/checklist-set/export.py's rule), two inputs are built fro
   thread   the whole thread, replies included.
 
 Each is read by both readers (b4's without its am step), and the two Series are compared
-field by field. The plain reader may decline (it then leaves the mail to b4), never differ.
+field by field. The plain reader runs in a process of its own that never imports b4 (b4's
+import changes how the email package formats names, for the whole process), as it does in
+`reviewtool check FILE`. It may decline (it then leaves the mail to b4), never differ.
 Prints how many were the same, declined and different, with the first differences.
 
     .venv/bin/python benchmarks/compare_readers.py --archive NAME=GITDIR [--every 20] [--cache DIR]
@@ -19,10 +21,13 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "checklist-set"))
@@ -30,25 +35,49 @@ sys.path.insert(0, str(HERE / "checklist-set"))
 import export  # noqa: E402  (benchmarks/checklist-set/export.py: index, threads, held-out rule)
 
 from reviewtool.errors import ReviewtoolError  # noqa: E402
-from reviewtool.fetch import lore, mbox, plain, thread  # noqa: E402
+from reviewtool.fetch import lore, mbox, thread  # noqa: E402
 from reviewtool.model import to_json  # noqa: E402
 
 LORE = "https://lore.kernel.org/all"
 
 
-def compare(raw: bytes, name: str) -> tuple[str, str]:
-    """("same" | "declined" | "differ" | "b4-refused", detail) for one mbox."""
+_PLAIN_WORKER = """
+import json, sys
+from pathlib import Path
+from reviewtool.fetch import mbox, plain
+from reviewtool.model import to_json
+out = {}
+for path in sorted(Path(sys.argv[1]).iterdir()):
     unreadable = mbox.Unreadable()
-    msgs = mbox.parse_all(mbox.split(raw), unreadable)
-    ours = plain.attempt(msgs, name, LORE, unreadable)
+    msgs = mbox.parse_all(mbox.split(path.read_bytes()), unreadable)
+    got = plain.attempt(msgs, path.name, sys.argv[2], unreadable)
+    out[path.name] = got if isinstance(got, str) else to_json(got)
+assert "b4" not in sys.modules and "liblore" not in sys.modules
+json.dump(out, sys.stdout)
+"""
+
+
+def plain_reads(inputs: dict[str, bytes]) -> dict[str, Any]:
+    """The plain reader's Series (as JSON) or reason, for each input, read in a child process."""
+    with tempfile.TemporaryDirectory(prefix="compare-readers-") as tmp:
+        for name, data in inputs.items():
+            (Path(tmp) / name).write_bytes(data)
+        proc = subprocess.run([sys.executable, "-c", _PLAIN_WORKER, tmp, LORE], capture_output=True, text=True,
+                              check=True, timeout=3600)
+    found: dict[str, Any] = json.loads(proc.stdout)
+    return found
+
+
+def compare(raw: bytes, name: str, ours: Any) -> tuple[str, str]:
+    """("same" | "declined" | "differ" | "b4-refused", detail) for one mbox."""
     if isinstance(ours, str):
         return "declined", ours
-    msgs = mbox.parse_all(mbox.split(raw), mbox.Unreadable())  # b4 changes the messages it reads
+    msgs = mbox.parse_all(mbox.split(raw), mbox.Unreadable())
     try:
         theirs, _am = thread.build_series(msgs, None, name, LORE, mbox.Unreadable(), am=False)
     except ReviewtoolError as e:
         return "b4-refused", str(e)[:200]
-    a, b = to_json(ours), to_json(theirs)
+    a, b = ours, to_json(theirs)
     if a == b:
         return "same", ""
     fields = [k for k in a if a[k] != b.get(k)]
@@ -86,17 +115,22 @@ def main() -> int:
     shown: list[str] = []
     why: dict[str, collections.Counter[str]] = {"posting": collections.Counter(), "thread": collections.Counter()}
     t0 = time.perf_counter()
-    for root, mids, patches in plan:
+    inputs: dict[str, bytes] = {}
+    for i, (_root, mids, patches) in enumerate(plan):
         for what, chosen in (("posting", patches), ("thread", mids)):
             data = b"".join(export.mbox_entry(raw) for m in chosen if (raw := raws.get(recs[m]["blob"])))
-            if not data:
-                continue
-            verdict, detail = compare(data, f"<{root}> {what}")
-            counts[what][verdict] += 1
-            if verdict == "declined":
-                why[what][detail] += 1
-            elif verdict != "same" and len(shown) < 15:
-                shown.append(f"{verdict}: {what} <{root}>: {detail}")
+            if data:
+                inputs[f"{i:05d}.{what}"] = data
+    ours = plain_reads(inputs)
+    for key, data in inputs.items():
+        what = key.split(".")[1]
+        root = plan[int(key.split(".")[0])][0]
+        verdict, detail = compare(data, key, ours[key])
+        counts[what][verdict] += 1
+        if verdict == "declined":
+            why[what][detail] += 1
+        elif verdict != "same" and len(shown) < 15:
+            shown.append(f"{verdict}: {what} <{root}>: {detail}")
     took = time.perf_counter() - t0
     print(f"{len(plan)} threads ({held_out} held out, not read) from {name}, in {took:.0f} s")
     for what, c in counts.items():

@@ -13,6 +13,7 @@ take a path not copied here (a date it cannot read, say).
 from __future__ import annotations
 
 import datetime
+import email.charset
 import email.header
 import email.utils
 import re
@@ -27,12 +28,30 @@ _MSGID = re.compile(r"<([^>]+)>")
 _SPECIALS = re.compile(r'[][\\()<>@,:;".]')
 
 
+def _utf8_unencoded() -> email.charset.Charset:
+    """utf-8 with headers left unencoded: what `formataddr` uses once b4 is imported (b4 calls
+    `email.charset.add_charset('utf-8', None)` for the whole process), made here for this
+    module alone, so that a name reads `Jörg`, not `=?utf-8?b?...?=`, whether b4 was imported
+    or not."""
+    charset = email.charset.Charset("utf-8")
+    charset.header_encoding = None  # type: ignore[assignment]  # what add_charset(..., None) stores
+    return charset
+
+
+_UTF8 = _utf8_unencoded()
+
+
+def formataddr(pair: tuple[str, str]) -> str:
+    """email.utils.formataddr as b4's process has it (a non-ASCII name is not encoded)."""
+    return email.utils.formataddr(pair, charset=_UTF8)
+
+
 def who(name: str, addr: str) -> str:
     """`Name <addr>` as a header shows it; the address alone when there is no other name."""
     if not name or name == addr:
         return addr
     try:
-        return email.utils.formataddr((name, addr))
+        return formataddr((name, addr))
     except UnicodeError:  # formataddr refuses an address that is not ASCII
         return f'"{email.utils.quote(name)}" <{addr}>' if _SPECIALS.search(name) else f"{name} <{addr}>"
 
@@ -50,7 +69,7 @@ def clean_header(hdrval: str | None) -> str:
                 if re.search(r"[^\w\s]", addr[0]):
                     newaddrs.append(f'"{email.utils.quote(addr[0])}" <{addr[1]}>')
                 else:
-                    newaddrs.append(email.utils.formataddr(addr))
+                    newaddrs.append(formataddr(addr))
             return ", ".join(newaddrs)
         decoded = ""
         for hstr, hcs in email.header.decode_header(hdrval):
