@@ -299,3 +299,69 @@ def test_patch_ids_are_b4s_when_git_prints_two_for_one_mail() -> None:
     got = patch_ids([plain_body, odd])
     assert got == [b4.LoreMessage.get_patch_id(plain_body), b4.LoreMessage.get_patch_id(odd)]
     assert got[0] != got[1]
+
+
+def test_a_binary_patch_keeps_the_blank_line_that_ends_it_and_applies(tmp_path: Path) -> None:
+    """git ends a binary patch with a blank line; the diff of the Series lost it, and rebase
+    then failed with git's "corrupt binary patch" on a patch `git apply` takes."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "fw.bin").write_bytes(bytes(range(256)) * 4)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "tag", "base")
+    (repo / "fw.bin").write_bytes(bytes(reversed(range(256))) * 5)
+    git(repo, "commit", "-q", "-a", "-m", "fw: refresh the blob\n\nSigned-off-by: Jörg Ünicode <jorg@example.org>")
+    out = tmp_path / "out"
+    git(repo, "format-patch", "-q", "--binary", "-o", str(out), "base..HEAD")
+    s = same_as_b4(cat(out))
+    assert s.patches[0].diff.endswith("\n\n") and "GIT binary patch" in s.patches[0].diff
+    store = tmp_path / "store"
+    proc = subprocess.run([sys.executable, "-m", "reviewtool", "rebase", str(out), "--repo", str(repo), "--onto", "base",
+                           "--store", str(store), "--json"], env=ENV, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert [p["outcome"] for p in json.loads(proc.stdout)["patches"]] == ["clean"]
+
+
+def test_mails_sharing_one_message_id_are_named_as_the_reason_no_patch_is_found(tmp_path: Path) -> None:
+    """Every mail with the same Message-ID: the cover letter is read, the patches are
+    duplicates; the error says so instead of asking whether it is a thread of replies."""
+    mails = [ft.mail("[PATCH 0/2] lib: two", "same@x", body="Two.\n")]
+    mails += [ft.mail(f"[PATCH {i}/2] lib: fix {i}", "same@x", body=ft.patch_body("Fix.", ft.diff(f"lib/{i}.c")))
+              for i in (1, 2)]
+    (tmp_path / "t.mbox").write_bytes(ft.mbox(mails))
+    proc = subprocess.run([sys.executable, "-m", "reviewtool", "check", str(tmp_path / "t.mbox"), "--store",
+                           str(tmp_path / "store")], env=ENV, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"reviewtool: error: no patch found in {tmp_path / 't.mbox'}: 2 mail(s) have the Message-ID of an earlier "
+        "mail and were left out as duplicates"]
+
+
+def test_address_lists_of_fifty_thousand_are_cut_before_any_parser_reads_them(tmp_path: Path) -> None:
+    """The email package's address parser is quadratic: a 1.4 MB Cc took minutes in both
+    readers (b4 parses From: the same way). mbox.py cuts an address header past
+    MAX_ADDRESS_CHARS after its last whole address, so both readers read the first ones (the
+    60 s timeouts guard the runs; each takes about a second)."""
+    many = ", ".join(f"Person {i} <p{i}@example.org>" for i in range(50_000))
+    mails = [ft.mail("[PATCH] lib: one fix", "one@x", body=ft.patch_body("Fix.", ft.diff("lib/a.c")),
+                     extra=f"Cc: {many}"),
+             ft.mail("Re: [PATCH] lib: one fix", "two@x", reply_to="one@x", sender=f"{ft.BOB}, {many}",
+                     body="Reviewed-by: Bob Maintainer <bob@example.org>\n", to=many)]
+    (tmp_path / "t.mbox").write_bytes(ft.mbox(mails[:1]))
+    (tmp_path / "thread.mbox").write_bytes(ft.mbox(mails))
+    for args in (["check", str(tmp_path / "t.mbox"), "--no-checkpatch"], ["fetch", "--offline", "-q", str(tmp_path / "thread.mbox")]):
+        proc = subprocess.run([sys.executable, "-m", "reviewtool", *args, "--store", str(tmp_path / "store")], env=ENV,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode in (0, 1), proc.stderr
+    for kept in (tmp_path / "store" / "series").iterdir():
+        series = json.loads((kept / "series.json").read_text())
+        cc_read = series["patches"][0]["cc"]
+        assert cc_read[0] == "Person 0 <p0@example.org>" and 400 < len(cc_read) < 50_000
+        if series["replies"]:
+            assert series["replies"][0]["author"] == ft.BOB
+            assert series["patches"][0]["trailers"][0]["value"] == "Bob Maintainer <bob@example.org>"
+    short = [ft.mail("[PATCH] lib: one fix", "one@x", body=ft.patch_body("Fix.", ft.diff("lib/a.c")),
+                     extra="Cc: Person 0 <p0@example.org>, =?utf-8?q?J=C3=B6rg?= <j@x.org>")]
+    assert same_as_b4(ft.mbox(short)).patches[0].cc == ("Person 0 <p0@example.org>", "Jörg <j@x.org>")

@@ -13,6 +13,7 @@ from reviewtool.model import Trailer
 
 _DIFF_START = re.compile(r"^(diff --git |--- [^\n]*\n\+\+\+ |Index: )", re.M)
 _TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]):\s+(\S.*)$")
+_BINARY = re.compile(r"^GIT binary patch$", re.M)
 _META = re.compile(r"^(base-commit|prerequisite-patch-id|prerequisite-change-id|change-id): ")
 T = TypeVar("T")
 
@@ -36,6 +37,10 @@ def split_body(body: str) -> tuple[str, str]:
     while tail and (_META.match(tail[-1]) or tail[-1] == ""):  # " " is a blank context line: keep it
         tail.pop()
     diff = "\n".join(tail) + "\n" if tail else ""
+    # A git binary patch ends with a blank line that git apply needs ("corrupt binary patch"
+    # without it): give it back when the last file of the diff is one.
+    if _BINARY.search(diff[diff.rfind("\ndiff --git ") + 1:]):
+        diff += "\n"
     return "\n".join(lines).strip() + "\n", diff
 
 

@@ -132,6 +132,9 @@ def build_series(msgs: list[EmailMessage], revision: int | None, source: str,
     lmbx = loaded.lmbx
     if not lmbx.series:
         why = unreadable.summary() if unreadable else "is it a thread of replies only?"
+        if loaded.duplicates and not unreadable:  # a Message-ID given to every mail, say
+            why = (f"{len(loaded.duplicates)} mail(s) have the Message-ID of an earlier mail and were left "
+                   "out as duplicates")
         raise SourceError(f"no patch found in {source}: {why}")
     revisions = sorted(lmbx.series)
     if revision is not None and revision not in lmbx.series:
