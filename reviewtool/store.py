@@ -47,12 +47,12 @@ class Store:
         payload = dict(files)
         payload["series.json"] = (json.dumps(to_json(series), indent=1, ensure_ascii=False) + "\n").encode()
         with self._writing():
-            with self._lock():
+            with self._lock():  # under the lock: another save may be renaming `final` right now
                 if _holds(final, payload):
                     _touch(final / "series.json")  # a fetch again makes it the latest
                     return final
-            if final.exists() and not os.access(final, os.W_OK):
-                raise PermissionError(errno.EACCES, "permission denied", str(final))
+                if final.exists() and not os.access(final, os.W_OK):
+                    raise PermissionError(errno.EACCES, "permission denied", str(final))
             self.series_root.mkdir(parents=True, exist_ok=True)
             tmp: Path | None = Path(tempfile.mkdtemp(prefix=f".{series.id}.", dir=self.series_root))
             try:
