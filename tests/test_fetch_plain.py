@@ -365,3 +365,25 @@ def test_address_lists_of_fifty_thousand_are_cut_before_any_parser_reads_them(tm
     short = [ft.mail("[PATCH] lib: one fix", "one@x", body=ft.patch_body("Fix.", ft.diff("lib/a.c")),
                      extra="Cc: Person 0 <p0@example.org>, =?utf-8?q?J=C3=B6rg?= <j@x.org>")]
     assert same_as_b4(ft.mbox(short)).patches[0].cc == ("Person 0 <p0@example.org>", "Jörg <j@x.org>")
+
+
+def test_a_references_list_of_twenty_thousand_keeps_its_root_and_parents_and_is_read_quickly(tmp_path: Path) -> None:
+    """b4 builds References checking each id against all before it (20,000 ids: 3.8 s, 100,000
+    minutes). Past MAX_LIST_CHARS the list keeps its first id and its last ones, so the reply
+    still finds its patch (the 60 s timeout guards the run)."""
+    refs = [f"ref{i}@example.org" for i in range(100_000)]
+    patch = ft.mail("[PATCH] lib: one fix", "one@x", body=ft.patch_body("Fix.", ft.diff("lib/a.c")))
+    reply = ft.mail("Re: [PATCH] lib: one fix", "two@x", sender=ft.BOB, reply_to="one@x", refs=["root@x", *refs, "one@x"],
+                    body="Reviewed-by: Bob Maintainer <bob@example.org>\n")
+    reply = reply.replace(b"In-Reply-To: <one@x>\n", b"")  # found through References alone
+    msg = mbox.parse(reply, mbox.Unreadable())
+    assert msg is not None
+    kept = str(msg["References"]).split()
+    assert kept[0] == "<root@x>" and kept[-1] == "<one@x>" and len(" ".join(kept)) <= mbox.MAX_LIST_CHARS
+    (tmp_path / "t.mbox").write_bytes(ft.mbox([patch, reply]))
+    proc = subprocess.run([sys.executable, "-m", "reviewtool", "fetch", "--offline", "-q", "--json", str(tmp_path / "t.mbox"),
+                           "--store", str(tmp_path / "store")], env=ENV, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    (kept_dir,) = (tmp_path / "store" / "series").iterdir()
+    series = json.loads((kept_dir / "series.json").read_text())
+    assert [t["value"] for t in series["patches"][0]["trailers"]] == ["Bob Maintainer <bob@example.org>"]

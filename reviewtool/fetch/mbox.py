@@ -85,34 +85,51 @@ def parse(data: bytes, unreadable: Unreadable) -> EmailMessage | None:
     if _too_deep(msg):
         unreadable.append(f"MIME parts nested more than {MAX_MIME_DEPTH} deep", _raw_name(data))
         return None
-    _cut_address_lists(msg)
+    _cut_long_lists(msg)
     if not _has_msgid(msg):  # a `git format-patch` file: a stable id from its bytes, so b4 can place it
         del msg["Message-ID"]  # an empty one, if any
         msg["Message-ID"] = f"<{named_id(data)}>"
     return msg
 
 
-# Characters of an address header kept. The email package's address parser takes time in
-# the square of the number of addresses (8,000 took it 4.8 s; a 1.4 MB Cc of 50,000, over a
-# minute, in b4 as well); the longest lists on the kernel's lists are a few KiB.
-MAX_ADDRESS_CHARS = 16 * 1024
+# Characters of an address or message-id list header kept. The email package's address parser
+# takes time in the square of the number of addresses (8,000 took it 4.8 s; a 1.4 MB Cc of
+# 50,000, over a minute, in b4 as well), and b4 builds a message's References one by one,
+# checking each against all before it (20,000 ids: 3.8 s); the kernel lists' longest are a
+# few KiB.
+MAX_LIST_CHARS = 16 * 1024
 _ADDRESS_HEADERS = ("from", "to", "cc", "bcc", "reply-to", "sender", "resent-from", "resent-to", "resent-cc")
+_ID_HEADERS = ("references", "in-reply-to")
 
 
-def _cut_address_lists(msg: EmailMessage) -> None:
-    """Cut every address header longer than MAX_ADDRESS_CHARS after the last address that
-    fits, before anything (b4 included) parses it."""
+def _cut(name: str, value: str) -> str:
+    """value within MAX_LIST_CHARS: an address list after its last whole address; a list of
+    message-ids keeps its first (the thread's root) and as many of its last (the parents) as fit."""
+    if name in _ID_HEADERS:
+        ids = value.split()
+        kept: list[str] = []
+        room = MAX_LIST_CHARS - len(ids[0]) if ids else 0
+        for mid in reversed(ids[1:]):
+            room -= len(mid) + 1
+            if room < 0:
+                break
+            kept.append(mid)
+        return " ".join(ids[:1] + kept[::-1])
+    value = value[:MAX_LIST_CHARS]
+    return value[: value.rfind(",")] if "," in value else value
+
+
+def _cut_long_lists(msg: EmailMessage) -> None:
+    """Cut every address or message-id list header longer than MAX_LIST_CHARS, before
+    anything (b4 included) parses it."""
     try:
         long = {n.lower() for n, v in msg.raw_items()
-                if n.lower() in _ADDRESS_HEADERS and len(str(v)) > MAX_ADDRESS_CHARS}
+                if n.lower() in _ADDRESS_HEADERS + _ID_HEADERS and len(str(v)) > MAX_LIST_CHARS}
         for name in long:
             values = [str(v) for n, v in msg.raw_items() if n.lower() == name]
             del msg[name]
             for value in values:
-                if len(value) > MAX_ADDRESS_CHARS:
-                    value = value[:MAX_ADDRESS_CHARS]
-                    value = value[: value.rfind(",")] if "," in value else value
-                msg[name] = value
+                msg[name] = _cut(name, value) if len(value) > MAX_LIST_CHARS else value
     except HEADER_ERRORS:
         return  # left as it is: the readers say what they cannot read
 
