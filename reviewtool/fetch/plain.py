@@ -80,7 +80,7 @@ def _mail(msg: EmailMessage) -> _Mail:
         raise _GiveUp("a reply, or a patch numbered past its series")
     prefix = _PREFIX.match(headers.clean_header(str(raw_subject or "")))
     if subj.counters_inferred and prefix and _COUNTER.search(prefix.group(1)):
-        raise _GiveUp("patch numbers b4 cannot read")  # numbers b4 cannot read (five digits): b4's warning says so
+        raise _GiveUp("patch numbers b4 cannot read")  # five digits: b4 takes it for one patch, and a warning says so
     body = headers.payload(msg)
     when = headers.date(msg)
     if body is None or when is None:
@@ -109,7 +109,7 @@ def _sorted_out(mails: list[_Mail]) -> tuple[_Mail | None, dict[int, _Mail], int
                 raise _GiveUp("two postings of one patch")
             patches[s.counter] = m
         else:
-            raise _GiveUp("a mail that is neither a patch nor the cover letter")  # neither a patch nor the cover letter: b4 may take it for either
+            raise _GiveUp("a mail that is neither a patch nor the cover letter")  # b4 may take it for the cover letter
     if not patches:
         raise _GiveUp("no patch")
     if len({m.subject.revision for m in mails}) != 1 or len({m.subject.expected for m in mails}) != 1:
