@@ -41,7 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SET_DIR = ROOT / "benchmarks" / "checklist-set"
 sys.path.insert(0, str(SET_DIR))
-from export import load_threads  # noqa: E402  (one reader of the label files, with its checks)
+from export import load_threads, only  # noqa: E402  (one reader of the label files, with its checks)
 
 TAXONOMY_ORDER = [
     "kdump_impact", "alloc_failure", "relocation_path", "cache_maintenance", "el2_mode",
@@ -228,13 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     files = args.labels or sorted(SET_DIR.glob("labels-*.json"))
     if not files:
         raise SystemExit(f"no label files in {SET_DIR}")
-    threads = load_threads(files)
-    if args.only:
-        wanted = set(args.only.split(","))
-        unknown = wanted - {t["id"] for t in threads}
-        if unknown:
-            raise SystemExit(f"--only: no labelled thread {', '.join(sorted(unknown))}")
-        threads = [t for t in threads if t["id"] in wanted]
+    threads = only(load_threads(files), args.only)
     for d in args.mboxdir:
         if not d.is_dir():
             raise SystemExit(f"{d} is not a directory: export the mails first (export.py)")

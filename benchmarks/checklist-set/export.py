@@ -51,6 +51,17 @@ Index = dict[str, dict[str, Any]]
 
 
 # ------------------------------------------------------------------ labels
+def only(threads: list[dict[str, Any]], ids: str | None) -> list[dict[str, Any]]:
+    """The threads named by --only (comma-separated ids), all of them without it; an unknown id stops."""
+    if not ids:
+        return threads
+    wanted = set(ids.split(","))
+    unknown = wanted - {t["id"] for t in threads}
+    if unknown:
+        raise SystemExit(f"--only: no labelled thread {', '.join(sorted(unknown))}")
+    return [t for t in threads if t["id"] in wanted]
+
+
 def label_files(paths: list[str] | None) -> list[Path]:
     """The label files given, else every labels-*.json beside this script."""
     return [Path(p) for p in paths] if paths else sorted(HERE.glob("labels-*.json"))
@@ -332,13 +343,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="label file (repeatable; default: every labels-*.json beside this script)")
     ap.add_argument("--only", metavar="IDS", help="comma-separated thread ids")
     args = ap.parse_args(argv)
-    threads = load_threads(label_files(args.labels))
-    if args.only:
-        wanted = set(args.only.split(","))
-        unknown = wanted - {t["id"] for t in threads}
-        if unknown:
-            raise SystemExit(f"--only: no labelled thread {', '.join(sorted(unknown))}")
-        threads = [t for t in threads if t["id"] in wanted]
+    threads = only(load_threads(label_files(args.labels)), args.only)
     archives = parse_archives(args.archive)
     args.outdir.mkdir(parents=True, exist_ok=True)
     return export(threads, archives, args.outdir)
