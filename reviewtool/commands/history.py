@@ -62,7 +62,7 @@ def ledger_for(series: Series, store: Store, *, lore_url: str, offline: bool, qu
     found = {(f.series.revision, f.series.msgid): f for f in revisions.from_store(series, store.list())}
     notes: list[str] = []
     if not offline:
-        from reviewtool.fetch import limits
+        from reviewtool.fetch import limits, store_files
 
         try:
             online = revisions.search(series, lore_url, timeout=limits.fetch_timeout(),
@@ -74,8 +74,7 @@ def ledger_for(series: Series, store: Store, *, lore_url: str, offline: bool, qu
         for f in online:
             found[(f.series.revision, f.series.msgid)] = f
             try:
-                store.save_series(f.series, {"thread.mbox": f.thread_mbox}
-                                  | ({"am.mbox": f.am_mbox} if f.am_mbox is not None else {}))
+                store.save_series(f.series, store_files(f.am_mbox, f.thread_mbox))
             except StoreError as e:
                 warn(f"v{f.series.revision} not kept: {e}", quiet)
         if online:  # the series asked about stays the default of the next command

@@ -27,10 +27,13 @@ class Fetched:
 
     def files(self) -> dict[str, bytes]:
         """What the store keeps next to series.json."""
-        out = {"thread.mbox": self.thread_mbox}
-        if self.am_mbox is not None:
-            out["am.mbox"] = self.am_mbox
-        return out
+        return store_files(self.am_mbox, self.thread_mbox)
+
+
+def store_files(am_mbox: bytes | None, thread_mbox: bytes) -> dict[str, bytes]:
+    """The files the store keeps next to a series' series.json: the raw thread, and the
+    am-ready mbox when it was made."""
+    return {"thread.mbox": thread_mbox} | ({"am.mbox": am_mbox} if am_mbox is not None else {})
 
 
 def fetch(source: str, *, revision: int | None = None, lore_url: str, offline: bool = False,
