@@ -1,4 +1,4 @@
-"""The objects that cross layers: small frozen dataclasses with a JSON round-trip.
+"""The objects that cross layers: small frozen records (reviewtool/record.py) with a JSON round-trip.
 
 fetch produces a `Series`, rebase an `ApplyResult`, check a `CheckResult` (findings and
 the checklist). Nothing else crosses to the formatters.
@@ -6,12 +6,11 @@ the checklist). Nothing else crosses to the formatters.
 
 from __future__ import annotations
 
-import dataclasses
-import reprlib
 import typing
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar, get_args
+
+from reviewtool.record import field, fields, is_record, record
 
 SCHEMA_VERSION = 1
 
@@ -51,48 +50,8 @@ BaseHow = Literal["--base", "base-commit", "guessed", "onto"]
 T = TypeVar("T")
 
 
-class _Model:
-    """The base of the model classes: the `__eq__`, `__hash__` and `__repr__` that `@dataclass`
-    generates for each class (the fields, in order, as a tuple), written once here.
-
-    Generating them anew for every class is most of the cost of importing this module, which
-    every command pays; the classes are `@dataclass(frozen=True, eq=False, repr=False)`.
-    """
-
-    __slots__ = ()
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return _compared(self) == _compared(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(_compared(self))
-
-    @reprlib.recursive_repr()
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _names(type(self))[1])
-        return f"{type(self).__qualname__}({shown})"
-
-
-_NAMES: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-
-
-def _names(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The fields a class compares (and hashes) and the fields its repr shows, once per class."""
-    got = _NAMES.get(cls)
-    if got is None:
-        fields = dataclasses.fields(cls)
-        got = _NAMES[cls] = (tuple(f.name for f in fields if f.compare), tuple(f.name for f in fields if f.repr))
-    return got
-
-
-def _compared(obj: _Model) -> tuple[Any, ...]:
-    return tuple(getattr(obj, name) for name in _names(type(obj))[0])
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class Trailer(_Model):
+@record
+class Trailer:
     """A `Name: value` line: written in the patch, or given in a reply."""
 
     name: str
@@ -102,8 +61,8 @@ class Trailer(_Model):
     msgid: str | None = None  # the reply that carried it
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Reply(_Model):
+@record
+class Reply:
     """A message in the thread that is neither a patch nor a cover letter."""
 
     msgid: str
@@ -119,8 +78,8 @@ class Reply(_Model):
     kind: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Cover(_Model):
+@record
+class Cover:
     """The cover letter of the series (patch 0/N)."""
 
     msgid: str
@@ -131,8 +90,8 @@ class Cover(_Model):
     trailers: tuple[Trailer, ...] = ()
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Patch(_Model):
+@record
+class Patch:
     """One patch of the chosen revision, as b4 would apply it."""
 
     index: int
@@ -152,8 +111,8 @@ class Patch(_Model):
     cc: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Series(_Model):
+@record
+class Series:
     """A revision of a patch series with everything collected from its thread."""
 
     id: str  # store id
@@ -181,8 +140,8 @@ class Series(_Model):
 
 # --- rebase ---------------------------------------------------------------------------
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Hunk(_Model):
+@record
+class Hunk:
     """A hunk that failed to apply, with its line range in the target file."""
 
     path: str
@@ -191,8 +150,8 @@ class Hunk(_Model):
     length: int
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class PatchOutcome(_Model):
+@record
+class PatchOutcome:
     """What happened to one patch when the series was applied: one of OUTCOMES, with the detail."""
 
     index: int
@@ -210,8 +169,8 @@ class PatchOutcome(_Model):
     added_present: int = 0
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class BaseChoice(_Model):
+@record
+class BaseChoice:
     """The commit the series was applied on, and how it was chosen."""
 
     commit: str | None
@@ -219,8 +178,8 @@ class BaseChoice(_Model):
     detail: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class ApplyResult(_Model):
+@record
+class ApplyResult:
     """The result of a rebase: the base, each patch's outcome, and the commit made (if any)."""
 
     series_id: str
@@ -238,8 +197,8 @@ class ApplyResult(_Model):
     schema_version: int = SCHEMA_VERSION
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class RebaseMatrix(_Model):
+@record
+class RebaseMatrix:
     """One series applied onto several targets in one run: a result per target, in the order
     given, and the target that takes the series best."""
 
@@ -253,8 +212,8 @@ class RebaseMatrix(_Model):
 # --- check ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Evidence(_Model):
+@record
+class Evidence:
     """Where a finding is: patch n of the series, file and new-side line, and the lines themselves."""
 
     patch: int  # 0 = series level / cover
@@ -265,8 +224,8 @@ class Evidence(_Model):
     first: int | None = None  # the index of the first of `lines` in that hunk
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Finding(_Model):
+@record
+class Finding:
     """One thing a rule, an analyzer or checkpatch found, with its evidence and question."""
 
     rule: str
@@ -282,8 +241,8 @@ class Finding(_Model):
     reason: str = ""
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class MailSource(_Model):
+@record
+class MailSource:
     """A mail a checklist item rests on: its message-id, date and sender."""
 
     msgid: str
@@ -291,8 +250,8 @@ class MailSource(_Model):
     from_: str
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class ChecklistItem(_Model):
+@record
+class ChecklistItem:
     """One question of the reviewer checklist, with all the evidence for it."""
 
     category: Category
@@ -305,8 +264,8 @@ class ChecklistItem(_Model):
     sources: tuple[MailSource, ...] = ()  # the mails an item from history rests on
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class DroppedFinding(_Model):
+@record
+class DroppedFinding:
     """A finding left out because a later patch of the series removes or fixes its lines."""
 
     rule: str
@@ -322,8 +281,8 @@ class DroppedFinding(_Model):
         return f"{self.rule} in {where}: {self.reason}"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class CheckResult(_Model):
+@record
+class CheckResult:
     """The result of a check: findings, the checklist, what was dropped, the rules run, notes, timings."""
 
     series_id: str
@@ -346,8 +305,8 @@ Verdict = Literal["unchanged", "changed", "new", "dropped"]
 VERDICTS: tuple[str, ...] = get_args(Verdict)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class LedgerRevision(_Model):
+@record
+class LedgerRevision:
     """An earlier revision of the series that history found, and how it was found."""
 
     revision: int
@@ -359,8 +318,8 @@ class LedgerRevision(_Model):
     replies: int = 0  # the replies read (dated before the series)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Comment(_Model):
+@record
+class Comment:
     """One reviewer comment on an earlier revision: the lines it quoted, the reviewer's words,
     where it points in that revision and in this one, and its status in this one."""
 
@@ -382,8 +341,8 @@ class Comment(_Model):
     evidence: tuple[Evidence, ...] = ()  # the lines in this revision (for open comments)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class PatchHistory(_Model):
+@record
+class PatchHistory:
     """A patch of this revision (or one that left the series), paired with the previous
     revision's as range-diff pairs them, and the verdict."""
 
@@ -395,8 +354,8 @@ class PatchHistory(_Model):
     how: str = ""  # "patch-id", "subject", "content"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Ledger(_Model):
+@record
+class Ledger:
     """What earlier revisions of a series were told, and where each comment stands now."""
 
     series_id: str
@@ -427,7 +386,7 @@ _UNRENAMES = {v: k for k, v in _RENAMES.items()}
 
 def to_json(obj: Any) -> Any:
     """Plain JSON-able data from a model object (tuples become lists, `from_` -> `from`)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    if is_record(obj) and not isinstance(obj, type):
         return {key: to_json(getattr(obj, name)) for name, key in _keys(type(obj))}
     if isinstance(obj, (list, tuple)):
         return [to_json(x) for x in obj]
@@ -453,7 +412,7 @@ def _build(tp: Any, data: Any) -> Any:
         return tuple(_build(args[0], x) for x in data)
     if origin is dict:
         return dict(data)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and is_record(tp):
         kwargs = {}
         for name, key, hint in _fields(tp):
             if key in data:
@@ -466,10 +425,10 @@ _KEYS: dict[type, tuple[tuple[str, str], ...]] = {}
 
 
 def _keys(cls: type) -> tuple[tuple[str, str], ...]:
-    """(field name, JSON key) of each field of a dataclass, once per class."""
+    """(field name, JSON key) of each field of a record, once per class."""
     got = _KEYS.get(cls)
     if got is None:
-        got = _KEYS[cls] = tuple((f.name, _RENAMES.get(f.name, f.name)) for f in dataclasses.fields(cls))
+        got = _KEYS[cls] = tuple((f.name, _RENAMES.get(f.name, f.name)) for f in fields(cls))
     return got
 
 
@@ -477,10 +436,10 @@ _FIELDS: dict[type, tuple[tuple[str, str, Any], ...]] = {}
 
 
 def _fields(cls: type) -> tuple[tuple[str, str, Any], ...]:
-    """(field name, JSON key, resolved type) of each field of a dataclass, resolved once per class."""
+    """(field name, JSON key, resolved type) of each field of a record, resolved once per class."""
     got = _FIELDS.get(cls)
     if got is None:
         hints = typing.get_type_hints(cls)
         got = _FIELDS[cls] = tuple((f.name, _RENAMES.get(f.name, f.name), hints[f.name])
-                                   for f in dataclasses.fields(cls))
+                                   for f in fields(cls))
     return got

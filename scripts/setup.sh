@@ -25,9 +25,11 @@ fi
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-stamp="$venv/.reviewtool-installed"
+# editable_mode=compat: a plain path in a .pth file. The default editable install hooks a
+# finder into every start of Python, which costs the tool 15-20 ms a command.
+stamp="$venv/.reviewtool-installed-compat"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  "$venv/bin/pip" install -q --disable-pip-version-check -e '.[dev]'
+  "$venv/bin/pip" install -q --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=compat
   touch "$stamp"
 fi
 "$venv/bin/python" -m compileall -q reviewtool  # .pyc files even where PYTHONDONTWRITEBYTECODE is set

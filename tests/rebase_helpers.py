@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import dataclasses
 import functools
 import hashlib
 import importlib.util
@@ -16,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from reviewtool import record
 from reviewtool.model import Patch, Series
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +124,7 @@ def run_cli(*args: str, store: Path, tmpdir: Path | None = None, cwd: Path | Non
 
 
 def with_patches(series: Series, patches: list[Patch], **changes: Any) -> Series:
-    return dataclasses.replace(series, patches=tuple(patches), expected=len(patches), **changes)
+    return record.replace(series, patches=tuple(patches), expected=len(patches), **changes)
 
 
 def blob_id(data: bytes) -> str:

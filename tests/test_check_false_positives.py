@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from reviewtool.check.checklist import build_checklist, counted
@@ -10,6 +9,7 @@ from reviewtool.check.engine import run_engine
 from reviewtool.check.external import run_checkpatch
 from reviewtool.check.rules import RuleSet, load_rules
 from reviewtool.model import ChecklistItem, Trailer
+from reviewtool.record import replace
 from tests.check_helpers import series_from_text
 from tests.test_check_checkpatch import checkpatch  # noqa: F401 - the session fixture
 

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reviewtool import record
 from reviewtool.check import cparse
 from reviewtool.check.analyzers import _tables as T
 from reviewtool.cli import main
@@ -102,22 +103,22 @@ def test_the_command_as_a_process_prints_what_it_prints_in_process(tmp_path: Pat
 
 def _reference_class(cls: type) -> type:
     """The class as plain `@dataclass(frozen=True)` makes it: generated eq, hash and repr."""
-    fields = dataclasses.fields(cls)
+    fields = record.fields(cls)
     namespace: dict[str, Any] = {"__annotations__": {f.name: f.type for f in fields}, "__qualname__": cls.__qualname__,
                                  "__module__": cls.__module__}
     for f in fields:
-        if f.default is not dataclasses.MISSING:
+        if f.default is not record.MISSING:
             namespace[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
+        elif f.default_factory is not record.MISSING:
             namespace[f.name] = dataclasses.field(default_factory=f.default_factory)
     made: type = dataclasses.dataclass(frozen=True)(type(cls.__name__, (), namespace))
     return made
 
 
 def _as_reference(obj: Any, classes: dict[type, type]) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    if record.is_record(obj) and not isinstance(obj, type):
         ref = classes.setdefault(type(obj), _reference_class(type(obj)))
-        return ref(**{f.name: _as_reference(getattr(obj, f.name), classes) for f in dataclasses.fields(obj)})
+        return ref(**{f.name: _as_reference(getattr(obj, f.name), classes) for f in record.fields(obj)})
     if isinstance(obj, tuple):
         return tuple(_as_reference(x, classes) for x in obj)
     return obj
@@ -147,11 +148,11 @@ def test_model_objects_compare_hash_and_print_as_generated_dataclasses_do(tmp_pa
         assert repr(o) == repr(r)
         if not isinstance(o, model.CheckResult):  # its timings are a dict: neither can be hashed
             assert hash(o) == hash(r)
-        assert o == dataclasses.replace(o) and o != r and not (o == r)
+        assert o == record.replace(o) and o != r and not (o == r)
     for a, b, ra, rb in zip(objects, objects[1:], refs, refs[1:], strict=False):
         assert (a == b) == (ra == rb)
-    assert check.findings[0] != dataclasses.replace(check.findings[0], message="other")
+    assert check.findings[0] != record.replace(check.findings[0], message="other")
     with pytest.raises(TypeError):
         hash(check)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(record.FrozenError):
         check.findings[0].message = "x"  # type: ignore[misc]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 
 import pytest
 
-from reviewtool import cli
+from reviewtool import cli, record
 from reviewtool.errors import GitError
 from reviewtool.model import Series
 from reviewtool.rebase import apply_series
@@ -17,7 +16,7 @@ from tests.rebase_helpers import built, copy_repo, fixture_series, git, with_pat
 
 
 def without_base(series: Series) -> Series:
-    return dataclasses.replace(series, base_commit=None)
+    return record.replace(series, base_commit=None)
 
 
 def test_base_comes_from_base_commit_when_the_repo_has_it() -> None:
@@ -39,7 +38,7 @@ def test_base_is_guessed_from_blob_ids_as_the_newest_commit_that_has_them() -> N
 
 
 def test_base_commit_missing_from_the_repo_falls_back_to_the_guess() -> None:
-    series = dataclasses.replace(fixture_series(), base_commit="c500bee1c5b2" + "0" * 28)
+    series = record.replace(fixture_series(), base_commit="c500bee1c5b2" + "0" * 28)
     res = apply_series(series, "v5.15-rc1", repo=built().repo)
     assert res.base.how == "guessed"
     assert "c500bee1c5b2" in res.base.detail and "not in this repository" in res.base.detail
@@ -47,7 +46,7 @@ def test_base_commit_missing_from_the_repo_falls_back_to_the_guess() -> None:
 
 def test_unknown_base_applies_directly_onto_ref_and_says_so(tmp_path: Path) -> None:
     # blob ids nobody has: no base-commit, no guess, and no 3-way merge possible
-    patches = [dataclasses.replace(p, diff=re.sub(r"^index [0-9a-f]+\.\.", "index 1234567..", p.diff,
+    patches = [record.replace(p, diff=re.sub(r"^index [0-9a-f]+\.\.", "index 1234567..", p.diff,
                                                   flags=re.M))
                for p in fixture_series().patches]
     series = with_patches(without_base(fixture_series()), patches)
@@ -72,7 +71,7 @@ def test_explicit_base_wins_over_base_commit() -> None:
 
 def test_already_upstream_falls_back_to_subject_and_author() -> None:
     p3 = fixture_series().patches[2]
-    changed = dataclasses.replace(p3, diff=p3.diff.replace("+\tisb();\n+}\n", "+\tisb();\n+\tdsb(nsh);\n+}\n"
+    changed = record.replace(p3, diff=p3.diff.replace("+\tisb();\n+}\n", "+\tisb();\n+\tdsb(nsh);\n+}\n"
                                                            ).replace("@@ -115,6 +115,30 @@", "@@ -115,6 +115,31 @@"))
     assert changed.diff != p3.diff
     patches = list(fixture_series().patches)
@@ -87,7 +86,7 @@ def test_already_upstream_falls_back_to_subject_and_author() -> None:
 def test_patch_needing_a_missing_one_is_skipped(tmp_path: Path) -> None:
     series = fixture_series()
     patches = [p for p in series.patches if p.index != 4]  # 05 was made on top of 04
-    res = apply_series(dataclasses.replace(series, patches=tuple(patches), missing=(4,)), "v5.15-rc1",
+    res = apply_series(record.replace(series, patches=tuple(patches), missing=(4,)), "v5.15-rc1",
                        repo=copy_repo(tmp_path))
     p5 = next(p for p in res.patches if p.index == 5)
     assert p5.outcome == "skipped"

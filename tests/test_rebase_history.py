@@ -4,7 +4,6 @@ targets in one pass. Every repository is built here; the user's stays byte-for-b
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import shutil
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from reviewtool import record
 from reviewtool.fetch import series_from_mbox
 from reviewtool.model import ApplyResult, RebaseMatrix, Series, from_json, to_json
 from reviewtool.rebase import apply_series, rebase_matrix
@@ -207,7 +207,7 @@ def test_root_commit_is_never_shown_and_the_byte_budget_bounds_the_scan() -> Non
 def test_missing_patch_is_an_outcome_and_the_counts_add_up_to_m(tmp_path: Path) -> None:
     repo = one_commit_import(tmp_path, "unmerged")
     s = series()
-    gap = dataclasses.replace(s, patches=tuple(p for p in s.patches if p.index != 3), missing=(3,))
+    gap = record.replace(s, patches=tuple(p for p in s.patches if p.index != 3), missing=(3,))
     res = apply_series(gap, "target", repo=repo)
     assert [(p.index, p.outcome) for p in res.patches] == [(1, "clean"), (2, "clean"), (3, "missing"),
                                                            (4, "clean")]

@@ -9,7 +9,6 @@ parsed by `_run_external_cmd()`; the test drives exactly that path with
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import email
 import json
 import shlex
@@ -20,6 +19,7 @@ from pathlib import Path
 import b4
 import b4.review.checks as b4checks
 
+from reviewtool import record
 from reviewtool.model import ApplyResult, CheckResult, Series, from_json
 from reviewtool.report import b4check
 
@@ -53,7 +53,7 @@ def _load() -> tuple[Series, ApplyResult, CheckResult]:
 
 
 def _one_patch(series: Series, index: int) -> Series:
-    return dataclasses.replace(series, patches=(series.patches[index - 1],), expected=series.expected)
+    return record.replace(series, patches=(series.patches[index - 1],), expected=series.expected)
 
 
 def test_b4check_prints_one_entry_with_the_worst_status_and_details_b4_can_render() -> None:
@@ -79,14 +79,14 @@ def test_b4check_prints_one_entry_with_the_worst_status_and_details_b4_can_rende
 def test_b4check_status_is_warn_for_warnings_and_pass_for_notes_only() -> None:
     series, _apply, check = _load()
     one = _one_patch(series, 2)
-    mine = dataclasses.replace(check, findings=tuple(f for f in check.findings
+    mine = record.replace(check, findings=tuple(f for f in check.findings
                                                      if any(e.patch == 2 for e in f.evidence)))
     entry = b4check.build(one, mine, None)[0]
     assert entry["status"] == "warn"
     assert entry["url"] == "https://lore.kernel.org/all/20210802215408.804942-3-ada@example.org/"
-    notes = dataclasses.replace(mine, findings=tuple(f for f in mine.findings if f.severity == "info"))
+    notes = record.replace(mine, findings=tuple(f for f in mine.findings if f.severity == "info"))
     assert b4check.build(one, notes, None)[0]["status"] == "pass"
-    empty = b4check.build(one, dataclasses.replace(check, findings=()), None)[0]
+    empty = b4check.build(one, record.replace(check, findings=()), None)[0]
     assert empty["status"] == "pass" and empty["summary"] == "no questions raised" and empty["details"] == ""
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import email
 import email.policy
 import json
@@ -12,6 +11,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
+from reviewtool import record
 from reviewtool.model import ApplyResult, CheckResult, Series, from_json
 from reviewtool.report import email as replies
 
@@ -96,7 +96,7 @@ def test_email_quotes_commit_message_lines_for_commit_message_findings() -> None
 def test_email_skips_patches_whose_findings_are_all_looks_ok_or_pre_existing() -> None:
     series, apply, check = _load()
     only = tuple(f for f in check.findings if f.status == "looks-ok" or f.pre_existing)
-    built = replies.build(series, dataclasses.replace(check, findings=only, checklist=()), None,
+    built = replies.build(series, record.replace(check, findings=only, checklist=()), None,
                           sender=SENDER, date=WHEN)
     assert built == []
 
@@ -115,7 +115,7 @@ def test_email_without_cover_letter_says_it_in_the_reply_to_the_first_patch_one_
     """No cover letter: what is said about the series goes into the reply to patch 1, so no
     two replies answer the same mail or share a Message-ID."""
     series, apply, check = _load()
-    series = dataclasses.replace(series, cover=None, msgid=series.patches[0].msgid)
+    series = record.replace(series, cover=None, msgid=series.patches[0].msgid)
     built = replies.build(series, check, apply, sender=SENDER, date=WHEN)
     first = _parse(built[0].text)
     assert built[0].patch_index == 1 and first["In-Reply-To"] == f"<{series.patches[0].msgid}>"
@@ -129,10 +129,10 @@ def test_email_without_cover_letter_says_it_in_the_reply_to_the_first_patch_one_
 def test_email_asks_each_question_once_with_its_other_places_and_names_missing_patches() -> None:
     series, apply, check = _load()
     f = next(f for f in check.findings if f.evidence and f.evidence[0].patch and f.evidence[0].file)
-    twice = dataclasses.replace(f, evidence=(f.evidence[0], dataclasses.replace(f.evidence[0], line=999)))
-    again = dataclasses.replace(twice, rule="OTHER-RULE")
-    check = dataclasses.replace(check, findings=(twice, again))
-    series = dataclasses.replace(series, missing=(3, 4, 6))
+    twice = record.replace(f, evidence=(f.evidence[0], record.replace(f.evidence[0], line=999)))
+    again = record.replace(twice, rule="OTHER-RULE")
+    check = record.replace(check, findings=(twice, again))
+    series = record.replace(series, missing=(3, 4, 6))
     built = replies.build(series, check, apply, sender=SENDER, date=WHEN)
     patch_reply = next(r for r in built if r.patch_index == f.evidence[0].patch)
     question_start = " ".join(f.question.split())[:40]
@@ -165,7 +165,7 @@ def test_email_render_is_an_mbox_of_every_reply(tmp_path: Path) -> None:
 
 def test_email_cover_reply_without_series_findings_quotes_the_cover_opening() -> None:
     series, apply, check = _load()
-    check = dataclasses.replace(check, findings=tuple(f for f in check.findings if f.rule != "SERIES-TESTING"))
+    check = record.replace(check, findings=tuple(f for f in check.findings if f.rule != "SERIES-TESTING"))
     body = _body(_parse(replies.build(series, check, apply, sender=SENDER, date=WHEN)[0].text)).split("\n")
     assert body[1:4] == ["> Enable MMU during kexec relocation in order to improve reboot performance.",
                          "> [...]", ""]

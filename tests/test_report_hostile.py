@@ -8,7 +8,6 @@ an extra mail header or a 50 KB line.
 
 from __future__ import annotations
 
-import dataclasses
 import email
 import email.policy
 import html
@@ -25,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
+from reviewtool import record
 from reviewtool.cli import main
 from reviewtool.model import (
     ApplyResult,
@@ -65,8 +65,8 @@ def _load() -> tuple[Series, ApplyResult, CheckResult]:
 
 
 def _with_patch(series: Series, index: int, **changes: Any) -> Series:
-    patches = tuple(dataclasses.replace(p, **changes) if p.index == index else p for p in series.patches)
-    return dataclasses.replace(series, patches=patches)
+    patches = tuple(record.replace(p, **changes) if p.index == index else p for p in series.patches)
+    return record.replace(series, patches=patches)
 
 
 def _no_attack(text: str) -> None:
@@ -123,15 +123,15 @@ def test_series_summary_on_a_terminal_shows_link_markup_literally_without_a_hype
 
 def test_terminal_renderers_strip_escape_sequences_from_mail_text() -> None:
     series, apply, check = _load()
-    series = dataclasses.replace(series, subject=f"cover{HOSTILE}", author=f"Eve{HOSTILE} <e@x.org>",
+    series = record.replace(series, subject=f"cover{HOSTILE}", author=f"Eve{HOSTILE} <e@x.org>",
                                  warnings=(f"odd{HOSTILE}",), change_id=f"id{HOSTILE}")
     series = _with_patch(series, 1, subject=f"one{HOSTILE}")
-    apply = dataclasses.replace(apply, patches=tuple(
-        dataclasses.replace(p, subject=f"s{HOSTILE}", detail=f"d{HOSTILE}", git_error=f"e{HOSTILE}\nf")
+    apply = record.replace(apply, patches=tuple(
+        record.replace(p, subject=f"s{HOSTILE}", detail=f"d{HOSTILE}", git_error=f"e{HOSTILE}\nf")
         for p in apply.patches))
     finding = Finding("X-ONE", "t", "warning", "error_path", f"m{HOSTILE}", f"q{HOSTILE}?",
                       (Evidence(1, f"a{HOSTILE}.c", 3, (f"+x{HOSTILE}",)),), reason=f"r{HOSTILE}")
-    check = dataclasses.replace(check, findings=(finding,), notes=(f"n{HOSTILE}",))
+    check = record.replace(check, findings=(finding,), notes=(f"n{HOSTILE}",))
     outputs = []
     for tty in (True, False):
         outputs.append(terminal.render(series, check, apply, tty=tty, verbose=1))
@@ -202,7 +202,7 @@ def test_markdown_table_cell_keeps_links_images_code_and_pipes_as_text() -> None
 def test_markdown_neutralises_mentions_and_issue_references_from_mail_text() -> None:
     series, apply, check = _load()
     series = _with_patch(series, 1, subject="fix for @torvalds and @org/team, see #123 and GH-45")
-    series = dataclasses.replace(series, warnings=("@someone asked in #99",))
+    series = record.replace(series, warnings=("@someone asked in #99",))
     text = markdown.render(series, check, apply)
     outside = _outside_code(text)
     assert not re.search(r"(?<![A-Za-z0-9])@[A-Za-z0-9]", outside)
@@ -232,8 +232,8 @@ def test_markdown_plain_text_renders_as_exactly_that_text(text: str) -> None:
 def test_markdown_cut_inside_a_long_fence_closes_it_with_that_fence() -> None:
     series, apply, check = _load()
     error = "\n".join(["error: patch failed", "```", "````", *(f"line {i} " + "x" * 200 for i in range(40))])
-    apply = dataclasses.replace(apply, patches=tuple(
-        dataclasses.replace(p, git_error=error) if p.outcome == "conflict" else p for p in apply.patches))
+    apply = record.replace(apply, patches=tuple(
+        record.replace(p, git_error=error) if p.outcome == "conflict" else p for p in apply.patches))
     text = markdown.render(series, check, apply, limit=2500)
     assert len(text) <= 2500
     rendered = _html(text)
@@ -243,7 +243,7 @@ def test_markdown_cut_inside_a_long_fence_closes_it_with_that_fence() -> None:
 def test_markdown_lists_missing_patches_as_ranges() -> None:
     series, apply, check = _load()
     missing = tuple(i for i in range(4, 5001) if i != 434)
-    series = dataclasses.replace(series, expected=5000, missing=missing)
+    series = record.replace(series, expected=5000, missing=missing)
     text = markdown.render(series, check, None)
     assert "| 0004-0433/5000 | _missing from the thread (430 patches)_ | | |" in text
     assert "| 0435-5000/5000 | _missing from the thread (4566 patches)_ | | |" in text
@@ -266,7 +266,7 @@ def test_sarif_uris_are_percent_encoded_relative_references_that_validate() -> N
     names = ["kernel/a b#frag?q=1%41.c", "drivers/ünï cödé.c", "c:odd/x.c", "/etc/passwd", "dir/[x]{y}.h"]
     findings = tuple(Finding(f"X-{i}", "t", "warning", "error_path", "m", "q?",
                              (Evidence(1, name, 3 + i, ("+x",)),)) for i, name in enumerate(names))
-    log = sarif.build(series, dataclasses.replace(check, findings=findings), apply)
+    log = sarif.build(series, record.replace(check, findings=findings), apply)
     schema = json.loads((HERE / "data" / "sarif-2.1.0.json").read_text(encoding="utf-8"))
     jsonschema.Draft7Validator(schema).validate(log)
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in log["runs"][0]["results"]]
@@ -278,7 +278,7 @@ def test_sarif_uris_are_percent_encoded_relative_references_that_validate() -> N
         assert _NO_SCHEME_FIRST_SEGMENT.fullmatch(uri.split("/", 1)[0]), uri  # relative: no scheme
         assert not uri.startswith("/")  # relative to SRCROOT, not the root of the disk
         assert unquote(uri) == name
-    every_uri = re.findall(r'"uri": "([^"]*)"', sarif.render(series, dataclasses.replace(check, findings=findings),
+    every_uri = re.findall(r'"uri": "([^"]*)"', sarif.render(series, record.replace(check, findings=findings),
                                                            apply))
     assert every_uri and all(_URI_REF.fullmatch(u) for u in every_uri)
 
@@ -368,7 +368,7 @@ def test_email_body_has_no_control_character_and_no_line_over_998_bytes() -> Non
     series = _with_patch(series, 1, message=p1.message + long_line + "\n")
     finding = Finding("X-LONG", "t", "warning", "commit_msg_trailers", "m", "Why so long?",
                       (Evidence(1, None, None, (long_line,)),))
-    text = _reply(series, dataclasses.replace(check, findings=(finding,)), None)
+    text = _reply(series, record.replace(check, findings=(finding,)), None)
     _no_attack(text)
     assert max(len(line.encode()) for line in text.split("\n")) <= 998
     body = _body_of(_parse(text))
@@ -385,7 +385,7 @@ def test_ranges_collapse_runs_and_count_what_they_leave_out() -> None:
 
 def test_series_summary_shows_a_run_of_missing_patches_as_one_row() -> None:
     series, _apply, _check = _load()
-    series = dataclasses.replace(series, expected=5000, patches=series.patches[:2])
+    series = record.replace(series, expected=5000, patches=series.patches[:2])
     text = series_text.render_series(series, tty=True)
     assert "0003-5000/5000" in text and "MISSING (4998 patches)" in text
     assert len(text.split("\n")) < 20
@@ -394,10 +394,10 @@ def test_series_summary_shows_a_run_of_missing_patches_as_one_row() -> None:
 def test_no_output_line_built_from_a_huge_subject_or_warning_is_unbounded() -> None:
     series, apply, check = _load()
     huge = "x" * 60_000
-    series = dataclasses.replace(series, subject=huge, warnings=("missing patches: " + ", ".join(
+    series = record.replace(series, subject=huge, warnings=("missing patches: " + ", ".join(
         str(i) for i in range(3, 12_000, 2)),))
     series = _with_patch(series, 1, subject=huge, full_subject=f"[PATCH 1/3] {huge}")
-    apply = dataclasses.replace(apply, patches=tuple(dataclasses.replace(p, subject=huge) for p in apply.patches))
+    apply = record.replace(apply, patches=tuple(record.replace(p, subject=huge) for p in apply.patches))
     rich_text = (series_text.render_series(series, tty=True) + series_text.render_warnings(series.warnings, True)
                  + series_text.render_list([series], tty=True) + rebase_text.render_result(apply, series, tty=True))
     texts = {
@@ -419,7 +419,7 @@ def test_json_formats_escape_c1_and_del_controls_but_keep_the_data() -> None:
     subject = "fix \x9b31m and \x7f and \x1b[2J"
     series = _with_patch(series, 1, subject=subject, full_subject=f"[PATCH 1/3] {subject}")
     outcome = PatchOutcome(1, subject, "clean")
-    apply = dataclasses.replace(apply, patches=(outcome, *apply.patches[1:]))
+    apply = record.replace(apply, patches=(outcome, *apply.patches[1:]))
     for text in (json_report.render(series, check, apply), sarif.render(series, check, apply),
                  patchwork.render(series, check, apply), b4check.render(series, check, apply)):
         _no_attack(text)
@@ -464,7 +464,7 @@ def test_progress_on_a_real_terminal_shows_markup_as_text_and_no_escape_from_mai
 
 def test_every_format_names_the_patches_missing_from_the_thread() -> None:
     series, apply, check = _load()
-    series = dataclasses.replace(series, missing=(2, 3))
+    series = record.replace(series, missing=(2, 3))
     assert "patches 2-3 of" in terminal.render(series, check, apply)
     assert json.loads(json_report.render(series, check, apply))["series"]["missing"] == [2, 3]
     sarif_doc = json.loads(sarif.render(series, check, apply))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from pathlib import Path
 
+from reviewtool import record
 from reviewtool.model import ApplyResult, CheckResult, Evidence, Finding, Series, from_json
 from reviewtool.report import markdown
 
@@ -68,10 +68,10 @@ def test_markdown_without_apply_result_says_patches_were_not_applied() -> None:
 
 def test_markdown_escapes_html_and_markdown_in_subjects_and_messages() -> None:
     series, apply, check = _load()
-    p = dataclasses.replace(series.patches[0], subject="mm: fix <b>bold</b> | pipe *star*")
-    series = dataclasses.replace(series, patches=(p, *series.patches[1:]))
-    f = dataclasses.replace(check.findings[0], message="frees <ptr> & `a<b>` too")
-    check = dataclasses.replace(check, findings=(f, *check.findings[1:]))
+    p = record.replace(series.patches[0], subject="mm: fix <b>bold</b> | pipe *star*")
+    series = record.replace(series, patches=(p, *series.patches[1:]))
+    f = record.replace(check.findings[0], message="frees <ptr> & `a<b>` too")
+    check = record.replace(check, findings=(f, *check.findings[1:]))
     text = markdown.render(series, check, apply)
     assert "<b>bold" not in text
     assert "mm: fix &lt;b&gt;bold&lt;/b&gt; \\| pipe" in text  # table cell
@@ -85,7 +85,7 @@ def test_markdown_stays_under_the_limit_and_says_it_was_shortened() -> None:
                 (Evidence(1 + i % 3, "arch/arm64/kernel/machine_kexec.c", 78, ("+" + "z" * 300,) * 5),))
         for i in range(400)
     )
-    big = dataclasses.replace(check, findings=check.findings + many)
+    big = record.replace(check, findings=check.findings + many)
     full = markdown.render(series, big, apply, limit=10**9)
     assert len(full) > markdown.LIMIT
     text = markdown.render(series, big, apply)
@@ -99,8 +99,8 @@ def test_markdown_stays_under_the_limit_and_says_it_was_shortened() -> None:
 def test_markdown_cut_keeps_fences_balanced_when_even_the_checklist_is_too_long() -> None:
     series, apply, check = _load()
     item = check.checklist[1]
-    items = tuple(dataclasses.replace(item, question=f"Question {i}? " + "q" * 300) for i in range(100))
-    big = dataclasses.replace(check, checklist=items)
+    items = tuple(record.replace(item, question=f"Question {i}? " + "q" * 300) for i in range(100))
+    big = record.replace(check, checklist=items)
     text = markdown.render(series, big, apply, limit=5000)
     assert len(text) <= 5000
     assert text.rstrip().endswith("_Cut at the comment size limit; see the full report._")
@@ -109,14 +109,14 @@ def test_markdown_cut_keeps_fences_balanced_when_even_the_checklist_is_too_long(
 
 def test_markdown_for_a_huge_series_keeps_the_patch_table_and_caps_findings_per_patch() -> None:
     series, apply, check = _load()
-    patches = tuple(dataclasses.replace(series.patches[i % 3], index=i + 1, expected=50) for i in range(50))
-    series = dataclasses.replace(series, patches=patches, expected=50)
+    patches = tuple(record.replace(series.patches[i % 3], index=i + 1, expected=50) for i in range(50))
+    series = record.replace(series, patches=patches, expected=50)
     many = tuple(
         Finding(f"RULE-{i}", f"Title {i}", "warning", "error_path", "m" * 80, f"Question {i}? " + "q" * 80,
                 (Evidence(1 + i % 50, "arch/arm64/kernel/machine_kexec.c", 78, ("+x",)),))
         for i in range(2000)
     )
-    text = markdown.render(series, dataclasses.replace(check, findings=many), None)
+    text = markdown.render(series, record.replace(check, findings=many), None)
     assert len(text) <= markdown.LIMIT
     assert "_Shortened: at most 5 findings per patch; see the full report._" in text
     assert all(f"| {i:02d}/50 |" in text for i in range(1, 51))
@@ -140,6 +140,6 @@ def test_markdown_title_without_a_cover_letter_is_the_first_patch_subject_not_an
     series = from_json(Series, json.loads((golden / "series.json").read_text()))
     check = from_json(CheckResult, json.loads((golden / "check.json").read_text()))
     apply = from_json(ApplyResult, json.loads((golden / "apply.json").read_text()))
-    text = markdown.render(dataclasses.replace(series, cover=None), check, apply)
+    text = markdown.render(record.replace(series, cover=None), check, apply)
     first_line = text.split("\n", 1)[0]
     assert " 0/" not in first_line and "1/" in first_line, first_line

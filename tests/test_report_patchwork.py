@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
 from pathlib import Path
 
+from reviewtool import record
 from reviewtool.model import ApplyResult, CheckResult, Series, from_json
 from reviewtool.report import patchwork
 
@@ -41,7 +41,7 @@ def test_patchwork_state_follows_apply_result_and_worst_active_finding() -> None
     assert [r["state"] for r in rows] == ["warning", "warning", "fail"]
     assert rows[2]["description"].startswith("does not apply onto v5.15-rc1")
     assert rows[0]["description"] == "clean onto v5.15-rc1; 2 questions (cache_maintenance)"
-    clean = dataclasses.replace(check, findings=())
+    clean = record.replace(check, findings=())
     assert [r["state"] for r in patchwork.build(series, clean, None)] == ["success"] * 3
 
 
@@ -60,8 +60,8 @@ def test_patchwork_per_category_adds_one_context_per_category_with_findings() ->
 
 def test_patchwork_description_is_cut_under_255_characters() -> None:
     series, apply, check = _load()
-    f = dataclasses.replace(check.findings[2], question="Why? " * 200)
-    rows = patchwork.build(series, dataclasses.replace(check, findings=(f,)), apply, per_category=True)
+    f = record.replace(check.findings[2], question="Why? " * 200)
+    rows = patchwork.build(series, record.replace(check, findings=(f,)), apply, per_category=True)
     assert all(len(r["description"]) <= 254 for r in rows)
     cut = next(r for r in rows if r["context"] == "reviewtool-alloc_failure")
     assert cut["description"].startswith("Why? Why?") and cut["description"].endswith("…")

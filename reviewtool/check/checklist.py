@@ -9,11 +9,11 @@ left out: the checklist is about what the series changes.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable
 
 from reviewtool.model import CATEGORIES, SEVERITIES, STATUSES, Category, ChecklistItem, Evidence, Finding
+from reviewtool.record import replace
 
 __all__ = ["CATEGORIES", "SEVERITIES", "STATUSES", "build_checklist", "counted"]
 
@@ -127,7 +127,7 @@ def _without_covered_evidence(items: tuple[ChecklistItem, ...]) -> tuple[Checkli
             left = tuple(e for e in item.evidence if _key(e) not in drop)
             if not left:
                 continue
-            item = dataclasses.replace(item, evidence=left)
+            item = replace(item, evidence=left)
         out.append(item)
     return tuple(out)
 

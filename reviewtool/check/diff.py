@@ -8,12 +8,12 @@ when one is given, else from the hunk's own lines and header.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from reviewtool import diff as core
 from reviewtool.check import cparse
 from reviewtool.diff import DiffFile, DiffHunk, DiffLine, file_kind
 from reviewtool.model import Patch, Series
+from reviewtool.record import record
 
 __all__ = ["DiffFile", "DiffHunk", "DiffLine", "PatchDiff", "file_kind", "locate_hunk", "parse_patch",
            "parse_series"]
@@ -21,7 +21,7 @@ __all__ = ["DiffFile", "DiffHunk", "DiffLine", "PatchDiff", "file_kind", "locate
 PostImage = Callable[[str], str | None]
 
 
-@dataclass(frozen=True)
+@record
 class PatchDiff:
     """The parsed diff of one patch of a series, with function context."""
 

@@ -13,11 +13,11 @@ import re
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 from reviewtool.errors import RulesError
 from reviewtool.model import Category, Evidence, Finding, Patch, Series, Severity
+from reviewtool.record import replace
 
 TIMEOUT = 120.0  # seconds for one patch
 _HEAD = re.compile(r"^(ERROR|WARNING|CHECK):([A-Z0-9_]+): (.*)$", re.M)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewtool.model import ApplyResult, CheckResult, Series
+from reviewtool.record import record
 
 if TYPE_CHECKING:
     from reviewtool.check.engine import FileText
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from reviewtool.rebase.blobs import BlobReader
 
 
-@dataclass(frozen=True)
+@record
 class CheckOptions:
     """What the user asked of the check step."""
 

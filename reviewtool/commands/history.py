@@ -54,10 +54,9 @@ def _current(args: argparse.Namespace, store: Store) -> Series:
 def ledger_for(series: Series, store: Store, *, lore_url: str, offline: bool, quiet: bool = False) -> Ledger:
     """The ledger of series: earlier revisions from the store, and from the public-inbox
     unless offline (kept in the store as they are found)."""
-    from dataclasses import replace
-
     from reviewtool.fetch import revisions
     from reviewtool.history.ledger import Earlier, build
+    from reviewtool.record import replace
 
     found = {(f.series.revision, f.series.msgid): f for f in revisions.from_store(series, store.list())}
     notes: list[str] = []
@@ -124,10 +123,9 @@ def add_history_flags(p: argparse.ArgumentParser) -> None:
 def with_history(result: CheckResult, ledger: Ledger, extra: tuple[ChecklistItem, ...] = ()) -> CheckResult:
     """result with the ledger, a checklist item per comment still open and the extra items
     (`--history=code`), in category order."""
-    from dataclasses import replace
-
     from reviewtool.history.checklist import items
     from reviewtool.model import CATEGORIES
+    from reviewtool.record import replace
 
     order = {c: i for i, c in enumerate(CATEGORIES)}
     merged = sorted((*result.checklist, *items(ledger), *extra), key=lambda it: order.get(it.category, len(order)))

@@ -77,9 +77,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _make_branch(result: ApplyResult, args: argparse.Namespace) -> tuple[ApplyResult, str | None]:
-    import dataclasses
-
     from reviewtool.rebase import branch
+    from reviewtool.record import replace
 
     failed = [p for p in result.patches if p.outcome in FAILED]
     if failed and not args.force_partial:
@@ -90,4 +89,4 @@ def _make_branch(result: ApplyResult, args: argparse.Namespace) -> tuple[ApplyRe
         return result, f"branch '{args.branch}' not created: no result commit"
     ref = branch.create_branch(args.repo, args.branch, result.result_commit, args.force,
                                f"reviewtool rebase {result.series_id} onto {result.onto}")
-    return dataclasses.replace(result, branch=ref), None
+    return replace(result, branch=ref), None

@@ -6,7 +6,6 @@ is not wanted; everything else, and every network fetch, goes through b4 (fetch/
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,12 +13,13 @@ from typing import TYPE_CHECKING
 from reviewtool.errors import SourceError
 from reviewtool.fetch.sources import Source, check_url, classify
 from reviewtool.model import Series
+from reviewtool.record import record
 
 if TYPE_CHECKING:
     from reviewtool.fetch.mbox import Unreadable
 
 
-@dataclass(frozen=True)
+@record
 class Fetched:
     series: Series
     am_mbox: bytes | None  # am-ready, trailers applied (what `b4 am` writes); None when not asked for

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
 
 from reviewtool.errors import SourceError
+from reviewtool.record import record
 
 # Trailing parts of a public-inbox URL after the message-id.
 _URL_TAILS = {"", "T", "t", "raw", "t.mbox.gz", "t.atom", "t.mbox", "mbox", "#r", "t.mbox.gz/"}
@@ -40,7 +40,7 @@ def check_url(url: str, what: str = "the public-inbox URL") -> str:
     return url
 
 
-@dataclass(frozen=True)
+@record
 class Source:
     kind: str  # "msgid" | "mbox" | "maildir" | "dir" | "stdin"
     msgid: str | None = None

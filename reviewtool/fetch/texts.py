@@ -5,11 +5,11 @@ for the patches not in the thread, and strings made valid Unicode. No b4 here.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import TypeVar
 
 from reviewtool.model import Trailer
+from reviewtool.record import fields, is_record, replace
 
 _DIFF_START = re.compile(r"^(diff --git |--- [^\n]*\n\+\+\+ |Index: )", re.M)
 _TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]):\s+(\S.*)$")
@@ -77,10 +77,10 @@ def valid_text(value: T) -> T:
     if isinstance(value, tuple):
         items = tuple(valid_text(v) for v in value)
         return items if any(a is not b for a, b in zip(items, value, strict=True)) else value  # type: ignore[return-value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changed = {f.name: new for f in dataclasses.fields(value)
+    if is_record(value) and not isinstance(value, type):
+        changed = {f.name: new for f in fields(value)
                    if (new := valid_text(old := getattr(value, f.name))) is not old}
-        return dataclasses.replace(value, **changed) if changed else value
+        return replace(value, **changed) if changed else value
     return value
 
 

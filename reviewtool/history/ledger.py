@@ -47,7 +47,7 @@ def own_msgids(series: Series) -> set[str]:
 
 def _before(series: Series, cutoff: datetime, own: set[str]) -> Series:
     """series with only the replies dated before cutoff and not in the current thread."""
-    from dataclasses import replace
+    from reviewtool.record import replace
 
     kept = tuple(r for r in series.replies if when(r.date) < cutoff and r.msgid not in own)
     return replace(series, replies=kept) if len(kept) != len(series.replies) else series

@@ -15,7 +15,6 @@ Cost follows the size of the patch, never the size of the tree.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from reviewtool.diff import DiffFile as FileDiff
@@ -25,6 +24,7 @@ from reviewtool.rebase.exact import Missing, apply_exact
 from reviewtool.rebase.gitrepo import GitRepo, GitResult
 from reviewtool.rebase.indexfile import read_index, write_index
 from reviewtool.rebase.trees import TREE_MODE, Entry, TreeConflict, Trees
+from reviewtool.record import record
 
 _PATCH_FAILED = re.compile(r"^error: patch failed: (.+):(\d+)$")
 _PROGRESS = re.compile(r"^(Checking patch .*\.\.\.|Hunk #\d+ succeeded at .*|Applied patch .* cleanly\.)$")
@@ -37,7 +37,7 @@ _FILE_MODES = ("100644", "100755", "120000")
 _SCRATCH_IDENT = "reviewtool <reviewtool@localhost> 1000000000 +0000"
 
 
-@dataclass(frozen=True)
+@record
 class Applied:
     """What applying one patch did; `tree` is the new root tree when it applied."""
 

@@ -32,7 +32,6 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, Any
@@ -40,6 +39,7 @@ from typing import IO, Any
 import git
 
 from reviewtool.errors import GitError, Interrupted
+from reviewtool.record import record
 
 TIMEOUT = 300.0  # seconds for any single git call
 HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # held while a git call runs
@@ -80,7 +80,7 @@ _TEXT_MERGE = "git merge-file --quiet --marker-size=%L %A %O %B"
 _PROGRAM_KEYS = re.compile(r"^(merge|filter)\.(.+)\.[^.]+$")
 
 
-@dataclass(frozen=True)
+@record
 class GitResult:
     returncode: int
     stdout: bytes
@@ -155,8 +155,8 @@ class GitRepo:
             raise GitError(f"cannot read the configuration of {self.path}: "
                            f"{got.err.splitlines()[-1] if got.err else got.returncode}")
         out: dict[str, str] = {}
-        for record in got.stdout.split(b"\0"):
-            key = record.partition(b"\n")[0].decode("utf-8", "surrogateescape")
+        for entry in got.stdout.split(b"\0"):
+            key = entry.partition(b"\n")[0].decode("utf-8", "surrogateescape")
             m = _PROGRAM_KEYS.match(key)
             if m is None:
                 continue

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
 
 from reviewtool.diff import DiffFile as FileDiff
 from reviewtool.diff import DiffHunk
 from reviewtool.model import Hunk
+from reviewtool.record import record
 
 _CHECKING = re.compile(r"^Checking patch (.+)\.\.\.$")
 _SUCCEEDED = re.compile(r"^Hunk #(\d+) succeeded at (\d+)(?: \(offset (-?\d+) lines?\))?\.$")
 
 
-@dataclass(frozen=True)
+@record
 class Offset:
     path: str
     hunk: int  # 1-based hunk number within the file

@@ -13,11 +13,11 @@ Lines too common to tell anything (blank, a brace, `return 0;`) are not counted.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 from reviewtool.diff import DiffFile, DiffHunk
 from reviewtool.rebase.gitrepo import GitRepo
 from reviewtool.rebase.trees import Trees
+from reviewtool.record import record
 
 MOSTLY = 0.6  # the share of its lines in place (added present, removed gone) from which a failed
 #                patch counts as merged
@@ -26,7 +26,7 @@ _COMMON = frozenset({"return 0;", "return ret;", "break;", "continue;", "return;
                      "default:", "return -EINVAL;", "return -ENOMEM;", "#endif", "#else", "*/", "/*"})
 
 
-@dataclass(frozen=True)
+@record
 class Presence:
     """How much of a patch stands in a tree already."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email.utils
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from reviewtool.diff import DiffFile as FileDiff
@@ -19,6 +18,7 @@ from reviewtool.rebase.paths import patch_problem
 from reviewtool.rebase.present import fully_present, presence
 from reviewtool.rebase.trees import Trees
 from reviewtool.rebase.upstream import ScanRange, Upstream, scan_ranges, series_patch_ids
+from reviewtool.record import field, record
 
 Progress = Callable[[int, int, PatchOutcome | None], None]
 Phase = Callable[[str], None]
@@ -26,7 +26,7 @@ Phase = Callable[[str], None]
 _FALLBACK_IDENT = ("reviewtool", "reviewtool@localhost")
 
 
-@dataclass
+@record
 class _Failed:
     index: int
     outcome: Outcome

@@ -17,31 +17,31 @@ remembers which targets' ranges hold it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from email.utils import parseaddr
 
 from reviewtool.model import Patch
 from reviewtool.rebase.gitrepo import GitRepo
+from reviewtool.record import field, record, replace
 
 WINDOW = 1000  # commits read when no base is known (REF's newest commits on these paths)
 LIMIT = 20000  # hard bound on base..REF
 BUDGET = 32 << 20  # bytes of `git log -p` output read at most
 
 
-@dataclass(frozen=True)
+@record
 class UpstreamCommit:
     oid: str
     subject: str
     author: str  # "Name <email>"
 
 
-@dataclass(frozen=True)
+@record
 class UpstreamMatch:
     commit: UpstreamCommit
     how: str  # "patch-id" | "subject"
 
 
-@dataclass(frozen=True)
+@record
 class ScanRange:
     """One target's range: base..onto, or onto's newest commits when base is None."""
 
@@ -49,7 +49,7 @@ class ScanRange:
     onto: str
 
 
-@dataclass
+@record
 class Upstream:
     """What the scanned ranges hold, indexed for matching patches."""
 
@@ -131,10 +131,8 @@ def scan_ranges(repo: GitRepo, ranges: Sequence[ScanRange], paths: list[str], *,
         descs[onto] = "; ".join(notes)
     if cut:
         members = {k: frozenset(c for c in v if c in commits) for k, v in members.items()}
-    up = _index(repo, commits)
-    up.range_desc = "; ".join(dict.fromkeys(descs.values()))
-    up.members, up.descs = members, descs
-    return up
+    return replace(_index(repo, commits), range_desc="; ".join(dict.fromkeys(descs.values())), members=members,
+                   descs=descs)
 
 
 def _boundary_note(oids: list[str], shallow: bool) -> str:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from reviewtool.diff import parse
 from reviewtool.model import ApplyResult, ChecklistItem, CheckResult, Evidence, Finding, Patch, Series
+from reviewtool.record import record
 from reviewtool.report.message import Mailbox, mailbox, message
 from reviewtool.report.quote import (
     active,
@@ -35,7 +35,7 @@ WIDTH = 72
 GAP = "> [...]"
 
 
-@dataclass(frozen=True)
+@record
 class ReplyMail:
     """One reply, ready to be written as `name`."""
 
@@ -46,7 +46,7 @@ class ReplyMail:
     text: str
 
 
-@dataclass(frozen=True)
+@record
 class _Anchor:
     first: int
     last: int

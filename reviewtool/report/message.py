@@ -16,11 +16,11 @@ import email.policy
 import email.utils
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
+from reviewtool.record import record
 from reviewtool.report.safe import clean
 
 WARNING_HEADER = "X-Reviewtool-Warning"
@@ -32,7 +32,7 @@ _NOT_IN_ADDRESS = re.compile(r"[\s<>,;\"\\]")
 _QUOTED_PAIR = re.compile(r"\\(.)")
 
 
-@dataclass(frozen=True)
+@record
 class Mailbox:
     """A mailbox read from mail text: the name to show, and the address if it can be sent to."""
 

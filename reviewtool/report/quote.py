@@ -7,10 +7,10 @@ evidence sits in the patch text, so each format can show or quote those lines.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from reviewtool.diff import DiffFile
 from reviewtool.model import CATEGORIES, ApplyResult, CheckResult, Evidence, Finding, PatchOutcome, Series
+from reviewtool.record import record
 from reviewtool.report.safe import clean
 
 SEVERITY_RANK = {"error": 2, "warning": 1, "info": 0}
@@ -165,7 +165,7 @@ def one_line(text: str, limit: int) -> str:
 # --- locating evidence in a patch's diff --------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Spot:
     """Where one piece of evidence sits: file, hunk, and the first/last line index in the hunk."""
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
 from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff
 from reviewtool.errors import RulesError
 from reviewtool.model import Evidence, Series, Status
+from reviewtool.record import field, record
 
 FileText = Callable[[str], str | None]
 T = TypeVar("T")
@@ -30,7 +30,7 @@ def _always(_: int) -> bool:
     return True
 
 
-@dataclass(frozen=True)
+@record
 class AnalyzerContext:
     """What an analyzer sees: the series, its parsed diffs, and the trees when known."""
 

@@ -9,17 +9,17 @@ tell added code from context.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from reviewtool.check import cparse
 from reviewtool.check.diff import DiffFile, DiffHunk, DiffLine, locate_hunk
+from reviewtool.record import field, record
 
 _LITERALS = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|/\*.*?\*/|//.*$')
 
 
-@dataclass
+@record
 class FuncView:
     """One function (or hunk fragment) and where its rows come from in the patch."""
 
