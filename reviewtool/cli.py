@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reviewtool.errors import INTERNAL_ERROR_EXIT, Interrupted, ReviewtoolError
 
@@ -110,10 +110,35 @@ _EPILOG = ("exit status: 0 ok, 1 findings or conflicts, 2 bad input, 3 internal 
            "128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM); REVIEWTOOL_DEBUG=1 is --debug")
 
 
-def _common() -> argparse.ArgumentParser:
+def _parser_class() -> type[argparse.ArgumentParser]:
+    """argparse's parser, with a help formatter told the terminal's width.
+
+    argparse's own formatter asks `shutil.get_terminal_size` at every `add_argument`, and
+    importing shutil (with bz2, lzma and zlib) is 3 ms of every command; the width is the
+    same one, read without it.
+    """
     import argparse
 
-    common = argparse.ArgumentParser(add_help=False)
+    from reviewtool.report.console import terminal_columns
+
+    class Formatter(argparse.HelpFormatter):
+        def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                     width: int | None = None) -> None:
+            if width is None:
+                columns = os.environ.get("COLUMNS", "")
+                width = (int(columns) if columns.isdigit() and int(columns) > 0 else terminal_columns(80)) - 2
+            super().__init__(prog, indent_increment, max_help_position, width)
+
+    class Parser(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("formatter_class", Formatter)
+            super().__init__(*args, **kwargs)
+
+    return Parser
+
+
+def _common(parser_class: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    common = parser_class(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="print only errors and results")
     common.add_argument("-v", "--verbose", action="count", default=0,
                         help="say more (tracebacks on errors, dropped findings); after fetch and "
@@ -127,12 +152,12 @@ def _common() -> argparse.ArgumentParser:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    import argparse
     import importlib
 
     from reviewtool import __version__
 
-    parser = argparse.ArgumentParser(
+    parser_class = _parser_class()
+    parser = parser_class(
         prog="reviewtool",
         description="Fetch, rebase and review Linux kernel patch series.",
         epilog=_EPILOG,
@@ -143,8 +168,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("-q", dest="top_quiet", action="store_true", help="print only errors and results")
     parser.add_argument("--debug", dest="top_debug", action="store_true",
                         help="print the traceback of an error")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    common = _common()
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=parser_class)
+    common = _common(parser_class)
     modules = sorted(set(COMMANDS.values())) if only is None else [COMMANDS[only]]
     for name in modules:
         importlib.import_module(f"reviewtool.commands.{name}").register(sub, common)

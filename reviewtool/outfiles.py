@@ -13,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import stat
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -125,12 +123,16 @@ def write_set(directory: Path, files: Mapping[str, str | bytes]) -> list[Path]:
 def _stage(directory: Path) -> Iterator[Path]:
     """A hidden directory inside `directory`, removed on the way out whatever happens."""
     try:
+        import tempfile  # only a set of files is staged: writing one file needs neither
+
         stage = Path(tempfile.mkdtemp(prefix=_STAGE_PREFIX, dir=directory))
     except OSError as e:
         raise OutputError(directory, reason(e)) from None
     try:
         yield stage
     finally:
+        import shutil
+
         shutil.rmtree(stage, ignore_errors=True)
 
 

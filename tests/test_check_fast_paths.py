@@ -156,3 +156,18 @@ def test_model_objects_compare_hash_and_print_as_generated_dataclasses_do(tmp_pa
         hash(check)
     with pytest.raises(record.FrozenError):
         check.findings[0].message = "x"  # type: ignore[misc]
+
+
+def test_the_c_grammar_read_from_the_binding_is_tree_sitter_cs_own() -> None:
+    import tree_sitter
+    import tree_sitter_c
+
+    source = b"static int f(void)\n{\n\tvoid *p = kzalloc(8, GFP_KERNEL);\n\treturn p ? 0 : -ENOMEM;\n}\n"
+    mine, theirs = tree_sitter.Language(cparse._c_language()), tree_sitter.Language(tree_sitter_c.language())
+    assert (mine.abi_version, mine.node_kind_count, mine.field_count) == \
+        (theirs.abi_version, theirs.node_kind_count, theirs.field_count)
+    assert str(tree_sitter.Parser(mine).parse(source).root_node) == str(tree_sitter.Parser(theirs).parse(source).root_node)
+    code = ("import sys\nfrom reviewtool.check import cparse\n"
+            "print(cparse.parse_c('int f(void) { return 0; }').root_node.type, 'tree_sitter_c' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.split() == ["translation_unit", "False"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import sys
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -36,7 +35,7 @@ def width(styled: bool) -> int:
     """The width output is laid out for: the terminal's (COLUMNS first), else PLAIN_WIDTH."""
     if "COLUMNS" in os.environ and os.environ["COLUMNS"].isdigit():
         return int(os.environ["COLUMNS"])
-    return shutil.get_terminal_size((PLAIN_WIDTH, 24)).columns if styled else PLAIN_WIDTH
+    return terminal_columns(PLAIN_WIDTH) if styled else PLAIN_WIDTH
 
 
 def wrap_width(styled: bool) -> int | None:
@@ -45,7 +44,17 @@ def wrap_width(styled: bool) -> int | None:
     value = os.environ.get("COLUMNS", "")
     if value.isdigit() and int(value) > 0:
         return int(value)
-    return shutil.get_terminal_size((80, 24)).columns if styled else None
+    return terminal_columns(80) if styled else None
+
+
+def terminal_columns(fallback: int) -> int:
+    """shutil.get_terminal_size's columns (COLUMNS is read by the callers), without
+    importing shutil, which every command would pay for two lines."""
+    try:
+        columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+    except (AttributeError, ValueError, OSError):
+        columns = 0
+    return columns or fallback
 
 
 def capture(styled: bool) -> tuple[Console, io.StringIO]:
