@@ -237,3 +237,20 @@ def test_dash_v_after_a_command_is_verbose_and_after_fetch_a_revision(
     assert main(["check", "--no-checkpatch", "--fail-on", "never", "--store", store]) == 0
     quiet = capsys.readouterr().out
     assert "dropped: " in verbose and "dropped: " not in quiet
+
+
+@pytest.mark.parametrize("columns", ["50", "80", "200"])
+def test_help_is_laid_out_as_argparses_own_formatter_lays_it_out(columns: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parser's formatter reads the width without shutil; the help must not change."""
+    import argparse
+
+    from reviewtool.cli import build_parser
+
+    monkeypatch.setenv("COLUMNS", columns)
+    parser = build_parser()
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for p in [parser, *subs.choices.values()]:
+        ours = p.format_help()
+        p.formatter_class = argparse.HelpFormatter
+        assert ours == p.format_help()
+    assert len(subs.choices) >= 8
