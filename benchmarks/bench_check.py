@@ -10,7 +10,10 @@ series.mbox. Then, median of --runs runs each:
      rule and analyzer, keeping the series and the result in a temporary store;
   b. `reviewtool check ID --no-checkpatch`: the same series from the store;
   c. `checkpatch.pl --no-tree` on each of the 15 patch files, one run each, in sequence;
-  d. `checkpatch.pl --no-tree` once over all 15 patch files.
+  d. `checkpatch.pl --no-tree` once over all 15 patch files;
+and the floor under (a): a Python that only imports the standard-library and third-party
+modules a check of series.mbox imports, and the same check run again in a warm process
+(everything imported and every regular expression compiled).
 
 Python writes no bytecode when PYTHONDONTWRITEBYTECODE is set (as in some sandboxes); the
 timed runs drop it and a warm-up run writes the .pyc files, as an installed tool has them.
@@ -172,6 +175,34 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - t
 
 
+_FLOOR_CHILD = """
+import json, sys, time, io, contextlib
+from reviewtool.cli import main
+argv, runs = json.loads(sys.argv[1]), int(sys.argv[2])
+times = []
+for _ in range(runs + 1):
+    t = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        main(argv)
+    times.append(time.perf_counter() - t)
+print(json.dumps({"warm": times[1:], "modules": sorted(sys.modules)}))
+"""
+
+
+def floor(check_argv: list[str], runs: int, env: dict[str, str]) -> tuple[tuple[float, float, float], int,
+                                                                           tuple[float, float, float]]:
+    """(importing the library modules a check imports, how many, the check in a warm process)."""
+    out = json.loads(subprocess.run([sys.executable, "-c", _FLOOR_CHILD, json.dumps(check_argv), str(runs)], env=env,
+                                    check=True, capture_output=True, text=True, timeout=600).stdout)
+    warm = sorted(out["warm"])
+    builtin = set(sys.builtin_module_names) | {"__main__", "site", "sitecustomize", "_distutils_hack"}
+    modules = [m for m in out["modules"] if not m.startswith(("reviewtool", "encodings", "__editable__"))
+               and m not in builtin and not m.startswith("_frozen")]
+    code = "import " + ", ".join(modules)
+    imports = median_of(runs, lambda: timed([sys.executable, "-c", code], env))
+    return imports, len(modules), (statistics.median(warm), warm[0], warm[-1])
+
+
 def median_of(runs: int, fn: Callable[[], float]) -> tuple[float, float, float]:
     times = [fn() for _ in range(runs)]
     return statistics.median(times), min(times), max(times)
@@ -208,6 +239,7 @@ def main() -> int:
         mbox_cmd = [*REVIEWTOOL, "check", str(mbox), "--store", str(work / "store-mbox"), "--no-checkpatch"]
         timed(mbox_cmd, env)  # warm-up: .pyc files
         rt_mbox = median_of(args.runs, lambda: timed(mbox_cmd, env))
+        imports, n_modules, warm = floor(mbox_cmd[3:], args.runs, env)
 
         script = args.checkpatch or subprocess.run(
             ["bash", str(ROOT / "scripts" / "get-checkpatch.sh")], capture_output=True, text=True, check=True,
@@ -230,8 +262,13 @@ def main() -> int:
                                 ("checkpatch.pl --no-tree, 15 separate runs", each),
                                 ("checkpatch.pl --no-tree, one run over all 15", once)):
         print(f"{name:<52} {med:>9.3f} {lo:>7.3f} {hi:>7.3f}")
+    print(f"{'floor: importing its ' + str(n_modules) + ' library modules':<52} "
+          f"{imports[0]:>9.3f} {imports[1]:>7.3f} {imports[2]:>7.3f}")
+    print(f"{'floor: the same check again, in a warm process':<52} {warm[0]:>9.3f} {warm[1]:>7.3f} {warm[2]:>7.3f}")
     for what, t in (("check series.mbox", rt_mbox[0]), ("check ID", rt[0])):
         print(f"speed-up of {what}: {each[0] / t:.1f}x vs 15 checkpatch runs, {once[0] / t:.1f}x vs one run")
+    print(f"floor of check series.mbox (library imports + warm work): {imports[0] + warm[0]:.3f} s, "
+          f"{each[0] / (imports[0] + warm[0]):.1f}x vs 15 checkpatch runs")
     ok = rt_mbox[0] <= 0.1 and each[0] / rt_mbox[0] >= 20
     print(f"target (check series.mbox <= 0.1 s and >= 20x faster than 15 checkpatch runs): "
           f"{'met' if ok else 'NOT met'}")
