@@ -13,7 +13,8 @@ series.mbox. Then, median of --runs runs each:
   d. `checkpatch.pl --no-tree` once over all 15 patch files;
 and the floor under (a): a Python that only imports the standard-library and third-party
 modules a check of series.mbox imports, and the same check run again in a warm process
-(everything imported and every regular expression compiled).
+(everything imported, every regular expression compiled, and the C parse caches kept: a
+lower bound of the work).
 
 Python writes no bytecode when PYTHONDONTWRITEBYTECODE is set (as in some sandboxes); the
 timed runs drop it and a warm-up run writes the .pyc files, as an installed tool has them.
