@@ -63,13 +63,17 @@ def _c_language() -> Any:
     for folder in (spec.submodule_search_locations or []) if spec is not None else []:
         for suffix in importlib.machinery.EXTENSION_SUFFIXES:
             path = os.path.join(folder, "_binding" + suffix)
-            if os.path.isfile(path):
+            if not os.path.isfile(path):
+                continue
+            try:
                 loader = importlib.machinery.ExtensionFileLoader("tree_sitter_c._binding", path)
                 binding = importlib.util.spec_from_file_location("tree_sitter_c._binding", path, loader=loader)
                 if binding is not None:
                     module = importlib.util.module_from_spec(binding)
                     loader.exec_module(module)
                     return module.language()
+            except (ImportError, AttributeError, OSError):  # another layout: the package knows best
+                break
     import tree_sitter_c
 
     return tree_sitter_c.language()
