@@ -125,8 +125,7 @@ def _parser_class() -> type[argparse.ArgumentParser]:
         def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
                      width: int | None = None) -> None:
             if width is None:
-                columns = os.environ.get("COLUMNS", "")
-                width = (int(columns) if columns.isdigit() and int(columns) > 0 else terminal_columns(80)) - 2
+                width = terminal_columns(80) - 2  # what argparse's own formatter asks shutil for
             super().__init__(prog, indent_increment, max_help_position, width)
 
     class Parser(argparse.ArgumentParser):

@@ -48,8 +48,11 @@ def wrap_width(styled: bool) -> int | None:
 
 
 def terminal_columns(fallback: int) -> int:
-    """shutil.get_terminal_size's columns (COLUMNS is read by the callers), without
-    importing shutil, which every command would pay for two lines."""
+    """`shutil.get_terminal_size(...).columns`: COLUMNS, else the terminal's, else FALLBACK
+    (without importing shutil, which every command would pay for these few lines)."""
+    value = os.environ.get("COLUMNS", "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
     try:
         columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
     except (AttributeError, ValueError, OSError):
