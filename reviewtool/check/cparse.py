@@ -60,20 +60,20 @@ def _c_language() -> Any:
     import importlib.util
 
     spec = importlib.util.find_spec("tree_sitter_c")
-    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-            path = os.path.join(folder, "_binding" + suffix)
-            if not os.path.isfile(path):
-                continue
-            try:
-                loader = importlib.machinery.ExtensionFileLoader("tree_sitter_c._binding", path)
-                binding = importlib.util.spec_from_file_location("tree_sitter_c._binding", path, loader=loader)
-                if binding is not None:
-                    module = importlib.util.module_from_spec(binding)
-                    loader.exec_module(module)
-                    return module.language()
-            except (ImportError, AttributeError, OSError):  # another layout: the package knows best
-                break
+    folders = spec.submodule_search_locations if spec is not None else None
+    name = "tree_sitter_c._binding"
+    paths = [os.path.join(folder, "_binding" + suffix) for folder in folders or ()
+             for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+    path = next(filter(os.path.isfile, paths), None)
+    try:
+        loader = importlib.machinery.ExtensionFileLoader(name, path or "")
+        binding = importlib.util.spec_from_file_location(name, path, loader=loader) if path else None
+        if binding is not None:
+            module = importlib.util.module_from_spec(binding)
+            loader.exec_module(module)
+            return module.language()
+    except (ImportError, AttributeError, OSError):  # another layout: the package knows best
+        pass
     import tree_sitter_c
 
     return tree_sitter_c.language()
