@@ -20,12 +20,14 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
+from reviewtool import rx
+
 FileKind = Literal["c", "header", "asm", "kconfig", "makefile", "lds", "dt", "doc", "other"]
 FileStatus = Literal["modified", "added", "deleted", "renamed", "binary", "mode"]
 LineKind = Literal["+", "-", " "]
 
-HUNK_RE = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
-_INDEX_RE = re.compile(r"^index ([0-9a-fA-F]+)\.\.([0-9a-fA-F]+)(?: (\d+))?$")
+HUNK_RE = rx.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
+_INDEX_RE = rx.compile(r"^index ([0-9a-fA-F]+)\.\.([0-9a-fA-F]+)(?: (\d+))?$")
 _ESCAPES = {"a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
 _MAX_RESTORED_BLANKS = 3  # blank context lines a mailer may have cut from the end of a diff
 

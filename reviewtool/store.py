@@ -13,16 +13,16 @@ import errno
 import fcntl
 import json
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from reviewtool import rx
 from reviewtool.errors import StoreError
 from reviewtool.model import SCHEMA_VERSION, Series, from_json, to_json
 from reviewtool.outfiles import reason, write_atomic
 
-_NAME = re.compile(r"[\w-]+")  # could be a store id (a directory name) or a prefix of one
+_NAME = rx.compile(r"[\w-]+")  # could be a store id (a directory name) or a prefix of one
 
 
 class Store:

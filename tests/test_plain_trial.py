@@ -263,7 +263,8 @@ def test_check_and_rebase_of_a_file_leave_the_repository_and_all_but_the_store_a
     assert sorted(p.name for p in kept.iterdir()) == ["check.json", "rebase.json", "series.json", "thread.mbox"]
     written = {p.relative_to(home).as_posix() for p in home.rglob("*")} - {p.relative_to(home).as_posix()
                                                                               for p in outside_before}
-    assert written <= {".cache", ".cache/reviewtool", ".cache/reviewtool/rule-packs.cache"}  # the rule-pack cache
+    assert written <= {".cache", ".cache/reviewtool", ".cache/reviewtool/rule-packs.cache",  # the rule-pack cache
+                       ".cache/reviewtool/regex.cache"}  # and the compiled regexes (rx.py)
 
 
 # --- hostile files: one line on stderr and exit 2 -------------------------------------------------

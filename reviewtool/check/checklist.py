@@ -9,9 +9,9 @@ left out: the checklist is about what the series changes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
+from reviewtool import rx
 from reviewtool.model import CATEGORIES, SEVERITIES, STATUSES, Category, ChecklistItem, Evidence, Finding
 from reviewtool.record import replace
 
@@ -69,7 +69,7 @@ def build_checklist(findings: Iterable[Finding]) -> tuple[ChecklistItem, ...]:
 
 
 _NAME = r"[A-Za-z_]\w*\(\)"
-_NAMES = re.compile(rf"(?:\b(?P<verb>Is|Are) )?(?P<names>{_NAME}(?:(?:, | and | or ){_NAME})*)")
+_NAMES = rx.compile(rf"(?:\b(?P<verb>Is|Are) )?(?P<names>{_NAME}(?:(?:, | and | or ){_NAME})*)")
 _SLOT = "\x00"
 
 
@@ -83,7 +83,7 @@ def question_shape(question: str) -> tuple[str, list[str]]:
     if m is None:
         return question, []
     verb = f"{_SLOT}verb{_SLOT} " if m.group("verb") else ""
-    return question[:m.start()] + verb + _SLOT + question[m.end():], re.findall(_NAME, m.group("names"))
+    return question[:m.start()] + verb + _SLOT + question[m.end():], rx.findall(_NAME, m.group("names"))
 
 
 def _fill(shape: str, names: list[str], questions: list[str]) -> str:

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from reviewtool import rx
+
 # annotations that only confuse the grammar; replaced by spaces of the same length
 _ANNOTATIONS = (
     "__init", "__exit", "__ref", "__noreturn", "__nocfi", "__user", "__iomem", "__force",
@@ -24,16 +26,16 @@ _ANNOTATIONS = (
     "__no_sanitize_address", "__counted_by", "__trace_foo", "__head", "__meminit",
     "__cpuinit", "__devinit", "__kexec_init", "__no_kcsan", "__noinline",
 )
-_ANNOTATION_RE = re.compile(
+_ANNOTATION_RE = rx.compile(
     r"\b(?:" + "|".join(re.escape(a) for a in _ANNOTATIONS) + r")\b"
     r"|\b__(?:attribute__|aligned|section|printf|scanf|counted_by|alias|designated_init)\s*\(\((?:[^()]|\([^()]*\))*\)\)"
     r"|\b__(?:aligned|section|printf|scanf|counted_by|alias)\s*\((?:[^()]|\([^()]*\))*\)"
 )
-_DEFINE_MACRO_RE = re.compile(r"^(?:SYSCALL|COMPAT_SYSCALL)_DEFINE\d$")
+_DEFINE_MACRO_RE = rx.compile(r"^(?:SYSCALL|COMPAT_SYSCALL)_DEFINE\d$")
 
 
 def _blank(m: re.Match[str]) -> str:
-    return re.sub(r"[^\n]", " ", m.group(0))
+    return rx.sub(r"[^\n]", " ", m.group(0))
 
 
 def blank_annotations(text: str) -> str:
@@ -185,7 +187,7 @@ def walk(node: Any) -> Iterator[Any]:
 
 # --- without a parser: hunk lines and git's section header ---------------------------
 
-_C_DEF_START_RE = re.compile(r"^(?!(?:if|for|while|switch|return|else|do|case|typedef)\b)[A-Za-z_][\w\s\*,()]*?\b([A-Za-z_]\w*)\s*\(")
+_C_DEF_START_RE = rx.compile(r"^(?!(?:if|for|while|switch|return|else|do|case|typedef)\b)[A-Za-z_][\w\s\*,()]*?\b([A-Za-z_]\w*)\s*\(")
 _C_KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "sizeof", "typeof", "__typeof__",
                          "defined", "__attribute__", "offsetof"})
 
@@ -204,7 +206,7 @@ def c_definition_name(line: str) -> str | None:
     if name in _C_KEYWORDS:
         return None
     if _DEFINE_MACRO_RE.match(name):
-        arg = re.match(r"\w+\(\s*(\w+)", line)
+        arg = rx.match(r"\w+\(\s*(\w+)", line)
         return f"sys_{arg.group(1)}" if arg else name
     return name
 
@@ -243,13 +245,13 @@ def signature_shape(lines: list[str], start: int) -> str:
     return "definition"
 
 
-_ASM_START_RE = re.compile(
+_ASM_START_RE = rx.compile(
     r"^\s*(?:SYM_(?:CODE|FUNC|TYPED_FUNC|DATA)_START\w*|ENTRY|GLOBAL|WEAK)\s*\(\s*\\?([A-Za-z_.$][\w.$]*)"
 )
-_ASM_END_RE = re.compile(r"^\s*(?:SYM_\w*_END\w*|ENDPROC|END)\s*\(\s*\\?([A-Za-z_.$][\w.$]*)")
-_ASM_LABEL_RE = re.compile(r"^([A-Za-z_$][\w$]*):")
-_ASM_MACRO_RE = re.compile(r"^\s*\.macro\s+([A-Za-z_][\w]*)")
-_ASM_ENDM_RE = re.compile(r"^\s*\.endm\b")
+_ASM_END_RE = rx.compile(r"^\s*(?:SYM_\w*_END\w*|ENDPROC|END)\s*\(\s*\\?([A-Za-z_.$][\w.$]*)")
+_ASM_LABEL_RE = rx.compile(r"^([A-Za-z_$][\w$]*):")
+_ASM_MACRO_RE = rx.compile(r"^\s*\.macro\s+([A-Za-z_][\w]*)")
+_ASM_ENDM_RE = rx.compile(r"^\s*\.endm\b")
 
 
 def asm_symbol_in_lines(lines: list[str]) -> tuple[bool, str | None]:
@@ -267,7 +269,7 @@ def asm_symbol_in_lines(lines: list[str]) -> tuple[bool, str | None]:
     return False, None
 
 
-_SECTION_ASM_RE = re.compile(r"(?:SYM_\w*START\w*|ENTRY|\.macro)\s*\(?\s*\\?([A-Za-z_.$][\w.$]*)|^([A-Za-z_$][\w$]*):")
+_SECTION_ASM_RE = rx.compile(r"(?:SYM_\w*START\w*|ENTRY|\.macro)\s*\(?\s*\\?([A-Za-z_.$][\w.$]*)|^([A-Za-z_$][\w$]*):")
 
 
 def function_from_section(section: str, kind: str) -> str | None:

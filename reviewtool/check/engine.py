@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
+from reviewtool import rx
 from reviewtool.check import lineage, project
 from reviewtool.check.diff import DiffFile, DiffHunk, DiffLine, PatchDiff, parse_patch, parse_series
 from reviewtool.check.project import TargetTree
@@ -25,7 +26,7 @@ FileText = Callable[[str], str | None]
 
 _MAX_LINES = 12  # lines of code kept per piece of evidence
 _COMMENT = ("/*", "*", "//")
-_INCLUDE = re.compile(r"\s*#\s*include\b")
+_INCLUDE = rx.compile(r"\s*#\s*include\b")
 
 
 class Dropped(NamedTuple):

@@ -15,14 +15,15 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from reviewtool import rx
 from reviewtool.errors import RulesError
 from reviewtool.model import Category, Evidence, Finding, Patch, Series, Severity
 from reviewtool.record import replace
 
 TIMEOUT = 120.0  # seconds for one patch
-_HEAD = re.compile(r"^(ERROR|WARNING|CHECK):([A-Z0-9_]+): (.*)$", re.M)
-_WHERE = re.compile(r"^#(\d+): (?:FILE: (.+?):(\d+):)?")
-_CARET = re.compile(r"^\s*\^\s*$")
+_HEAD = rx.compile(r"^(ERROR|WARNING|CHECK):([A-Z0-9_]+): (.*)$", re.M)
+_WHERE = rx.compile(r"^#(\d+): (?:FILE: (.+?):(\d+):)?")
+_CARET = rx.compile(r"^\s*\^\s*$")
 
 _SEVERITY: dict[str, Severity] = {"ERROR": "error", "WARNING": "warning", "CHECK": "info"}
 _CATEGORY_BY_TYPE: dict[str, Category] = {
@@ -48,7 +49,7 @@ _CATEGORY_BY_TYPE: dict[str, Category] = {
     "FILE_PATH_CHANGES": "docs", "UNDOCUMENTED_DT_STRING": "docs", "DT_SPLIT_BINDING_PATCH": "docs",
     "DT_SCHEMA_BINDING_PATCH": "docs", "UNDOCUMENTED_SETUP": "docs", "TYPO_SPELLING": "docs",
 }
-_COMMIT_TYPES = re.compile(r"SIGN_OFF|FIXES|COMMIT|GERRIT|EMAIL_SUBJECT|STABLE|REPORTED_BY|DIFF_IN_COMMIT|"
+_COMMIT_TYPES = rx.compile(r"SIGN_OFF|FIXES|COMMIT|GERRIT|EMAIL_SUBJECT|STABLE|REPORTED_BY|DIFF_IN_COMMIT|"
                            r"DUPLICATED_SIG|PATCH_PREFIX|BAD_SIGN|LORE|UTF8_BEFORE_PATCH")
 _QUESTIONS = {
     "commit_msg_trailers": "checkpatch.pl flags the commit message or trailers ({type}): should it be "
@@ -147,7 +148,7 @@ def _moved_pre_existing(findings: list[Finding], series: Series) -> list[Finding
 def parse_output(text: str, patch_index: int) -> list[Finding]:
     """Findings from checkpatch's `--show-types` report for one patch."""
     findings: list[Finding] = []
-    blocks = re.split(r"\n\s*\n", text.replace("\r\n", "\n"))
+    blocks = rx.split(r"\n\s*\n", text.replace("\r\n", "\n"))
     for block in blocks:
         lines = block.strip("\n").split("\n")
         m = _HEAD.match(lines[0]) if lines else None

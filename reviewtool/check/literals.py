@@ -12,8 +12,9 @@ flags, unusual escapes) gives None, and the regexes are then simply run.
 
 from __future__ import annotations
 
-import re
 from functools import cache
+
+from reviewtool import rx
 
 Factor = frozenset[str]  # one of these strings is in every match
 
@@ -40,7 +41,7 @@ def required(sources: tuple[str, ...]) -> Factor | None:
     return frozenset(out) if out else None
 
 
-_PLAIN = re.compile(r"[A-Za-z0-9_ ,:;'\"/<>=!@%&~`-]+")  # characters that only stand for themselves
+_PLAIN = rx.compile(r"[A-Za-z0-9_ ,:;'\"/<>=!@%&~`-]+")  # characters that only stand for themselves
 _ZERO_ESCAPES = frozenset("bBAZ")
 _CLASS_ESCAPES = frozenset("dDsSwW")
 _CHAR_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "f": "\f", "v": "\v", "a": "\a"}

@@ -11,13 +11,15 @@ import re
 from collections.abc import Callable
 from functools import cache
 
+from reviewtool import rx
+
 
 def lazy(source: str, flags: int = 0) -> Callable[[], re.Pattern[str]]:
     """A module-level regex that only some runs need: `lazy(r"...")()` compiles it on first use."""
 
     @cache
     def get() -> re.Pattern[str]:
-        return re.compile(source, flags)
+        return rx.compile(source, flags)
 
     return get
 
@@ -25,7 +27,7 @@ def lazy(source: str, flags: int = 0) -> Callable[[], re.Pattern[str]]:
 @cache
 def compiled(sources: tuple[str, ...], flags: int) -> tuple[re.Pattern[str], ...]:
     """The regexes compiled with `flags`, in order (each list once per process)."""
-    return tuple(re.compile(p, flags) for p in sources)
+    return tuple(rx.compile(p, flags) for p in sources)
 
 
 @cache
@@ -45,12 +47,12 @@ def alternation(sources: tuple[str, ...]) -> re.Pattern[str] | None:
     if not parts:
         return None
     try:
-        return re.compile("|".join(parts), re.MULTILINE)
+        return rx.compile("|".join(parts), re.MULTILINE)
     except re.error:
         return None
 
 
-_LEADING_FLAGS = re.compile(r"\(\?([imsx]+)\)")
+_LEADING_FLAGS = rx.compile(r"\(\?([imsx]+)\)")
 
 
 def _joinable(source: str) -> str | None:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Literal, NamedTuple, Protocol
 
+from reviewtool import rx
 from reviewtool.diff import DiffFile
 from reviewtool.model import Patch
 
@@ -74,21 +75,21 @@ _USER_TOP = {
 # Top-level names every project may have: only their content tells.
 _SHARED_TOP = frozenset({"Makefile", "README", "README.md", "COPYING", ".gitignore"})
 
-_SUBJECT_TAG = re.compile(r"\[[^\]]*\b(kexec-tools|makedumpfile|crash-utility|crash)\b[^\]]*\]", re.I)
-_SUBJECT_PREFIX = re.compile(r"^\s*(kexec-tools|makedumpfile)\s*[:/]", re.I)
-_SUBJECT_CRASH = re.compile(r"^\s*crash\s*:", re.I)  # also a kernel prefix (kernel/crash_*.c)
-_KERNEL_TEXT = re.compile(
+_SUBJECT_TAG = rx.compile(r"\[[^\]]*\b(kexec-tools|makedumpfile|crash-utility|crash)\b[^\]]*\]", re.I)
+_SUBJECT_PREFIX = rx.compile(r"^\s*(kexec-tools|makedumpfile)\s*[:/]", re.I)
+_SUBJECT_CRASH = rx.compile(r"^\s*crash\s*:", re.I)  # also a kernel prefix (kernel/crash_*.c)
+_KERNEL_TEXT = rx.compile(
     r"#\s*include\s*<(?:linux|asm|asm-generic|uapi|crypto|net|trace|drm|kunit)/"
     r"|\b(?:MODULE_(?:LICENSE|AUTHOR|DESCRIPTION)|EXPORT_SYMBOL(?:_GPL)?|KBUILD_\w+|CONFIG_\w+)\b"
     r"|\bobj-(?:y|m|\$\()|\$\(srctree\)|^\s*(?:SUB|PATCH)LEVEL\s*="
     r"|\b(?:printk|pr_(?:err|warn|info|debug|notice)|kmalloc|kzalloc|kfree|vmalloc)\s*\(")
-_USER_TEXT = re.compile(
+_USER_TEXT = rx.compile(
     r"#\s*include\s*<(?:stdio|stdlib|string|unistd|fcntl|getopt|errno|libelf|gelf|zlib|bzlib|zstd"
     r"|elfutils/\w+|lzo/\w+|snappy-c|sys/\w+)\.h>"
     r"|\b(?:printf|fprintf|malloc|calloc|realloc|free|strdup|perror|getopt_long)\s*\("
     r"|\b(?:makedumpfile|kexec-tools|LINKTYPE|USELZO|USESNAPPY|USEZSTD)\b"
     r"|(?<![\w-])-l(?:elf|dw|bz2|z|lzo2|snappy|zstd|ebl|dl)\b")
-_PROJECT_WORD = re.compile(r"\b(makedumpfile|kexec-tools|LINKTYPE|USELZO|USESNAPPY|USEZSTD)\b", re.I)
+_PROJECT_WORD = rx.compile(r"\b(makedumpfile|kexec-tools|LINKTYPE|USELZO|USESNAPPY|USEZSTD)\b", re.I)
 _MIN_FOUND = 0.5  # share of a shared file's old lines that must be in the tree's file
 
 

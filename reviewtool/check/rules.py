@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
+from reviewtool import rx
 from reviewtool.check.checklist import CATEGORIES, SEVERITIES
 from reviewtool.check.literals import required
 from reviewtool.check.patterns import alternation, compiled, glob_match
@@ -303,7 +304,7 @@ def _check_fields(entry: dict[str, Any], fail: Fail) -> None:
         if key in entry and (not isinstance(entry[key], str) or not entry[key].strip()):
             hint = " (commit-message regexes go in 'commit_message')" if key == "message" else ""
             raise fail(f"'{key}' must be a non-empty string{hint}")
-    if not re.match(_ID_RE, entry["id"]):
+    if not rx.match(_ID_RE, entry["id"]):
         raise fail("id must be UPPER-KEBAB-CASE, e.g. KEXEC-CRASH-PGTABLE")
     if "\n" in entry["title"]:
         raise fail("title must be one line")
@@ -334,7 +335,7 @@ def _check_matching(entry: dict[str, Any], lists: dict[str, tuple[str, ...]], an
                     fail: Fail) -> None:
     """A rule finds its hits either by an analyzer or by patterns, never both, never neither."""
     if analyzer is not None:
-        if not re.match(_ANALYZER_RE, analyzer):
+        if not rx.match(_ANALYZER_RE, analyzer):
             raise fail(f"analyzer '{analyzer}' is not a module name")
         if not (ANALYZERS_DIR / f"{analyzer}.py").is_file():
             raise fail(f"unknown analyzer '{analyzer}' (no reviewtool/check/analyzers/{analyzer}.py)")
@@ -362,7 +363,7 @@ def _doc(doc: Any, fail: Fail) -> RuleDoc:
 def _check_regexes(patterns: tuple[str, ...], key: str, fail: Any) -> None:
     for p in patterns:
         try:
-            re.compile(p, _flags(key))
+            rx.compile(p, _flags(key))
         except re.error as e:
             raise fail(f"invalid regex in '{key}': {p!r}: {e}") from None
 

@@ -21,23 +21,25 @@ import re
 from email.message import EmailMessage
 from typing import Literal
 
+from reviewtool import rx
+
 BotKind = Literal["robot-suggestion", "commit-notification", "applied"]
 # What each kind is called in a summary.
 KIND_TITLES: dict[str, str] = {"robot-suggestion": "robot suggestion", "commit-notification": "commit notification",
                                "applied": "applied notice"}
 
-_AUTOMATED = re.compile(r"(?:^|[^a-z0-9])(?:robot|[a-z]*bot[0-9]?|lkp|no-?reply|ci|buildbot|autobuild)(?:[^a-z0-9]|$)", re.I)
+_AUTOMATED = rx.compile(r"(?:^|[^a-z0-9])(?:robot|[a-z]*bot[0-9]?|lkp|no-?reply|ci|buildbot|autobuild)(?:[^a-z0-9]|$)", re.I)
 # "[tip: x86/urgent]", "[git:media_tree/master]", "[net-next:main]": a tree and a branch, no PATCH.
-_TREE_PREFIX = re.compile(r"^\s*\[(?![^\]]*\bpatch\b)[\w.+-]+(?: tree)?:\s*[\w.+/-]+\]", re.I)
-_MERGED_BODY = re.compile(
+_TREE_PREFIX = rx.compile(r"^\s*\[(?![^\]]*\bpatch\b)[\w.+-]+(?: tree)?:\s*[\w.+/-]+\]", re.I)
+_MERGED_BODY = rx.compile(
     r"^(?:The following commit has been merged into|This is a note to let you know that I've just added the patch"
     r"|The patch below (?:does not apply|was merged)|Commit-ID:\s+[0-9a-f]{12,})", re.I | re.M)
-_APPLIED = re.compile(
+_APPLIED = rx.compile(
     r"^\s*(?:(?:applied|queued|pushed|picked up|merged)\b[^\n]{0,120}\b(?:thanks?|thank you)\b"
     r"|(?:thanks?|thank you)[,!. ]+(?:applied|queued|pushed|picked up|merged)\b"
     r"|This (?:patch|series) was applied to\b)", re.I | re.M)
-_DIFF = re.compile(r"^(?:diff --git |--- \S+\n\+\+\+ )", re.M)
-_TRAILER = re.compile(r"^(Reported-by|Signed-off-by):\s*(.+)$", re.I | re.M)
+_DIFF = rx.compile(r"^(?:diff --git |--- \S+\n\+\+\+ )", re.M)
+_TRAILER = rx.compile(r"^(Reported-by|Signed-off-by):\s*(.+)$", re.I | re.M)
 
 
 def _text(msg: EmailMessage) -> str:
@@ -93,7 +95,7 @@ def bot_kind(msg: EmailMessage) -> BotKind | None:
     subject = head.get("subject", "")
     sender = head.get("from", "")
     replying = bool(head.get("in-reply-to") or head.get("references"))
-    is_reply = bool(re.match(r"^\s*(?:re|aw|sv|antw)\s*:", subject, re.I))
+    is_reply = bool(rx.match(r"^\s*(?:re|aw|sv|antw)\s*:", subject, re.I))
     text = _text(msg)
     own = _unquoted(text)
     if not is_reply and (_TREE_PREFIX.match(subject) or _MERGED_BODY.search(own[:2000])):
@@ -106,8 +108,8 @@ def bot_kind(msg: EmailMessage) -> BotKind | None:
     return None
 
 
-_SCISSORS = re.compile(r"^\s*-{2,}\s*(?:>8|8<)\s*-{2,}\s*$|^\s*>8\s*$", re.M)
-_PASTED_HEAD = re.compile(r"^(?:Subject: |From: .*<[^>]+>$|Date: )", re.M)
+_SCISSORS = rx.compile(r"^\s*-{2,}\s*(?:>8|8<)\s*-{2,}\s*$|^\s*>8\s*$", re.M)
+_PASTED_HEAD = rx.compile(r"^(?:Subject: |From: .*<[^>]+>$|Date: )", re.M)
 
 
 def pasted_patch_start(text: str) -> int | None:

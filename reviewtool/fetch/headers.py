@@ -20,12 +20,13 @@ import re
 from email.message import EmailMessage
 from typing import NamedTuple
 
+from reviewtool import rx
 from reviewtool.fetch.mbox import HEADER_ERRORS
 
-DIFF_RE = re.compile(r"^(---.*\n\+\+\+|GIT binary patch|diff --git \w/\S+ \w/\S+)", flags=re.M | re.I)
-DIFFSTAT_RE = re.compile(r"^\s*\d+ file.*\d+ (insertion|deletion)", flags=re.M | re.I)
-_MSGID = re.compile(r"<([^>]+)>")
-_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+DIFF_RE = rx.compile(r"^(---.*\n\+\+\+|GIT binary patch|diff --git \w/\S+ \w/\S+)", flags=re.M | re.I)
+DIFFSTAT_RE = rx.compile(r"^\s*\d+ file.*\d+ (insertion|deletion)", flags=re.M | re.I)
+_MSGID = rx.compile(r"<([^>]+)>")
+_SPECIALS = rx.compile(r'[][\\()<>@,:;".]')
 
 
 def _utf8_unencoded() -> email.charset.Charset:
@@ -61,12 +62,12 @@ def clean_header(hdrval: str | None) -> str:
     if hdrval is None:
         return ""
     if hdrval.find("=?") >= 0:
-        if re.search(r"<\S+@\S+>", hdrval, flags=re.I | re.M):
+        if rx.search(r"<\S+@\S+>", hdrval, flags=re.I | re.M):
             newaddrs = []
             for addr in email.utils.getaddresses([hdrval]):
                 if addr[0].find("=?") >= 0:
                     addr = (clean_header(addr[0]), addr[1])
-                if re.search(r"[^\w\s]", addr[0]):
+                if rx.search(r"[^\w\s]", addr[0]):
                     newaddrs.append(f'"{email.utils.quote(addr[0])}" <{addr[1]}>')
                 else:
                     newaddrs.append(formataddr(addr))
@@ -83,7 +84,7 @@ def clean_header(hdrval: str | None) -> str:
                 decoded += hstr
     else:
         decoded = hdrval
-    return re.sub(r"\n?\s+", " ", decoded).strip()
+    return rx.sub(r"\n?\s+", " ", decoded).strip()
 
 
 def addresses(msg: EmailMessage, header: str) -> tuple[str, ...]:
@@ -128,28 +129,28 @@ def subject(raw: str | None) -> Subject:
     reply = resend = patch = False
     revision, counter, expected = 1, 1, 1
     revision_inferred = counters_inferred = True
-    text = re.sub(r"\s+", " ", clean_header(raw)).strip()
+    text = rx.sub(r"\s+", " ", clean_header(raw)).strip()
     full = text
-    if re.search(r"^(Re|Aw|Fwd):", text, re.I) or re.search(r"^\w{2,3}:\s*\[", text):
-        text = re.sub(r"^\w{2,3}:\s*\[", "[", text)
+    if rx.search(r"^(Re|Aw|Fwd):", text, re.I) or rx.search(r"^\w{2,3}:\s*\[", text):
+        text = rx.sub(r"^\w{2,3}:\s*\[", "[", text)
         reply = True
     while True:
         old = text
-        text = re.sub(r"\[([^]]*)\[([^\[\]]*)]", r"[\1\2]", text)
-        text = re.sub(r"\[([^]]*)]([^\[\]]*)]", r"[\1\2]", text)
+        text = rx.sub(r"\[([^]]*)\[([^\[\]]*)]", r"[\1\2]", text)
+        text = rx.sub(r"\[([^]]*)]([^\[\]]*)]", r"[\1\2]", text)
         if old == text:
             break
     while text.find("[") == 0:
-        m = re.search(r"^\[([^]]*)]", text)
+        m = rx.search(r"^\[([^]]*)]", text)
         if not m:
             break
-        bracketed = re.sub(r"(patch)(v\d+)", r"\1 \2", m.groups()[0].strip(), flags=re.I)
+        bracketed = rx.sub(r"(patch)(v\d+)", r"\1 \2", m.groups()[0].strip(), flags=re.I)
         for chunk in bracketed.split():
             chunk = chunk.strip(",;")
-            if re.search(r"^\d{1,4}/\d{1,4}$", chunk):
+            if rx.search(r"^\d{1,4}/\d{1,4}$", chunk):
                 n, of = chunk.split("/")
                 counter, expected, counters_inferred = int(n), int(of), False
-            elif re.search(r"^v\d+$", chunk, re.IGNORECASE):
+            elif rx.search(r"^v\d+$", chunk, re.IGNORECASE):
                 revision, revision_inferred = int(chunk[1:]), False
             elif chunk.lower().find("rfc") == 0:
                 pass
@@ -157,7 +158,7 @@ def subject(raw: str | None) -> Subject:
                 resend = True
             elif chunk.lower().find("patch") == 0:
                 patch = True
-        text = re.sub(r"^\s*\[[^]]*]\s*", "", text)
+        text = rx.sub(r"^\s*\[[^]]*]\s*", "", text)
     return Subject(full, text, reply, resend, patch, revision, counter, expected, revision_inferred,
                    counters_inferred)
 

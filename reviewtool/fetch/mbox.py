@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from email.message import EmailMessage, Message
 
+from reviewtool import rx
 from reviewtool.fetch.limits import MAX_MIME_DEPTH
 
 # b4.emlpolicy and liblore.emlpolicy, made the same way.
@@ -65,7 +66,7 @@ def _too_deep(msg: Message) -> bool:
     return False
 
 
-_RAW_MSGID = re.compile(rb"^Message-ID:[ \t]*<?([^\s<>]{1,200})>?", re.I | re.M)
+_RAW_MSGID = rx.compile(rb"^Message-ID:[ \t]*<?([^\s<>]{1,200})>?", re.I | re.M)
 
 
 def _raw_name(data: bytes) -> str | None:
@@ -135,7 +136,7 @@ def _cut_long_lists(msg: EmailMessage) -> None:
 
 
 NAMED_DOMAIN = "format-patch.reviewtool.invalid"
-_MSGID = re.compile(r"<([^>]+)>")
+_MSGID = rx.compile(r"<([^>]+)>")
 
 
 def _has_msgid(msg: EmailMessage) -> bool:
@@ -153,8 +154,8 @@ def named_id(data: bytes) -> str:
 
 
 # liblore's mbox `From ` line and mboxrd escape
-_FROM_LINE = re.compile(rb"^From \S+.*\d\d:\d\d:\d\d.*\d{4}")
-_GT_FROM = re.compile(rb"^>+From ")
+_FROM_LINE = rx.compile(rb"^From \S+.*\d\d:\d\d:\d\d.*\d{4}")
+_GT_FROM = rx.compile(rb"^>+From ")
 
 
 def split(data: bytes) -> list[bytes]:

@@ -21,6 +21,7 @@ import re
 from email.message import EmailMessage
 from typing import NamedTuple
 
+from reviewtool import rx
 from reviewtool.fetch import bots, headers, mbox
 from reviewtool.fetch.limits import MAX_SERIES_PATCHES
 from reviewtool.fetch.patchids import patch_ids
@@ -29,9 +30,9 @@ from reviewtool.model import Cover, Patch, Series
 
 # A line b4's trailer finder could take (`Name: value`): a cover letter that answers another
 # mail and has one may be taken by b4 for a reply (it looks for trailers there).
-_MAYBE_TRAILER = re.compile(r"^\s*\w\S+:\s", re.M)
-_COUNTER = re.compile(r"\d+/\d+")
-_PREFIX = re.compile(r"\s*((?:\[[^\]]*\]\s*)+)")
+_MAYBE_TRAILER = rx.compile(r"^\s*\w\S+:\s", re.M)
+_COUNTER = rx.compile(r"\d+/\d+")
+_PREFIX = rx.compile(r"\s*((?:\[[^\]]*\]\s*)+)")
 
 
 class _Mail(NamedTuple):
@@ -129,15 +130,15 @@ def _meta(first_two: list[_Mail]) -> tuple[str | None, str | None, tuple[str, ..
     prereq: list[str] = []
     for m in first_two:
         if not base and "\nbase-commit:" in m.body:
-            found = re.search(r"^base-commit: .*?([\da-f]+)", m.body, flags=re.I | re.M)
+            found = rx.search(r"^base-commit: .*?([\da-f]+)", m.body, flags=re.I | re.M)
             if found:
                 base = found.groups()[0]
         if not change and "\nchange-id:" in m.body:
-            found = re.search(r"^change-id:\s+(\S+)", m.body, flags=re.I | re.M)
+            found = rx.search(r"^change-id:\s+(\S+)", m.body, flags=re.I | re.M)
             if found:
                 change = found.groups()[0]
         if not prereq and "\nprerequisite-patch-id:" in m.body:
-            prereq = re.findall(r"^prerequisite-patch-id:\s+(\S+)", m.body, flags=re.I | re.M)
+            prereq = rx.findall(r"^prerequisite-patch-id:\s+(\S+)", m.body, flags=re.I | re.M)
     return base, change, tuple(prereq)
 
 

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import b4
 
+from reviewtool import rx
 from reviewtool.errors import SourceError
 from reviewtool.fetch import bots, mbox
 from reviewtool.fetch.limits import (
@@ -27,8 +28,8 @@ from reviewtool.fetch.limits import (
 )
 
 # N/M in the [PATCH ...] prefix, and the prefix itself (after any Re:/Aw:/Fwd:).
-_COUNTER = re.compile(r"(?<![\w/])(\d+)/(\d+)(?![\w/])")
-_PREFIXES = re.compile(r"\s*(?:\w{2,3}:\s*)*((?:\[[^\]]*\]\s*)+)")
+_COUNTER = rx.compile(r"(?<![\w/])(\d+)/(\d+)(?![\w/])")
+_PREFIXES = rx.compile(r"\s*(?:\w{2,3}:\s*)*((?:\[[^\]]*\]\s*)+)")
 _BAD_INPUT = mbox.HEADER_ERRORS
 
 
@@ -190,7 +191,7 @@ def _name(mid: str, msg: EmailMessage) -> str:
     return (f"<{mid}>" if mid else "a mail") + (f" ({subject})" if subject else "")
 
 
-_TRAILER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]):\s*(\S.*)$", re.M)
+_TRAILER_LINE = rx.compile(r"^([A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]):\s*(\S.*)$", re.M)
 
 
 def drop_pasted_trailers(lmsg: Any) -> None:

@@ -10,19 +10,19 @@ into threads and read by b4 revision by revision, as `fetch` reads one thread. T
 from __future__ import annotations
 
 import email.utils
-import re
 import urllib.parse
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import NamedTuple
 
+from reviewtool import rx
 from reviewtool.errors import ReviewtoolError
 from reviewtool.model import Series, when
 
 MAX_LINKS = 20  # version links followed from cover letters in one run
-_LINK = re.compile(r"https?://[^\s<>\"']+?/(?:r/)?([^/\s<>\"']+@[^/\s<>\"']+?)/?(?=[\s<>\"')\]]|$|/[A-Za-z])")
-_PHRASE_BAD = re.compile(r"[\"()\[\]]")
+_LINK = rx.compile(r"https?://[^\s<>\"']+?/(?:r/)?([^/\s<>\"']+@[^/\s<>\"']+?)/?(?=[\s<>\"')\]]|$|/[A-Za-z])")
+_PHRASE_BAD = rx.compile(r"[\"()\[\]]")
 
 
 class Found(NamedTuple):
@@ -104,7 +104,7 @@ def _threads(msgs: list[EmailMessage]) -> list[list[EmailMessage]]:
 
     def ids(msg: EmailMessage, header: str) -> list[str]:
         try:
-            return re.findall(r"<([^<>\s]+)>", " ".join(str(v) for v in msg.get_all(header, [])))
+            return rx.findall(r"<([^<>\s]+)>", " ".join(str(v) for v in msg.get_all(header, [])))
         except (ValueError, LookupError, TypeError, AttributeError, UnicodeError):
             return []
 
@@ -190,7 +190,7 @@ def code_query(series: Series, functions: Iterable[str]) -> str:
     """The public-inbox search for earlier patches that changed one of functions: their names
     in diff hunk headers (`dfhh:`, a Xapian diff prefix: the inbox needs indexlevel medium or
     full), in mail dated before series."""
-    names = [f for f in functions if re.fullmatch(r"[A-Za-z_]\w*", f)]
+    names = [f for f in functions if rx.fullmatch(r"[A-Za-z_]\w*", f)]
     before = (_when(series.date).astimezone(UTC) - timedelta(seconds=1)).strftime("%Y%m%d%H%M%S")
     return f"({' OR '.join(f'dfhh:{n}' for n in names)}) AND dt:..{before}"
 

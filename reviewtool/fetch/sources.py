@@ -5,18 +5,18 @@ Pure classification; nothing here reads the network or imports b4.
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 from pathlib import Path
 
+from reviewtool import rx
 from reviewtool.errors import SourceError
 from reviewtool.record import record
 
 # Trailing parts of a public-inbox URL after the message-id.
 _URL_TAILS = {"", "T", "t", "raw", "t.mbox.gz", "t.atom", "t.mbox", "mbox", "#r", "t.mbox.gz/"}
 _REDIRECT_HOSTS = {"patch.msgid.link", "msgid.link"}
-_BAD_MSGID = re.compile(r"[\s<>\x00-\x1f\x7f\"]")
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_BAD_MSGID = rx.compile(r"[\s<>\x00-\x1f\x7f\"]")
+_UNPRINTABLE = rx.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 def shown(text: str, limit: int = 120) -> str:

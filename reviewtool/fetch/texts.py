@@ -8,13 +8,14 @@ from __future__ import annotations
 import re
 from typing import TypeVar
 
+from reviewtool import rx
 from reviewtool.model import Trailer
 from reviewtool.record import fields, is_record, replace
 
-_DIFF_START = re.compile(r"^(diff --git |--- [^\n]*\n\+\+\+ |Index: )", re.M)
-_TRAILER = re.compile(r"^([A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]):\s+(\S.*)$")
-_BINARY = re.compile(r"^GIT binary patch$", re.M)
-_META = re.compile(r"^(base-commit|prerequisite-patch-id|prerequisite-change-id|change-id): ")
+_DIFF_START = rx.compile(r"^(diff --git |--- [^\n]*\n\+\+\+ |Index: )", re.M)
+_TRAILER = rx.compile(r"^([A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]):\s+(\S.*)$")
+_BINARY = rx.compile(r"^GIT binary patch$", re.M)
+_META = rx.compile(r"^(base-commit|prerequisite-patch-id|prerequisite-change-id|change-id): ")
 T = TypeVar("T")
 
 

@@ -3,13 +3,12 @@ diff model (reviewtool.diff)."""
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
-from reviewtool import diff
+from reviewtool import diff, rx
 from reviewtool.model import Evidence, Patch
 
-_DEFINITION = re.compile(r"^[A-Za-z_][\w \t*]*\b\w+\s*\(")
+_DEFINITION = rx.compile(r"^[A-Za-z_][\w \t*]*\b\w+\s*\(")
 MIN_LINE = 4  # quoted lines shorter than this (a lone brace) anchor nothing on their own
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from reviewtool import rx
 from reviewtool.model import CATEGORIES
 
 OTHER = "other"
@@ -35,7 +36,7 @@ _WORDS: dict[str, str] = {
     "design_approach": r"approach|instead|why not|\breuse\b|existing|generic|\bsplit\b|reorder|layer|"
                        r"necessary|needed|justif\w*|design|simpler|churn",
 }
-_PATTERNS = {cat: re.compile(words, re.I) for cat, words in _WORDS.items()}
+_PATTERNS = {cat: rx.compile(words, re.I) for cat, words in _WORDS.items()}
 assert set(_PATTERNS) <= set(CATEGORIES)
 
 

@@ -9,10 +9,9 @@ ranked (same file and function first, then the longer comment, then the latest) 
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
-from reviewtool import diff
+from reviewtool import diff, rx
 from reviewtool.history import anchor, comments
 from reviewtool.history.checklist import FALLBACK, short
 from reviewtool.history.classify import classify
@@ -23,8 +22,8 @@ MAX_ITEMS = 5
 MAX_PER_FUNCTION = 2
 MAX_FUNCTIONS = 24  # names searched for: a query stays small
 MIN_WORDS = 6  # a shorter comment ("Good catch", "Ditto") says nothing to another series
-_NAME = re.compile(r"\b([A-Za-z_]\w{3,})\s*\(")
-_ASM_START = re.compile(r"^(?:SYM_(?:FUNC|CODE|INNER_LABEL)_START\w*|ENTRY)\(\s*([A-Za-z_]\w*)")
+_NAME = rx.compile(r"\b([A-Za-z_]\w{3,})\s*\(")
+_ASM_START = rx.compile(r"^(?:SYM_(?:FUNC|CODE|INNER_LABEL)_START\w*|ENTRY)\(\s*([A-Za-z_]\w*)")
 _NOT_FUNCTIONS = {"sizeof", "typeof", "while", "switch", "return", "defined", "__attribute__", "if", "for"}
 
 

@@ -6,14 +6,15 @@ import email.utils
 import re
 from typing import NamedTuple
 
+from reviewtool import rx
 from reviewtool.model import Reply
 
-_ATTRIBUTION = re.compile(r"(wrote|writes|said|a écrit|schrieb)\s*:\s*$", re.I)
-_TRAILER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*-by:\s+\S|^(Fixes|Link|Cc):\s+\S", re.I)
-_GREETING = re.compile(r"^(hi|hello|hey|dear)\b[^.?!]{0,40}[,!]?$", re.I)
-_CLOSING = re.compile(r"^(thanks|thank you|cheers|regards|best regards|br|thx)\b[^.?!]{0,30}[,.!]?$", re.I)
-_QUOTE = re.compile(r"(?:> ?)+")
-_LIST_FOOTER = re.compile(r"^_{20,}$")  # mailman's footer ("____\n<list> mailing list\n<url>"): not the writer's
+_ATTRIBUTION = rx.compile(r"(wrote|writes|said|a écrit|schrieb)\s*:\s*$", re.I)
+_TRAILER = rx.compile(r"^[A-Za-z][A-Za-z0-9-]*-by:\s+\S|^(Fixes|Link|Cc):\s+\S", re.I)
+_GREETING = rx.compile(r"^(hi|hello|hey|dear)\b[^.?!]{0,40}[,!]?$", re.I)
+_CLOSING = rx.compile(r"^(thanks|thank you|cheers|regards|best regards|br|thx)\b[^.?!]{0,30}[,.!]?$", re.I)
+_QUOTE = rx.compile(r"(?:> ?)+")
+_LIST_FOOTER = rx.compile(r"^_{20,}$")  # mailman's footer ("____\n<list> mailing list\n<url>"): not the writer's
 MAX_COMMENTS = 200  # comments read from one reply: a mail that quotes a whole patch line by line stops here
 
 
@@ -59,7 +60,7 @@ def _own_words(lines: list[str]) -> str:
     while kept and not kept[-1].strip():
         kept.pop()
     text = "\n".join(kept)
-    return text if len(re.sub(r"\W", "", text)) >= 3 else ""
+    return text if len(rx.sub(r"\W", "", text)) >= 3 else ""
 
 
 def split(reply: Reply) -> list[RawComment]:

@@ -4,15 +4,14 @@ subject, else the most similar content (the changed lines of the same files)."""
 from __future__ import annotations
 
 import difflib
-import re
 from typing import NamedTuple
 
-from reviewtool import diff
+from reviewtool import diff, rx
 from reviewtool.model import Patch
 
 SIMILAR = 0.5  # content similarity from which two patches with different subjects are one patch
 SMALL = 80  # changed lines in both patches up to which they are compared by characters
-_PREFIX = re.compile(r"^\s*(\[[^]]*\]\s*)+")
+_PREFIX = rx.compile(r"^\s*(\[[^]]*\]\s*)+")
 
 
 class Pair(NamedTuple):

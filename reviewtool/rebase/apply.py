@@ -14,9 +14,9 @@ Cost follows the size of the patch, never the size of the tree.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
+from reviewtool import rx
 from reviewtool.diff import DiffFile as FileDiff
 from reviewtool.model import Hunk, Outcome
 from reviewtool.rebase import hunks
@@ -26,9 +26,9 @@ from reviewtool.rebase.indexfile import read_index, write_index
 from reviewtool.rebase.trees import TREE_MODE, Entry, TreeConflict, Trees
 from reviewtool.record import record
 
-_PATCH_FAILED = re.compile(r"^error: patch failed: (.+):(\d+)$")
-_PROGRESS = re.compile(r"^(Checking patch .*\.\.\.|Hunk #\d+ succeeded at .*|Applied patch .* cleanly\.)$")
-_NOT_IN_INDEX = re.compile(r"^error: (.+): (does not exist in index|already exists in index|does not match index)$")
+_PATCH_FAILED = rx.compile(r"^error: patch failed: (.+):(\d+)$")
+_PROGRESS = rx.compile(r"^(Checking patch .*\.\.\.|Hunk #\d+ succeeded at .*|Applied patch .* cleanly\.)$")
+_NOT_IN_INDEX = rx.compile(r"^error: (.+): (does not exist in index|already exists in index|does not match index)$")
 
 _FILE_MODES = ("100644", "100755", "120000")
 

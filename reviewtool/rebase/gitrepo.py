@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -38,6 +37,7 @@ from typing import IO, Any
 
 import git
 
+from reviewtool import rx
 from reviewtool.errors import GitError, Interrupted
 from reviewtool.record import record
 
@@ -77,7 +77,7 @@ _SAFE_MERGE = {
     "binary": "exit 1",
 }
 _TEXT_MERGE = "git merge-file --quiet --marker-size=%L %A %O %B"
-_PROGRAM_KEYS = re.compile(r"^(merge|filter)\.(.+)\.[^.]+$")
+_PROGRAM_KEYS = rx.compile(r"^(merge|filter)\.(.+)\.[^.]+$")
 
 
 @record

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import difflib
-import re
 
+from reviewtool import rx
 from reviewtool.diff import DiffFile as FileDiff
 from reviewtool.diff import DiffHunk
 from reviewtool.model import Hunk
 from reviewtool.record import record
 
-_CHECKING = re.compile(r"^Checking patch (.+)\.\.\.$")
-_SUCCEEDED = re.compile(r"^Hunk #(\d+) succeeded at (\d+)(?: \(offset (-?\d+) lines?\))?\.$")
+_CHECKING = rx.compile(r"^Checking patch (.+)\.\.\.$")
+_SUCCEEDED = rx.compile(r"^Hunk #(\d+) succeeded at (\d+)(?: \(offset (-?\d+) lines?\))?\.$")
 
 
 @record

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from reviewtool import rx
 from reviewtool.model import (
     ApplyResult,
     ChecklistItem,
@@ -43,17 +44,17 @@ from reviewtool.report.safe import bounded, clean, spans
 LIMIT = 65_000
 GIT_ERROR_LINES = 20
 BRIEF_FINDINGS = 5
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_CODE_SPAN = rx.compile(r"(`+)(.+?)\1")
 # What markdown (GitHub's included) reads as syntax in running text and in table cells;
 # "_" inside a word (`trans_pgd`) is not syntax and stays as it is. Rule-written prose
 # keeps "(", ")", "!" and "#" as they are: without "[" and "]" they make no link.
-_SPECIAL = re.compile(r"[\\`*\[\]()!|<>#~&]|(?<![^\W_])_|_(?![^\W_])")
-_PROSE_SPECIAL = re.compile(r"[\\`*\[\]|<>~&]|(?<![^\W_])_|_(?![^\W_])")
+_SPECIAL = rx.compile(r"[\\`*\[\]()!|<>#~&]|(?<![^\W_])_|_(?![^\W_])")
+_PROSE_SPECIAL = rx.compile(r"[\\`*\[\]|<>~&]|(?<![^\W_])_|_(?![^\W_])")
 _ENTITY = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # "@name" pings a GitHub user or team and "#123"/"GH-123" links an issue, even inside the
 # HTML of a <summary>: a zero-width joiner after "@", "#" or "GH-" keeps the text as it
 # reads and stops both (code spans and blocks need none: GitHub links nothing there).
-_PING = re.compile(r"(?<![A-Za-z0-9])@(?=[A-Za-z0-9])|#(?=[0-9])|(?<![A-Za-z0-9])(?i:gh)-(?=[0-9])")
+_PING = rx.compile(r"(?<![A-Za-z0-9])@(?=[A-Za-z0-9])|#(?=[0-9])|(?<![A-Za-z0-9])(?i:gh)-(?=[0-9])")
 ZWJ = "\u200d"
 
 
@@ -99,7 +100,7 @@ def prose(text: str, table: bool = False) -> str:
 def code(text: str) -> str:
     """An inline code span that survives backticks in the text."""
     text = _line(text)
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    longest = max((len(m) for m in rx.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{fence}{pad}{text}{pad}{fence}"
@@ -108,7 +109,7 @@ def code(text: str) -> str:
 def fenced(lines: Sequence[str], lang: str = "") -> list[str]:
     """A fenced block whose fence is longer than any backtick run inside it."""
     lines = [_line(line) for line in lines]
-    longest = max((len(m) for line in lines for m in re.findall(r"`{3,}", line)), default=0)
+    longest = max((len(m) for line in lines for m in rx.findall(r"`{3,}", line)), default=0)
     fence = "`" * max(3, longest + 1)
     return [f"{fence}{lang}", *lines, fence]
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 import email.header
 import email.policy
 import email.utils
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
+from reviewtool import rx
 from reviewtool.record import record
 from reviewtool.report.safe import clean
 
@@ -27,9 +27,9 @@ WARNING_HEADER = "X-Reviewtool-Warning"
 MAX_LINE_BYTES = 998  # RFC 5322; git send-email refuses a longer line
 # Fold only past RFC 5322's hard limit: a folded Subject reads badly in mail clients.
 _POLICY = email.policy.default.clone(max_line_length=MAX_LINE_BYTES)
-_ANGLE = re.compile(r"(.*?)\s*<([^<>]*)>")
-_NOT_IN_ADDRESS = re.compile(r"[\s<>,;\"\\]")
-_QUOTED_PAIR = re.compile(r"\\(.)")
+_ANGLE = rx.compile(r"(.*?)\s*<([^<>]*)>")
+_NOT_IN_ADDRESS = rx.compile(r"[\s<>,;\"\\]")
+_QUOTED_PAIR = rx.compile(r"\\(.)")
 
 
 @record
@@ -95,7 +95,7 @@ def mailbox(value: str) -> Mailbox:
 
 def msgid(value: str) -> str | None:
     """A message-id for In-Reply-To/References, or None when it cannot go in an ASCII header."""
-    text = re.sub(r"[\s<>]", "", clean(value))
+    text = rx.sub(r"[\s<>]", "", clean(value))
     return text if text and text.isascii() else None
 
 

@@ -11,20 +11,21 @@ the one helper for what reaches a terminal) before it lands in its output.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from typing import Any
+
+from reviewtool import rx
 
 LINE_LIMIT = 1000  # characters of mail text on one line of output
 
 # C0 controls but tab and newline, DEL, C1 controls: ESC, CSI (U+009B), BEL, NUL, ...
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = rx.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Line breaks, as str.splitlines() knows them: in a single line each becomes a space.
-_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-_UNSAFE_LINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
-_UNSAFE_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_BREAK = rx.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_UNSAFE_LINE = rx.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_UNSAFE_TEXT = rx.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # JSON escapes C0 controls itself; DEL and C1 it leaves raw (with ensure_ascii=False).
-_JSON_RAW_CONTROL = re.compile("[\x7f-\x9f]")
+_JSON_RAW_CONTROL = rx.compile("[\x7f-\x9f]")
 
 
 def clean(text: str, *, multiline: bool = False) -> str:

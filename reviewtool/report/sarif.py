@@ -9,13 +9,12 @@ tree) when its patch applied; otherwise in the patch itself (uriBaseId PATCHES, 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from reviewtool import __version__
+from reviewtool import __version__, rx
 from reviewtool.diff import parse
 from reviewtool.model import ApplyResult, CheckResult, Evidence, Finding, Ledger, Patch, RebaseMatrix, Series
 from reviewtool.report.quote import (
@@ -38,7 +37,7 @@ def patch_file_name(index: int, subject: str) -> str:
     """`0008-arm64-kexec-configure-EL2-vectors-for-kexec.patch`, as git format-patch names it."""
     if index == 0:
         return "0000-cover-letter.patch"
-    slug = re.sub(r"[^A-Za-z0-9.]+", "-", subject).strip("-.")[:52].rstrip("-.")
+    slug = rx.sub(r"[^A-Za-z0-9.]+", "-", subject).strip("-.")[:52].rstrip("-.")
     return f"{index:04d}-{slug or 'patch'}.patch"
 
 
@@ -54,7 +53,7 @@ def file_uri(path: str) -> str:
 
 
 def _pascal(title: str) -> str:
-    return "".join(w[:1].upper() + w[1:] for w in re.findall(r"[A-Za-z0-9]+", title)) or "Rule"
+    return "".join(w[:1].upper() + w[1:] for w in rx.findall(r"[A-Za-z0-9]+", title)) or "Rule"
 
 
 def _rule_descriptor(meta: RuleMeta) -> dict[str, Any]:

@@ -9,10 +9,10 @@ Analyzers never print, and a hit without evidence is never produced.
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, TypeVar
 
+from reviewtool import rx
 from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff
 from reviewtool.errors import RulesError
 from reviewtool.model import Evidence, Series, Status
@@ -22,7 +22,7 @@ FileText = Callable[[str], str | None]
 T = TypeVar("T")
 
 ANALYZERS = ("alloc", "loadtime", "crashpath", "arm64asm", "commitmsg", "uapi", "kconfig", "uninit", "el2")
-_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_NAME_RE = rx.compile(r"^[a-z][a-z0-9_]*$")
 MAX_EVIDENCE_LINES = 12
 
 
@@ -119,7 +119,7 @@ def new_line_at(hunk: DiffHunk, idx: int) -> int | None:
 
 def code(text: str) -> str:
     """A source line without its trailing `//` or one-line `/* */` comment, stripped."""
-    text = re.sub(r"/\*.*?\*/", "", text)
+    text = rx.sub(r"/\*.*?\*/", "", text)
     if "//" in text:
         text = text.split("//", 1)[0]
     return text.strip()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from reviewtool import rx
 from reviewtool.check import cparse
 from reviewtool.check.analyzers import _tables as T
 from reviewtool.check.analyzers._cfunc import FuncView, text
@@ -99,7 +100,7 @@ def occurrences(view: FuncView, target: str | list[str], after: int) -> list[Any
     Outermost matches only (`p->x` and not its `p`), in source order.
     """
     names = [target] if isinstance(target, str) else target
-    simple = {t for t in names if re.fullmatch(r"[A-Za-z_]\w*", t)}
+    simple = {t for t in names if rx.fullmatch(r"[A-Za-z_]\w*", t)}
     lvalues = set(names) - simple
     found = [n for name in simple for n in view.identifiers.get(name, ())]
     if lvalues:
@@ -199,7 +200,7 @@ def asserted_by(occ: Any) -> Any:
 
 def failure_in_then(cond_text: str, target: str, kind: str) -> bool | None:
     """True: the `then` branch runs on failure; False: on success; None: cannot tell."""
-    t = re.escape(target) if re.fullmatch(r"[A-Za-z_]\w*", target) else re.escape(target).replace(r"\-\>", r"\s*->\s*")
+    t = re.escape(target) if rx.fullmatch(r"[A-Za-z_]\w*", target) else re.escape(target).replace(r"\-\>", r"\s*->\s*")
     c = norm(cond_text)
     t = norm(t)
     if re.search(rf"!\(*{t}(?![\w>.\[])", c) or re.search(rf"{t}==(?:NULL|0)\b|\b(?:NULL|0)=={t}", c):
@@ -255,7 +256,7 @@ def return_exit(ret: Any, view: FuncView) -> Exit:
 
 def uses_errno(view: FuncView) -> bool:
     """True when the function reports failures as negative errno values (so 0 means success)."""
-    return any(re.match(r"return\s+-\s*E[A-Z0-9]+", text(n)) for n in view.of_type("return_statement"))
+    return any(rx.match(r"return\s+-\s*E[A-Z0-9]+", text(n)) for n in view.of_type("return_statement"))
 
 
 def label_return(view: FuncView, label: str) -> Any:

@@ -8,15 +8,15 @@ tell added code from context.
 
 from __future__ import annotations
 
-import re
 from functools import cached_property
 from typing import Any
 
+from reviewtool import rx
 from reviewtool.check import cparse
 from reviewtool.check.diff import DiffFile, DiffHunk, DiffLine, locate_hunk
 from reviewtool.record import field, record
 
-_LITERALS = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|/\*.*?\*/|//.*$')
+_LITERALS = rx.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|/\*.*?\*/|//.*$')
 
 
 @record
@@ -108,13 +108,13 @@ class FuncView:
     @property
     def is_init(self) -> bool:
         """True for `__init` functions (boot-time code)."""
-        return bool(re.search(r"\b__(?:init|meminit|head)\b", self.signature))
+        return bool(rx.search(r"\b__(?:init|meminit|head)\b", self.signature))
 
     @property
     def returns_void(self) -> bool:
         """True when the function returns nothing."""
         sig = self.signature.split(self.name, 1)[0] if self.name in self.signature else self.signature
-        return bool(re.search(r"\bvoid\s*$", sig.strip())) and "*" not in sig
+        return bool(rx.search(r"\bvoid\s*$", sig.strip())) and "*" not in sig
 
 
 def _strip_literals(text: str, in_comment: bool) -> tuple[str, bool]:
@@ -345,4 +345,4 @@ def _changed_code(hunk: DiffHunk) -> list[int]:
 
 def _strip_literals_keep(text: str) -> str:
     """The line without comments (string literals kept: they are code)."""
-    return re.sub(r"/\*.*?\*/|//.*$", "", text) if "/" in text else text
+    return rx.sub(r"/\*.*?\*/|//.*$", "", text) if "/" in text else text

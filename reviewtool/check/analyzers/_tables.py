@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 
+from reviewtool import rx
 from reviewtool.check.patterns import lazy
 
 # Allocators that return NULL (or 0) when they fail.
@@ -26,7 +27,7 @@ POINTER_ALLOCATORS = frozenset({
 ERROR_ALLOCATORS = frozenset({
     "trans_pgd_create_copy", "trans_pgd_idmap_page", "trans_pgd_copy_el2_vectors", "trans_pgd_map_page",
 })
-_TRANS_PGD = re.compile(r"^trans_pgd_\w+$")
+_TRANS_PGD = rx.compile(r"^trans_pgd_\w+$")
 
 # Managed allocations: freed by their owner, never by the error path of the caller.
 OWNED_ALLOCATORS = frozenset({"kimage_alloc_control_pages", "devm_kzalloc", "devm_kmalloc", "devm_kcalloc"}
@@ -89,9 +90,9 @@ CRASH_FUNCTIONS = frozenset({
     "reserve_crashkernel", "reserve_crashkernel_low", "crash_exclude_mem_range", "prepare_elf_headers",
     "crash_shrink_memory", "crash_kexec_post_notifiers", "panic_smp_self_stop",
 })
-CRASH_FILES = re.compile(r"^(?:kernel/crash_\w+\.c|kernel/vmcore_info\.c|fs/proc/vmcore\.c|"
+CRASH_FILES = rx.compile(r"^(?:kernel/crash_\w+\.c|kernel/vmcore_info\.c|fs/proc/vmcore\.c|"
                          r"arch/[^/]+/kernel/crash(?:_dump|_core)?\w*\.c)$")
-CRASH_WORDS = re.compile(r"\b(?:KEXEC_TYPE_CRASH|kexec_crash_image|in_kexec_crash|crashk_res|crashk_low_res|"
+CRASH_WORDS = rx.compile(r"\b(?:KEXEC_TYPE_CRASH|kexec_crash_image|in_kexec_crash|crashk_res|crashk_low_res|"
                          r"elfcorehdr\w*|kexec_crash_loaded|crash_kexec_post_notifiers)\b")
 
 
@@ -104,7 +105,7 @@ def allocator_kind(name: str, wrappers: frozenset[str] = frozenset()) -> str | N
     return None
 
 
-_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+_CALL = rx.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
 
 def first_call(text: str, wanted: Collection[str] | Callable[[str], bool]) -> re.Match[str] | None:

@@ -16,6 +16,7 @@ import re
 from functools import cache
 from typing import Any
 
+from reviewtool import rx
 from reviewtool.check import cparse
 from reviewtool.check.analyzers import AnalyzerContext, Hit, c_files, evidence
 from reviewtool.check.analyzers import _cflow as F
@@ -27,13 +28,13 @@ from reviewtool.model import Evidence, Status
 # unit tests and selftests: an allocation failure there fails the test, which is the point
 
 
-_TEST_CODE = re.compile(r"(?:^|/)(?:tools/testing/|samples/)|(?:^|/)(?:test_\w+|\w+_kunit|kunit_\w+|\w+_test)\.c$")
+_TEST_CODE = rx.compile(r"(?:^|/)(?:tools/testing/|samples/)|(?:^|/)(?:test_\w+|\w+_kunit|kunit_\w+|\w+_test)\.c$")
 
 
 @cache
 def _assigned_alloc() -> re.Pattern[str]:
     """`var = allocator(`, compiled when a patch adds a function that may wrap an allocator."""
-    return re.compile(r"\b(\w+)\s*=\s*(?:\([^()]*\)\s*)?(?:" + "|".join(sorted(T.POINTER_ALLOCATORS)) + r")\s*\(")
+    return rx.compile(r"\b(\w+)\s*=\s*(?:\([^()]*\)\s*)?(?:" + "|".join(sorted(T.POINTER_ALLOCATORS)) + r")\s*\(")
 
 
 UNCHECKED = "ALLOC-UNCHECKED"
@@ -60,7 +61,7 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
     return hits
 
 
-_IDENT = re.compile(r"[A-Za-z_]\w*")
+_IDENT = rx.compile(r"[A-Za-z_]\w*")
 
 
 def _names_allocator(hunk: DiffHunk, wrappers: frozenset[str]) -> bool:
@@ -288,7 +289,7 @@ def _span(pd: PatchDiff, view: FuncView, first_row: int, last_row: int) -> tuple
 
 
 def _leaks(pd: PatchDiff, view: FuncView, allocations: list[tuple[list[str], Any, Any, str]]) -> list[Hit]:
-    if not allocations or re.fullmatch(r"[A-Z0-9_]+", view.name):
+    if not allocations or rx.fullmatch(r"[A-Z0-9_]+", view.name):
         return []  # none, or a "function" the grammar made of macro calls: too unsure
     local = F.local_names(view)
     hits: list[Hit] = []
@@ -342,11 +343,11 @@ def _leaks(pd: PatchDiff, view: FuncView, allocations: list[tuple[list[str], Any
 
 def _error_exit(cond: str, branch: str, value: str, view: FuncView) -> bool:
     """True when an exit visibly reports an error (not a success path that jumps to the end)."""
-    if re.match(r"^\(?-\s*E[A-Z0-9]+|^ERR_PTR\(|^PTR_ERR\(", value) or re.search(r"=\s*-\s*E[A-Z0-9]+\s*;", branch):
+    if rx.match(r"^\(?-\s*E[A-Z0-9]+|^ERR_PTR\(|^PTR_ERR\(", value) or rx.search(r"=\s*-\s*E[A-Z0-9]+\s*;", branch):
         return True
     if value == "NULL" and not view.returns_void:
         return True
-    return bool(re.fullmatch(r"[A-Za-z_]\w*", value)) and re.search(rf"\b{re.escape(value)}\b", cond) is not None
+    return bool(rx.fullmatch(r"[A-Za-z_]\w*", value)) and re.search(rf"\b{re.escape(value)}\b", cond) is not None
 
 
 def _released(view: FuncView, var: str, start: int, end: int) -> bool:

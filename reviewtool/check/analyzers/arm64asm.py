@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from reviewtool import rx
 from reviewtool.check.analyzers import AnalyzerContext, Hit, evidence
 from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff, locate_hunk
 from reviewtool.check.patterns import lazy
@@ -35,15 +36,15 @@ CALL_OUT = "ARM64-RELOC-CALL-OUT"
 PAIRING = "ARM64-SYM-PAIRING"
 OFFSETS = "ARM64-ASM-OFFSETS-SYNC"
 
-_INSN = re.compile(r"^\s*(?:[\w.$]+:\s*)*([a-z][\w.]*)\b\s*(.*)$")
-_SYM = re.compile(r"^\s*SYM_(CODE|FUNC|TYPED_FUNC|DATA|INNER_LABEL)_(START|END)\w*\s*\(\s*(\\?[\w.$]+)")
+_INSN = rx.compile(r"^\s*(?:[\w.$]+:\s*)*([a-z][\w.]*)\b\s*(.*)$")
+_SYM = rx.compile(r"^\s*SYM_(CODE|FUNC|TYPED_FUNC|DATA|INNER_LABEL)_(START|END)\w*\s*\(\s*(\\?[\w.$]+)")
 # Code that is copied and run from another page: nothing outside it is there to call.
 _RELOC_SECTION = lazy(r"\.(?:pushsection|section)\s+\"?(\.kexec_relocate\.text|\.hibernate_exit\.text)")
 _SECTION_END = lazy(r"^\s*(?:\.(?:popsection|section|text|previous)\b|__(?:INIT|HEAD|FINIT|IDMAP_TEXT)\b)")
 _RELOC_FILES = {"arch/arm64/kernel/relocate_kernel.S": ".kexec_relocate.text"}
-_DEFINE = re.compile(r"DEFINE\(\s*(\w+)\s*,\s*offsetof\(\s*struct\s+(\w+)\s*,\s*([\w.\[\]]+)\s*\)")
-_MEMBER = re.compile(r"^\s+(?:const\s+|unsigned\s+|struct\s+\w+\s+)*[A-Za-z_]\w*[\s*]+\**([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*;")
-_ASM_USE = re.compile(r"#\s*([A-Z][A-Z0-9_]{3,})\b")
+_DEFINE = rx.compile(r"DEFINE\(\s*(\w+)\s*,\s*offsetof\(\s*struct\s+(\w+)\s*,\s*([\w.\[\]]+)\s*\)")
+_MEMBER = rx.compile(r"^\s+(?:const\s+|unsigned\s+|struct\s+\w+\s+)*[A-Za-z_]\w*[\s*]+\**([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*;")
+_ASM_USE = rx.compile(r"#\s*([A-Z][A-Z0-9_]{3,})\b")
 _ENDS = frozenset({"ret", "eret", "br", "hvc", "smc"})
 
 
@@ -71,7 +72,7 @@ def _is_arm64_asm(f: DiffFile) -> bool:
 
 
 def _clean(text: str) -> str:
-    return re.sub(r"//.*$|/\*.*?\*/", "", text).strip()
+    return rx.sub(r"//.*$|/\*.*?\*/", "", text).strip()
 
 
 def _insn(text: str) -> tuple[str, str]:
@@ -105,7 +106,7 @@ def _window(lines: list[str], limit: int) -> tuple[list[tuple[str, str]], bool]:
     """
     out: list[tuple[str, str]] = []
     for t in lines:
-        if re.match(r"^\s*\.endm\b", t):
+        if rx.match(r"^\s*\.endm\b", t):
             return out, False  # the end of a macro: its user decides what follows
         if _SYM.match(t) and "_END" in t:
             return out, True
@@ -147,7 +148,7 @@ def _barriers(pd: PatchDiff, f: DiffFile, hunk: DiffHunk, rows: list[str] | None
         if ln.kind == "-":
             continue
         op, args = _insn(ln.text)
-        if op == "msr" and re.match(r"sctlr_el[12]\b", args) and _touched(hunk, i):
+        if op == "msr" and rx.match(r"sctlr_el[12]\b", args) and _touched(hunk, i):
             got = _following(hunk, i, rows, 8)
             if got is not None and _lacks_sync(got[0]):
                 hits.append(Hit(SCTLR, (evidence(pd.index, f.path, hunk, i, min(i + 2, len(hunk.lines) - 1)),),
@@ -172,7 +173,7 @@ def _barriers(pd: PatchDiff, f: DiffFile, hunk: DiffHunk, rows: list[str] | None
             if problem:
                 hits.append(Hit(TLBI, (evidence(pd.index, f.path, hunk, i, min(i + 3, len(hunk.lines) - 1)),),
                                 f"`{_clean(ln.text)}`: {problem}."))
-        elif ln.kind == "+" and ((op in ("dc", "ic") and not re.match(r"g?z?va\b|gva\b|\\", args))
+        elif ln.kind == "+" and ((op in ("dc", "ic") and not rx.match(r"g?z?va\b|gva\b|\\", args))
                                  or op in ("dcache_by_myline_op", "__dcache_op_workaround_clean_cache")):
             got = _following(hunk, i, rows, 12)
             if got is None:
@@ -210,10 +211,10 @@ def _defined(f: DiffFile, rows: list[str] | None) -> set[str]:
     texts = rows if rows is not None else [ln.text for h in f.hunks for ln in h.lines if ln.kind != "-"]
     names = set()
     for t in texts:
-        m = _SYM.match(t) or re.match(r"^\s*([A-Za-z_][\w.$]*):", t)
+        m = _SYM.match(t) or rx.match(r"^\s*([A-Za-z_][\w.$]*):", t)
         if m:
             names.add(m.group(m.lastindex or 1))
-        m2 = re.match(r"^\s*\.macro\s+(\w+)", t)
+        m2 = rx.match(r"^\s*\.macro\s+(\w+)", t)
         if m2:
             names.add(m2.group(1))
     return names
@@ -229,7 +230,7 @@ def _call_out(pd: PatchDiff, f: DiffFile, hunk: DiffHunk, rows: list[str] | None
         if op not in ("bl", "b") and not op.startswith("b."):
             continue
         target = args.split(",")[-1].strip()
-        if not re.fullmatch(r"[A-Za-z_][\w$]*", target) or target.startswith(".L"):
+        if not rx.fullmatch(r"[A-Za-z_][\w$]*", target) or target.startswith(".L"):
             continue
         section = _reloc_section(f, hunk, i, rows)
         if section is None:
@@ -330,7 +331,7 @@ def _offsets(ctx: AnalyzerContext) -> list[Hit]:
                     if f.path.endswith("asm-offsets.c"):
                         m = _DEFINE.search(ln.text)
                         if m and ln.kind == "+":
-                            field = re.split(r"[.\[]", m.group(3))[-1] if "[" not in m.group(3) else m.group(3)
+                            field = rx.split(r"[.\[]", m.group(3))[-1] if "[" not in m.group(3) else m.group(3)
                             defines.setdefault(m.group(1), _Define(_Site(pd.index, f.path, h, i),
                                                                    field.split(".")[-1]))
                         elif m and ln.kind == "-":
@@ -377,7 +378,7 @@ def _removed_members_still_defined(ctx: AnalyzerContext, removed: dict[str, _Sit
     for field, site in removed.items():
         if field in added or any(d.field == field for d in defines.values()):
             continue
-        arch = re.match(r"^arch/([^/]+)/", site.path)
+        arch = rx.match(r"^arch/([^/]+)/", site.path)
         if arch is None:
             continue
         offsets = f"arch/{arch.group(1)}/kernel/asm-offsets.c"

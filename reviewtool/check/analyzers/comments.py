@@ -11,8 +11,7 @@
 
 from __future__ import annotations
 
-import re
-
+from reviewtool import rx
 from reviewtool.check.analyzers import AnalyzerContext, Hit, evidence
 from reviewtool.check.diff import DiffFile, DiffHunk
 
@@ -21,8 +20,8 @@ INTERFACE = "DOCS-INTERFACE-UNDOCUMENTED"
 UNCOMMENTED = "DOCS-NEW-FILE-UNCOMMENTED"
 
 _MAX_CODE_BETWEEN = 2
-_WORD = re.compile(r"[A-Za-z_]\w{3,}")
-_INTERFACE = re.compile(r"\b(?:debugfs_create_\w+|sysfs_create_\w+|(?:DEVICE|DRIVER|CLASS|BUS|KOBJ)_ATTR\w*|"
+_WORD = rx.compile(r"[A-Za-z_]\w{3,}")
+_INTERFACE = rx.compile(r"\b(?:debugfs_create_\w+|sysfs_create_\w+|(?:DEVICE|DRIVER|CLASS|BUS|KOBJ)_ATTR\w*|"
                         r"__ATTR\w*|kobject_create_and_add|proc_create\w*)\s*\(")
 _COMMON = frozenset({"this", "that", "with", "from", "have", "when", "then", "there", "which", "will", "must",
                      "should", "only", "also", "into", "unsigned", "long", "return", "static", "const", "void",
@@ -123,7 +122,7 @@ def _interface(index: int, f: DiffFile) -> list[Hit]:
     return []
 
 
-_FUNC_START = re.compile(r"^(?:[A-Za-z_][\w\s*]*?[\s*])?(?P<name>[A-Za-z_]\w*)\s*\([^;]*$")
+_FUNC_START = rx.compile(r"^(?:[A-Za-z_][\w\s*]*?[\s*])?(?P<name>[A-Za-z_]\w*)\s*\([^;]*$")
 _MIN_FUNCS = 3
 _MIN_CODE = 40
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from reviewtool import rx
 from reviewtool.check.analyzers import AnalyzerContext, Hit
 from reviewtool.check.diff import PatchDiff
 from reviewtool.check.patterns import lazy
@@ -26,11 +27,11 @@ PREFIX = "COMMIT-SUBJECT-PREFIX"
 CHANGELOG = "COMMIT-CHANGELOG-IN-MESSAGE"
 MOTIVATION = "COMMIT-MOTIVATION"
 
-_TRAILER = re.compile(r"^([A-Za-z][A-Za-z-]*[A-Za-z]):\s*(.*)$")
+_TRAILER = rx.compile(r"^([A-Za-z][A-Za-z-]*[A-Za-z]):\s*(.*)$")
 _KNOWN_TRAILERS = frozenset({"signed-off-by", "co-developed-by", "fixes", "reviewed-by", "acked-by", "tested-by",
                              "suggested-by", "reported-by", "cc", "link", "closes", "message-id", "change-id"})
 _FIXES_OK = lazy(r"^[0-9a-f]{12,40} \(\".+\"\)$")
-_CHANGELOG = re.compile(r"^\s*(?:changes\s+(?:in|since|from|for)\s+v\d+|changelog\b|v\d+\s*(?:->|→|to|vs\.?)\s*v\d+"
+_CHANGELOG = rx.compile(r"^\s*(?:changes\s+(?:in|since|from|for)\s+v\d+|changelog\b|v\d+\s*(?:->|→|to|vs\.?)\s*v\d+"
                         r"|(?:\[\s*)?v\d+\s*(?:\]|:)\s*(?:\S|$)|since\s+v\d+\s*:|-{3,}\s*v\d+)", re.I)
 # (changed lines, words of description needed): a larger change needs a longer argument
 _WORDS_NEEDED = ((40, 30), (30, 12), (1, 1))
@@ -65,7 +66,7 @@ def _trailers(lines: list[str]) -> list[tuple[str, str, str]]:
     return out
 
 
-_ADDR = re.compile(r"^\s*\"?([^\"<]*?)\"?\s*<([^>]*)>")
+_ADDR = rx.compile(r"^\s*\"?([^\"<]*?)\"?\s*<([^>]*)>")
 
 
 def _person(value: str) -> tuple[str, str]:
@@ -114,7 +115,7 @@ def _fixes(index: int, p: Patch, lines: list[str]) -> list[Hit]:
     for value, line in dict.fromkeys(tags):
         if _FIXES_OK().match(value):
             continue
-        sha = re.match(r"^([0-9a-fA-F]+)", value)
+        sha = rx.match(r"^([0-9a-fA-F]+)", value)
         why = ("the commit id has fewer than 12 hex digits" if sha and len(sha.group(1)) < 12
                else "it is not `<12+ hex digits> (\"<subject of the fixed commit>\")`")
         hits.append(Hit(FIXES, _ev(index, [line]), f"Malformed Fixes: tag: {why}."))
@@ -156,9 +157,9 @@ def _motivation(pd: PatchDiff, lines: list[str]) -> list[Hit]:
 
 # subject prefix -------------------------------------------------------------------------
 
-_ARM64_KEXEC = re.compile(r"^arch/arm64/(?:kernel/(?:machine_kexec\w*\.c|relocate_kernel\.S|kexec_image\.c|"
+_ARM64_KEXEC = rx.compile(r"^arch/arm64/(?:kernel/(?:machine_kexec\w*\.c|relocate_kernel\.S|kexec_image\.c|"
                           r"crash_dump\.c)|include/asm/kexec\.h)$")
-_GENERIC_KEXEC = re.compile(r"^(?:kernel/(?:kexec\w*|crash\w*|vmcore_info)\.[ch]|include/linux/(?:kexec|crash_\w+)\.h|"
+_GENERIC_KEXEC = rx.compile(r"^(?:kernel/(?:kexec\w*|crash\w*|vmcore_info)\.[ch]|include/linux/(?:kexec|crash_\w+)\.h|"
                             r"fs/proc/vmcore\.c|include/uapi/linux/kexec\.h)$")
 
 
@@ -166,9 +167,9 @@ def _prefix(pd: PatchDiff) -> list[Hit]:
     paths = [f.path for f in pd.files] or list(pd.patch.files)
     if not paths:
         return []
-    subject = re.sub(r"^\s*(?:\[[^\]]*\]\s*)+", "", pd.patch.subject).strip()
+    subject = rx.sub(r"^\s*(?:\[[^\]]*\]\s*)+", "", pd.patch.subject).strip()
     prefix = subject.rsplit(":", 1)[0].lower() if ":" in subject else ""
-    tokens = set(re.split(r"[\s:/,]+", prefix)) - {""}  # "KVM: arm64:", "arm64/mm:", "arm64: kexec:"
+    tokens = set(rx.split(r"[\s:/,]+", prefix)) - {""}  # "KVM: arm64:", "arm64/mm:", "arm64: kexec:"
     kexecish = any(t.startswith(("kexec", "kdump", "crash", "vmcore", "kho")) for t in tokens)
     want: str | None = None
     if all(_ARM64_KEXEC.match(p) for p in paths):

@@ -11,8 +11,7 @@ reported with the question, since it only skips crash loads by implication.
 
 from __future__ import annotations
 
-import re
-
+from reviewtool import rx
 from reviewtool.check.analyzers import AnalyzerContext, Hit, c_files, evidence
 from reviewtool.check.analyzers import _tables as T
 from reviewtool.check.analyzers._cfunc import changed_code, line_functions
@@ -114,7 +113,7 @@ def _guards_in_series(ctx: AnalyzerContext) -> dict[tuple[str, str], list[tuple[
 def _guard_kind(hunk: DiffHunk, i: int) -> str | None:
     """'crash' or 'inplace' when line i is an `if` that returns early for such loads."""
     text = hunk.lines[i].text
-    if not re.match(r"\s*(?:\}\s*else\s+)?if\s*\(", text):
+    if not rx.match(r"\s*(?:\}\s*else\s+)?if\s*\(", text):
         return None
     follow = " ".join(ln.text for ln in hunk.lines[i:i + 6] if ln.kind != "-")
     cond = text
@@ -131,7 +130,7 @@ def _with_check(hunk: DiffHunk, last: int) -> int:
     while i + 1 < len(hunk.lines) and not hunk.lines[i].text.rstrip().endswith((";", "{", "}")):
         i += 1
     nxt = i + 1
-    if nxt < len(hunk.lines) and hunk.lines[nxt].kind != "-" and re.match(r"\s*if\s*\(", hunk.lines[nxt].text):
+    if nxt < len(hunk.lines) and hunk.lines[nxt].kind != "-" and rx.match(r"\s*if\s*\(", hunk.lines[nxt].text):
         end = nxt
         while end + 1 < len(hunk.lines) and end - nxt < 3 and hunk.lines[end].kind != "-" \
                 and not hunk.lines[end].text.rstrip().endswith(";"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from reviewtool import rx
 from reviewtool.check.analyzers import AnalyzerContext, Hit, SeriesLines, evidence, norm_line, series_lines
 from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff
 
@@ -28,19 +29,19 @@ GENERIC = "DESIGN-GENERIC-CODE"
 REPEATED = "DESIGN-REPEATED-CODE"
 LARGE = "DESIGN-LARGE-PATCH"
 
-_PARAM = re.compile(r"\b(?:early_param|__setup|core_param|module_param(?:_named|_array|_cb)?)\s*\(")
-_PROMPT = re.compile(r"^\s*(?:bool|tristate|int|hex|string)\s+\"|^\s*prompt\s+\"")
-_CONFIG = re.compile(r"^\s*(?:menu)?config\s+(\w+)")
-_EXPERT = re.compile(r"^\s*(?:depends\s+on\s+.*\bEXPERT\b|(?:bool|tristate)\s+\".*\"\s+if\s+.*\bEXPERT\b)")
-_EXPORT = re.compile(r"^\s*EXPORT_SYMBOL(?:_GPL|_NS|_NS_GPL)?\s*\(\s*(\w+)")
-_ASSERT = re.compile(r"\b(?:BUG_ON|VM_BUG_ON\w*|BUG)\s*\(")
-_WARN = re.compile(r"\b(?:WARN\w*|pr_warn\w*|pr_err\w*|dev_warn\w*)\s*\(")
+_PARAM = rx.compile(r"\b(?:early_param|__setup|core_param|module_param(?:_named|_array|_cb)?)\s*\(")
+_PROMPT = rx.compile(r"^\s*(?:bool|tristate|int|hex|string)\s+\"|^\s*prompt\s+\"")
+_CONFIG = rx.compile(r"^\s*(?:menu)?config\s+(\w+)")
+_EXPERT = rx.compile(r"^\s*(?:depends\s+on\s+.*\bEXPERT\b|(?:bool|tristate)\s+\".*\"\s+if\s+.*\bEXPERT\b)")
+_EXPORT = rx.compile(r"^\s*EXPORT_SYMBOL(?:_GPL|_NS|_NS_GPL)?\s*\(\s*(\w+)")
+_ASSERT = rx.compile(r"\b(?:BUG_ON|VM_BUG_ON\w*|BUG)\s*\(")
+_WARN = rx.compile(r"\b(?:WARN\w*|pr_warn\w*|pr_err\w*|dev_warn\w*)\s*\(")
 _LEVELS = ("emerg", "alert", "crit", "err", "warn", "notice", "info", "debug")
-_PRINT = re.compile(r"\b(?:pr|dev)_(emerg|alert|crit|err|warn|warning|notice|info|debug|dbg)\w*\s*\((?:[^\"]*?,\s*)?"
+_PRINT = rx.compile(r"\b(?:pr|dev)_(emerg|alert|crit|err|warn|warning|notice|info|debug|dbg)\w*\s*\((?:[^\"]*?,\s*)?"
                     r"(\"[^\"]*\")")
-_GENERIC_PATH = re.compile(r"^(?:mm|kernel|lib|init|fs|block|include/linux|include/asm-generic|drivers/base)/")
-_ARCH_PATH = re.compile(r"^arch/([^/]+)/")
-_TRIVIAL = re.compile(r"^[\s{}();,]*$|^\s*(?:return\b[^;]*;|break;|continue;|else\b.*|#\s*(?:endif|else)\b.*|"
+_GENERIC_PATH = rx.compile(r"^(?:mm|kernel|lib|init|fs|block|include/linux|include/asm-generic|drivers/base)/")
+_ARCH_PATH = rx.compile(r"^arch/([^/]+)/")
+_TRIVIAL = rx.compile(r"^[\s{}();,]*$|^\s*(?:return\b[^;]*;|break;|continue;|else\b.*|#\s*(?:endif|else)\b.*|"
                       r"goto\s+\w+;|\}?\s*while.*)$")
 _MIN_REPEAT = 3  # copies of a line, or of a run of lines, that make it "repeated"
 _LARGE_LINES = 250
@@ -129,7 +130,7 @@ def _exports(diffs: list[PatchDiff]) -> list[Hit]:
 
 def _revert(pd: PatchDiff) -> list[Hit]:
     p = pd.patch
-    if not (re.search(r"\brevert\b", p.subject, re.I) or re.search(r"^This reverts commit\b", p.message, re.M)):
+    if not (rx.search(r"\brevert\b", p.subject, re.I) or rx.search(r"^This reverts commit\b", p.message, re.M)):
         return []
     from reviewtool.model import Evidence
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import re
 
+from reviewtool import rx
 from reviewtool.check.analyzers import AnalyzerContext, Hit, evidence, is_comment_or_blank
 from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff
 
 STATE = "EL2-STATE-CHANGE"
 
-_MODE_NAME = re.compile(r"\b(?:\w*_n?vhe\w*|\w*_N?VHE\w*|has_vhe|is_kernel_in_hyp_mode|is_hyp_mode_available|"
+_MODE_NAME = rx.compile(r"\b(?:\w*_n?vhe\w*|\w*_N?VHE\w*|has_vhe|is_kernel_in_hyp_mode|is_hyp_mode_available|"
                         r"is_protected_kvm_enabled|ARM64_HAS_VIRT_HOST_EXTN|kern_hyp_va|hyp_va_\w+|"
                         r"\w+_el2|\w+_EL2\w*)\b")
-_EL2_TARGET = re.compile(r"\b(\w+_el2)\s*=(?!=)|write_sysreg\w*\(.*,\s*(\w+_el2)\s*\)|\bmsr\s+(\w+_el2)\s*,", re.I)
+_EL2_TARGET = rx.compile(r"\b(\w+_el2)\s*=(?!=)|write_sysreg\w*\(.*,\s*(\w+_el2)\s*\)|\bmsr\s+(\w+_el2)\s*,", re.I)
 _CONTEXT_AFTER = 3
 _KINDS = ("c", "header", "asm", "lds", "kconfig")
 

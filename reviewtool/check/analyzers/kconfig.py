@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from reviewtool import rx
 from reviewtool.check import cparse
 from reviewtool.check.analyzers import AnalyzerContext, Hit, evidence
 from reviewtool.check.analyzers._cfunc import changed_code
@@ -21,9 +22,9 @@ from reviewtool.check.patterns import lazy
 SELECT = "KCONFIG-SELECT-DEPENDS"
 STUB = "KCONFIG-IFDEF-NO-STUB"
 
-_KCONFIG_LINE = re.compile(r"^\s*(select|imply|depends\s+on)\s+(.+?)\s*(?:#.*)?$")
+_KCONFIG_LINE = rx.compile(r"^\s*(select|imply|depends\s+on)\s+(.+?)\s*(?:#.*)?$")
 _CONFIG_ENTRY = lazy(r"^\s*(?:menu)?config\s+(\w+)")
-_IFDEF = re.compile(r"^\s*#\s*(?:ifdef\s+(CONFIG_\w+)|if\s+.*?\b(?:IS_ENABLED|IS_BUILTIN|defined)\s*\(\s*(CONFIG_\w+)\s*\))")
+_IFDEF = rx.compile(r"^\s*#\s*(?:ifdef\s+(CONFIG_\w+)|if\s+.*?\b(?:IS_ENABLED|IS_BUILTIN|defined)\s*\(\s*(CONFIG_\w+)\s*\))")
 _PROTO = lazy(r"^(?!\s*(?:static|#|return|typedef)\b)[A-Za-z_][\w\s\*]*?\b([A-Za-z_]\w*)\s*\(")
 
 
@@ -48,7 +49,7 @@ def _selects(pd: PatchDiff, f: DiffFile) -> list[Hit]:
             if ln.kind != "+" or not m or _norm(m.group(1), m.group(2)) in removed:
                 continue
             entry = next((c.group(1) for x in reversed(h.lines[:i]) if (c := _CONFIG_ENTRY().match(x.text))), None)
-            what = re.sub(r"\s+", " ", m.group(1))
+            what = rx.sub(r"\s+", " ", m.group(1))
             owner = f"{entry}: " if entry else ""
             before = [x.text.strip() for x in h.lines[:i] if x.kind == "-" and _KCONFIG_LINE.match(x.text)]
             was = f" (was `{before[-1]}`)" if before and what == "depends on" else ""
@@ -66,7 +67,7 @@ def _selects(pd: PatchDiff, f: DiffFile) -> list[Hit]:
 
 
 def _norm(kind: str, expr: str) -> str:
-    return re.sub(r"\s+", " ", f"{kind} {expr}").strip()
+    return rx.sub(r"\s+", " ", f"{kind} {expr}").strip()
 
 
 def _guarded_decls(h: DiffHunk) -> list[tuple[str, list[str], int, int]]:
@@ -87,13 +88,13 @@ def _guarded_decls(h: DiffHunk) -> list[tuple[str, list[str], int, int]]:
             if lines[j].kind == "-":
                 j += 1
                 continue
-            if re.match(r"^\s*#\s*if", t):
+            if rx.match(r"^\s*#\s*if", t):
                 depth += 1
-            elif re.match(r"^\s*#\s*endif", t):
+            elif rx.match(r"^\s*#\s*endif", t):
                 if depth == 0:
                     break
                 depth -= 1
-            elif re.match(r"^\s*#\s*(?:else|elif)", t) and depth == 0:
+            elif rx.match(r"^\s*#\s*(?:else|elif)", t) and depth == 0:
                 has_else = True
             elif depth == 0 and (p := _PROTO().match(t)) and not t.rstrip().endswith("{"):
                 names.append(p.group(1))
@@ -144,9 +145,9 @@ def _inside_ifdef(h: DiffHunk, i: int, config: str) -> bool:
         t = ln.text
         if ln.kind == "-":
             continue
-        if re.match(r"^\s*#\s*endif", t):
+        if rx.match(r"^\s*#\s*endif", t):
             depth += 1
-        elif re.match(r"^\s*#\s*if", t):
+        elif rx.match(r"^\s*#\s*if", t):
             if depth == 0 and config in t:
                 return True
             depth = max(depth - 1, 0)

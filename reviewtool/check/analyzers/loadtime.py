@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from reviewtool import rx
 from reviewtool.check.analyzers import AnalyzerContext, Hit, c_files, evidence
 from reviewtool.check.analyzers import _tables as T
 from reviewtool.check.analyzers._cfunc import changed_code, line_functions
@@ -24,7 +25,7 @@ LOAD = "KEXEC-LOAD-TIME-FAILURE"
 
 _EXIT = lazy(r"^\s*(?:return\s+(?!0\s*;)(?P<value>[^;]+);|goto\s+(?P<label>\w+)\s*;|return\s*;)")
 _CRASH_STOP = lazy(r"\b(?:BUG_ON|BUG|panic)\s*\(")
-_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+_CALL = rx.compile(r"\b([A-Za-z_]\w*)\s*\(")
 _NOT_CALLS = frozenset({"if", "while", "for", "switch", "return", "sizeof", "unlikely", "likely", "WARN_ON",
                         "WARN_ON_ONCE", "IS_ERR", "IS_ERR_OR_NULL", "PTR_ERR", "typeof", "offsetof", "ARRAY_SIZE"})
 
@@ -138,7 +139,7 @@ def _guards(lines: tuple[DiffLine, ...], if_idx: int, between: list[int]) -> boo
 
 def _returned_call(hunk: DiffHunk, exit_idx: int, live: list[int]) -> tuple[int, str] | None:
     """For an unguarded `return var;`: the call whose result was last stored in `var`, if it is in view."""
-    m = re.match(r"\s*return\s+([A-Za-z_]\w*)\s*;", hunk.lines[exit_idx].text)
+    m = rx.match(r"\s*return\s+([A-Za-z_]\w*)\s*;", hunk.lines[exit_idx].text)
     if m is None:
         return None
     assigned = re.compile(_ASSIGNED_CALL.format(var=re.escape(m.group(1))))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 
+from reviewtool import rx
 from reviewtool.check.analyzers import AnalyzerContext, Hit
 from reviewtool.check.diff import DiffFile
 from reviewtool.model import Evidence, Patch, Series
@@ -30,34 +31,34 @@ RESEND = "COMMIT-RESEND"
 PERFORMANCE = "TEST-PERFORMANCE-CLAIM"
 HARDWARE = "TEST-HARDWARE-SPECIFIC"
 
-_FIX_WORD = re.compile(r"\bfix(?:es|ed|ing)?\b", re.I)
-_NOT_A_FIX = re.compile(r"\b(?:typo|spelling|comment|kernel-doc|warning|checkpatch|coding style|code style|"
+_FIX_WORD = rx.compile(r"\bfix(?:es|ed|ing)?\b", re.I)
+_NOT_A_FIX = rx.compile(r"\b(?:typo|spelling|comment|kernel-doc|warning|checkpatch|coding style|code style|"
                         r"whitespace|documentation|docs?)\b", re.I)
 # the message says where the bug came from: then a Fixes: tag can name it
-_ORIGIN = re.compile(r"\bcommit\s+[0-9a-f]{7,40}\b|\b(?:introduced|caused|broken|broke)\s+(?:by|in|since)\b|"
+_ORIGIN = rx.compile(r"\bcommit\s+[0-9a-f]{7,40}\b|\b(?:introduced|caused|broken|broke)\s+(?:by|in|since)\b|"
                      r"\bregression\b|\bsince\s+(?:v\d|\d\.\d|commit)", re.I)
 # one sentence that says it fixes a commit it names ("fix another issue in commit 0123abcd")
-_NAMED_COMMIT = re.compile(r"\bcommit\s+[0-9a-f]{7,40}\b|\b[0-9a-f]{12,40}\s+\(\"", re.I)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+_NAMED_COMMIT = rx.compile(r"\bcommit\s+[0-9a-f]{7,40}\b|\b[0-9a-f]{12,40}\s+\(\"", re.I)
+_SENTENCE_END = rx.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 # a failure the message describes; not when the change is a tool for debugging such failures
-_FAILURE = re.compile(r"\b(?:crash(?:es|ed|ing)?|oops(?:es)?|panic(?:s|ed)?|WARN\w*\(\)|WARNING:|BUG:|"
+_FAILURE = rx.compile(r"\b(?:crash(?:es|ed|ing)?|oops(?:es)?|panic(?:s|ed)?|WARN\w*\(\)|WARNING:|BUG:|"
                       r"corrupt(?:s|ed|ion|ing)?|hangs?|hung|lock(?:s|ed)?[ -]?up|deadlock(?:s|ed)?|"
                       r"fails? to boot|boot failure|use-after-free|out-of-bounds|null pointer dereference)(?!\w)", re.I)
-_DEBUGGING = re.compile(r"\b(?:debug\w*|detect\w*|diagnos\w*)\s+(?:\w+\s+){0,2}$", re.I)
-_STABLE = re.compile(r"^\s*Cc:.*\bstable@(?:vger\.)?kernel\.org", re.I | re.M)
-_FIXES_TAG = re.compile(r"^\s*Fixes:\s*\S", re.I | re.M)
-_REVIEW_TAG = re.compile(r"^\s*(Acked-by|Reviewed-by|Tested-by):\s*(.+)$", re.I)
-_CHANGED = re.compile(r"\b(?:rework(?:ed)?|rewr(?:ote|itten)|redesign(?:ed)?|re-?implement(?:ed)?|changed|"
+_DEBUGGING = rx.compile(r"\b(?:debug\w*|detect\w*|diagnos\w*)\s+(?:\w+\s+){0,2}$", re.I)
+_STABLE = rx.compile(r"^\s*Cc:.*\bstable@(?:vger\.)?kernel\.org", re.I | re.M)
+_FIXES_TAG = rx.compile(r"^\s*Fixes:\s*\S", re.I | re.M)
+_REVIEW_TAG = rx.compile(r"^\s*(Acked-by|Reviewed-by|Tested-by):\s*(.+)$", re.I)
+_CHANGED = rx.compile(r"\b(?:rework(?:ed)?|rewr(?:ote|itten)|redesign(?:ed)?|re-?implement(?:ed)?|changed|"
                       r"reworked|restructur(?:ed|e)|moved|dropped|replaced|split|new approach)\b", re.I)
-_CHANGES_SINCE = re.compile(r"^\s*(?:changes|changelog|v\d+\s*(?:->|:|\.\.))", re.I | re.M)
-_VERSION = re.compile(r"\bv(\d+)\b", re.I)
-_RESEND = re.compile(r"\bRESEND\b")
-_PERF = re.compile(r"\b(?:performance|faster|slower|speed[- ]?ups?|overhead|latenc(?:y|ies)|jitter|throughput|"
+_CHANGES_SINCE = rx.compile(r"^\s*(?:changes|changelog|v\d+\s*(?:->|:|\.\.))", re.I | re.M)
+_VERSION = rx.compile(r"\bv(\d+)\b", re.I)
+_RESEND = rx.compile(r"\bRESEND\b")
+_PERF = rx.compile(r"\b(?:performance|faster|slower|speed[- ]?ups?|overhead|latenc(?:y|ies)|jitter|throughput|"
                    r"bottleneck|contention|benchmark\w*|scalab\w+)\b", re.I)
-_ERRATUM = re.compile(r"\b(?:ARM64_ERRATUM_\w+|ARM64_WORKAROUND_\w+|WORKAROUND_\w+|erratum\s+#?\d+|"
+_ERRATUM = rx.compile(r"\b(?:ARM64_ERRATUM_\w+|ARM64_WORKAROUND_\w+|WORKAROUND_\w+|erratum\s+#?\d+|"
                       r"(?:CAVIUM|QCOM|HISILICON|FUJITSU|NVIDIA)_\w*ERRATUM\w*)\b")
-_TESTED = re.compile(r"^\s*Tested-by:", re.I | re.M)
-_TRAILER_LINE = re.compile(r"^\s*[A-Za-z][A-Za-z-]*[A-Za-z]:\s")
+_TESTED = rx.compile(r"^\s*Tested-by:", re.I | re.M)
+_TRAILER_LINE = rx.compile(r"^\s*[A-Za-z][A-Za-z-]*[A-Za-z]:\s")
 
 
 def analyze(ctx: AnalyzerContext) -> list[Hit]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from fnmatch import fnmatchcase
 
+from reviewtool import rx
 from reviewtool.check.analyzers import AnalyzerContext, Hit, code, evidence, is_comment_or_blank, norm_line
 from reviewtool.check.analyzers._cfunc import line_functions
 from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff
@@ -21,14 +22,14 @@ PTE_BITS = "TEST-PTE-BITS"
 MOVED_CALL = "DOCS-MOVED-CALL-UNCOMMENTED"
 ASM_TO_C = "DESIGN-ASM-TO-C"
 
-_GFP_FLAG = re.compile(r"\b(?:__)?GFP_\w+")
-_PTE_BIT = re.compile(r"\b(?:PTE|PMD|PUD|_PAGE|PAGE|PROT)_[A-Z0-9_]+\b")
+_GFP_FLAG = rx.compile(r"\b(?:__)?GFP_\w+")
+_PTE_BIT = rx.compile(r"\b(?:PTE|PMD|PUD|_PAGE|PAGE|PROT)_[A-Z0-9_]+\b")
 # sizes, shifts and masks of the layout: not entry bits
-_GEOMETRY = re.compile(r"_(?:SIZE|SHIFT|MASK|OFFSET|END|START|BITS|NR|ORDER|ALIGN|LEVELS|TYPE)$|^PAGE_(?:OFFSET|END)$")
+_GEOMETRY = rx.compile(r"_(?:SIZE|SHIFT|MASK|OFFSET|END|START|BITS|NR|ORDER|ALIGN|LEVELS|TYPE)$|^PAGE_(?:OFFSET|END)$")
 _PTE_PATHS = ("arch/*/include/asm/pgtable*.h", "arch/*/include/asm/*pte*.h", "include/linux/pgtable.h",
               "include/asm-generic/pgtable*.h")
 # a statement that is one call: `foo(...);`, `x = foo(...);`, `ret = foo(...);`
-_CALL_STMT = re.compile(r"^(?:[\w.>\-\[\]*]+\s*=\s*)?(?P<name>[A-Za-z_]\w*)\s*\(.*\)\s*;$")
+_CALL_STMT = rx.compile(r"^(?:[\w.>\-\[\]*]+\s*=\s*)?(?P<name>[A-Za-z_]\w*)\s*\(.*\)\s*;$")
 _NOT_CALL = frozenset({"if", "while", "for", "switch", "return", "sizeof", "WARN_ON", "BUG_ON", "pr_debug",
                        "pr_info", "pr_warn", "pr_err", "pr_notice", "printk"})
 _COMMENT_REACH = 4  # lines above the moved call in which a new comment counts as explaining it
@@ -68,7 +69,7 @@ def _gfp_changed(index: int, f: DiffFile, h: DiffHunk) -> list[Hit]:
                 f"The allocation's GFP flags change ({gone} out, {came} in).")]
 
 
-_ALLOC_CALL = re.compile(r"\b(?P<fn>k[mzc]alloc\w*|kvm?[mz]alloc\w*|kmem_cache_z?alloc\w*|__get_free_pages?|"
+_ALLOC_CALL = rx.compile(r"\b(?P<fn>k[mzc]alloc\w*|kvm?[mz]alloc\w*|kmem_cache_z?alloc\w*|__get_free_pages?|"
                          r"get_zeroed_page|alloc_pages?\w*|vz?malloc\w*|devm_k[mz]alloc\w*)\s*\((?P<args>.*)\)")
 
 

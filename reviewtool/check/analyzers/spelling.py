@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from reviewtool import rx
 from reviewtool.check.analyzers import AnalyzerContext, Hit
 from reviewtool.model import Evidence
 
@@ -47,13 +48,13 @@ MISSPELLINGS = {
 MISSPELLINGS.pop("initialisation")  # British spelling, not a typo
 MISSPELLINGS.pop("cant")  # too often a quoting of code or a name
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]")
-_NAME = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]{3,}\b")
-_TRAILER = re.compile(r"^\s*[A-Za-z][A-Za-z-]*[A-Za-z]:\s")
-_QUOTED = re.compile(r"\(\".*?\"\)|\"[^\"]*\"|`[^`]*`")
+_WORD = rx.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]")
+_NAME = rx.compile(r"\b[A-Za-z_][A-Za-z0-9_]{3,}\b")
+_TRAILER = rx.compile(r"^\s*[A-Za-z][A-Za-z-]*[A-Za-z]:\s")
+_QUOTED = rx.compile(r"\(\".*?\"\)|\"[^\"]*\"|`[^`]*`")
 _MAX_SHOWN = 3
 # page-table levels and similar families: names that differ only there are different things
-_FAMILY = re.compile(r"p(?:te|md|ud|gd|4d)|[iu]cache|[dw]cache|[rw]lock|[rw]sem|[iu]sr|[rw]x", re.I)
+_FAMILY = rx.compile(r"p(?:te|md|ud|gd|4d)|[iu]cache|[dw]cache|[rw]lock|[rw]sem|[iu]sr|[rw]x", re.I)
 
 
 def analyze(ctx: AnalyzerContext) -> list[Hit]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from reviewtool import rx
 from reviewtool.check.analyzers import AnalyzerContext, Hit, SeriesLines, evidence, series_lines
 from reviewtool.check.analyzers._cfunc import changed_code
 from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff
@@ -23,17 +24,17 @@ HEADER = "UAPI-HEADER"
 DT_PROP = "UAPI-DT-PROPERTY-UNDOCUMENTED"
 PARAM = "UAPI-PARAM-UNDOCUMENTED"
 
-_VMCOREINFO = re.compile(r"\bVMCOREINFO_\w+\s*\(\s*([^)]*)\)"
+_VMCOREINFO = rx.compile(r"\bVMCOREINFO_\w+\s*\(\s*([^)]*)\)"
                          r"|\bvmcoreinfo_append_str\s*\(\s*\"(?P<key>[A-Za-z_]\w*(?:\([^)\"]*\))?)=")
-_PREPROCESSOR = re.compile(r"^\s*#\s*(?:define|undef)\b")
+_PREPROCESSOR = rx.compile(r"^\s*#\s*(?:define|undef)\b")
 _IOMEM_NAMES = ("System RAM", "Crash kernel", "Kernel code", "Kernel data", "Kernel bss", "Kernel rodata",
                 "reserved", "ELF core hdr", "Persistent Memory", "Reserved", "ACPI Tables", "ACPI Non-volatile Storage")
-_IOMEM_RE = re.compile(r"\"(" + "|".join(re.escape(n) for n in _IOMEM_NAMES) + r")\"")
-_RES_NAME = re.compile(r"\.name\s*=\s*\"([^\"]+)\"")
-_DT_CALL = re.compile(r"\b(?:of_(?:property_\w+|get_property|find_property|get_\w*prop\w*)|fdt_\w*prop\w*|"
+_IOMEM_RE = rx.compile(r"\"(" + "|".join(re.escape(n) for n in _IOMEM_NAMES) + r")\"")
+_RES_NAME = rx.compile(r"\.name\s*=\s*\"([^\"]+)\"")
+_DT_CALL = rx.compile(r"\b(?:of_(?:property_\w+|get_property|find_property|get_\w*prop\w*)|fdt_\w*prop\w*|"
                       r"fdt_(?:setprop|getprop|delprop|appendprop)\w*)\s*\([^\"]*\"([A-Za-z][\w,.+-]*)\"")
-_PARAM = re.compile(r"\b(early_param|__setup|core_param|module_param(?:_named|_array|_cb)?)\s*\(\s*\"?([\w.-]+)")
-_UAPI_PATH = re.compile(r"^(?:include/uapi/|arch/[^/]+/include/uapi/)")
+_PARAM = rx.compile(r"\b(early_param|__setup|core_param|module_param(?:_named|_array|_cb)?)\s*\(\s*\"?([\w.-]+)")
+_UAPI_PATH = rx.compile(r"^(?:include/uapi/|arch/[^/]+/include/uapi/)")
 
 
 def analyze(ctx: AnalyzerContext) -> list[Hit]:

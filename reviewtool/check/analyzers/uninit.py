@@ -11,15 +11,15 @@ setting it.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from reviewtool import rx
 from reviewtool.check.analyzers import AnalyzerContext, Hit, c_files, evidence
 from reviewtool.check.analyzers._cfunc import FuncView, function_views, text
 from reviewtool.check.diff import DiffHunk
 
 RULE = "ERROR-UNINIT-RETURN"
-_RETURN_VAR = re.compile(r"^\s*return\s+([A-Za-z_]\w*)\s*;")
+_RETURN_VAR = rx.compile(r"^\s*return\s+([A-Za-z_]\w*)\s*;")
 _FORWARD_ONLY = frozenset({"if_statement", "else_clause", "switch_statement", "case_statement",
                            "compound_statement", "labeled_statement"})
 
