@@ -6,7 +6,6 @@ is not wanted; everything else, and every network fetch, goes through b4 (fetch/
 
 from __future__ import annotations
 
-from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,8 @@ from reviewtool.model import Series
 from reviewtool.record import record
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     from reviewtool.fetch.mbox import Unreadable
 
 
@@ -62,9 +63,14 @@ def fetch(source: str, *, revision: int | None = None, lore_url: str, offline: b
         msgs = lore.fetch_thread(src.msgid, server, timeout=timeout, max_bytes=max_bytes, unreadable=unreadable)
         where, link_base = f"<{src.msgid}> on {server}", server
     else:
-        msgs = local.read_local(src, max_bytes=max_bytes, unreadable=unreadable)
+        raws = local.read_raw(src, max_bytes=max_bytes)
         where = "standard input" if src.kind == "stdin" else str(src.path)
         link_base = lore_url
+        if not am:
+            found = _plain_light(raws, revision, where, link_base, unreadable)
+            if found is not None:
+                return found
+        msgs = mbox.parse_all(raws, unreadable)
         if not msgs:
             raise SourceError(f"no message found in {where}" +
                               (f": {unreadable.summary()}" if unreadable else ""))
@@ -75,6 +81,21 @@ def fetch(source: str, *, revision: int | None = None, lore_url: str, offline: b
             if series is not None and revision in (None, series.revision):
                 return Fetched(series, None, _raw_thread(msgs, where))
     return _through_b4(msgs, revision, where, link_base, unreadable, lore_url, am)
+
+
+def _plain_light(raws: list[bytes], revision: int | None, where: str, link_base: str,
+                 unreadable: Unreadable) -> Fetched | None:
+    """A plain posting of plain-shaped mail, read without the email package (lightmail.py);
+    None to read the thread the usual way."""
+    from reviewtool.fetch import lightmail, plain
+
+    light = lightmail.parse_all(raws)
+    if not light:
+        return None
+    series = plain.read(light, where, link_base, unreadable)
+    if series is None or revision not in (None, series.revision):
+        return None
+    return Fetched(series, None, lightmail.thread_mbox(light))
 
 
 def _raw_thread(msgs: list[EmailMessage], where: str) -> bytes:

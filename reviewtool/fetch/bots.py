@@ -14,14 +14,14 @@ Pure text work on a parsed message; nothing here imports b4.
 
 from __future__ import annotations
 
-import email.errors
-import email.header
-import email.utils
 import re
-from email.message import EmailMessage
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from reviewtool import rx
+from reviewtool.fetch.lightmail import LightMessage, mailbox
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 BotKind = Literal["robot-suggestion", "commit-notification", "applied"]
 # What each kind is called in a summary.
@@ -42,7 +42,9 @@ _DIFF = rx.compile(r"^(?:diff --git |--- \S+\n\+\+\+ )", re.M)
 _TRAILER = rx.compile(r"^(Reported-by|Signed-off-by):\s*(.+)$", re.I | re.M)
 
 
-def _text(msg: EmailMessage) -> str:
+def _text(msg: EmailMessage | LightMessage) -> str:
+    if isinstance(msg, LightMessage):
+        return msg.content()
     try:
         part = msg.get_body(preferencelist=("plain",))
         content = part.get_content() if part is not None else ""
@@ -51,7 +53,7 @@ def _text(msg: EmailMessage) -> str:
     return content if isinstance(content, str) else ""
 
 
-def _headers(msg: EmailMessage) -> dict[str, str]:
+def _headers(msg: EmailMessage | LightMessage) -> dict[str, str]:
     """The raw headers this module reads (the first of each), unfolded; RFC 2047 words decoded.
     Raw, because the email policy's parsing of every header costs a millisecond a mail."""
     want = {"subject", "from", "in-reply-to", "references"}
@@ -61,6 +63,9 @@ def _headers(msg: EmailMessage) -> dict[str, str]:
         if key in want and key not in out:
             text = " ".join(str(value).split())
             if "=?" in text:
+                import email.errors
+                import email.header
+
                 try:
                     text = str(email.header.make_header(email.header.decode_header(text)))
                 except (LookupError, ValueError, UnicodeError, email.errors.HeaderParseError):
@@ -73,23 +78,33 @@ def _unquoted(text: str) -> str:
     return "\n".join(ln for ln in text.split("\n") if not ln.lstrip().startswith(">"))
 
 
+def _parseaddr(text: str) -> tuple[str, str]:
+    """email.utils.parseaddr(text); a plain address is read without importing email.utils."""
+    found = mailbox(text)
+    if found is not None:
+        return found
+    import email.utils
+
+    return email.utils.parseaddr(text)
+
+
 def automated_sender(sender: str) -> bool:
     """Whether a From: names automation (`kernel test robot <lkp@intel.com>`, `tip-bot2 for X`)."""
-    name, addr = email.utils.parseaddr(sender)
+    name, addr = _parseaddr(sender)
     local = addr.split("@")[0]
     return bool(_AUTOMATED.search(name) or _AUTOMATED.search(local))
 
 
 def _self_reported(text: str, sender: str) -> bool:
     """A patch whose Reported-by and Signed-off-by are both its own sender (what robots send)."""
-    addr = email.utils.parseaddr(sender)[1].lower()
+    addr = _parseaddr(sender)[1].lower()
     if not addr:
         return False
-    found = {(m.group(1).lower(), email.utils.parseaddr(m.group(2))[1].lower()) for m in _TRAILER.finditer(text)}
+    found = {(m.group(1).lower(), _parseaddr(m.group(2))[1].lower()) for m in _TRAILER.finditer(text)}
     return ("reported-by", addr) in found and ("signed-off-by", addr) in found
 
 
-def bot_kind(msg: EmailMessage) -> BotKind | None:
+def bot_kind(msg: EmailMessage | LightMessage) -> BotKind | None:
     """What kind of automated or bookkeeping mail msg is, None for a person's patch or reply."""
     head = _headers(msg)
     subject = head.get("subject", "")

@@ -13,15 +13,19 @@ take a path not copied here (a date it cannot read, say).
 from __future__ import annotations
 
 import datetime
-import email.charset
-import email.header
-import email.utils
 import re
-from email.message import EmailMessage
-from typing import NamedTuple
+from functools import cache
+from typing import TYPE_CHECKING, NamedTuple
 
 from reviewtool import rx
+from reviewtool.fetch.lightmail import LightMessage
 from reviewtool.fetch.mbox import HEADER_ERRORS
+
+if TYPE_CHECKING:
+    import email.charset
+    from email.message import EmailMessage
+
+    Mail = EmailMessage | LightMessage
 
 DIFF_RE = rx.compile(r"^(---.*\n\+\+\+|GIT binary patch|diff --git \w/\S+ \w/\S+)", flags=re.M | re.I)
 DIFFSTAT_RE = rx.compile(r"^\s*\d+ file.*\d+ (insertion|deletion)", flags=re.M | re.I)
@@ -29,22 +33,36 @@ _MSGID = rx.compile(r"<([^>]+)>")
 _SPECIALS = rx.compile(r'[][\\()<>@,:;".]')
 
 
+@cache
 def _utf8_unencoded() -> email.charset.Charset:
     """utf-8 with headers left unencoded: what `formataddr` uses once b4 is imported (b4 calls
     `email.charset.add_charset('utf-8', None)` for the whole process), made here for this
     module alone, so that a name reads `Jörg`, not `=?utf-8?b?...?=`, whether b4 was imported
     or not."""
+    import email.charset
+
     charset = email.charset.Charset("utf-8")
     charset.header_encoding = None  # type: ignore[assignment]  # what add_charset(..., None) stores
     return charset
 
 
-_UTF8 = _utf8_unencoded()
+_ESCAPES = rx.compile(r'[\\"]')
 
 
 def formataddr(pair: tuple[str, str]) -> str:
-    """email.utils.formataddr as b4's process has it (a non-ASCII name is not encoded)."""
-    return email.utils.formataddr(pair, charset=_UTF8)
+    """email.utils.formataddr as b4's process has it (a non-ASCII name is not encoded); an
+    ASCII pair is formatted here as formataddr formats it, without importing email.utils."""
+    name, addr = pair
+    if name and addr.isascii():
+        if not name.isascii():  # the charset leaves it unencoded (and unquoted), if it is text at all
+            name.encode("utf-8")
+            return f"{name} <{addr}>"
+        quotes = '"' if _SPECIALS.search(name) else ""
+        escaped = _ESCAPES.sub(r"\\\g<0>", name)
+        return f"{quotes}{escaped}{quotes} <{addr}>"
+    import email.utils
+
+    return email.utils.formataddr(pair, charset=_utf8_unencoded())
 
 
 def who(name: str, addr: str) -> str:
@@ -54,6 +72,8 @@ def who(name: str, addr: str) -> str:
     try:
         return formataddr((name, addr))
     except UnicodeError:  # formataddr refuses an address that is not ASCII
+        import email.utils
+
         return f'"{email.utils.quote(name)}" <{addr}>' if _SPECIALS.search(name) else f"{name} <{addr}>"
 
 
@@ -62,6 +82,9 @@ def clean_header(hdrval: str | None) -> str:
     if hdrval is None:
         return ""
     if hdrval.find("=?") >= 0:
+        import email.header
+        import email.utils
+
         if rx.search(r"<\S+@\S+>", hdrval, flags=re.I | re.M):
             newaddrs = []
             for addr in email.utils.getaddresses([hdrval]):
@@ -87,9 +110,13 @@ def clean_header(hdrval: str | None) -> str:
     return rx.sub(r"\n?\s+", " ", decoded).strip()
 
 
-def addresses(msg: EmailMessage, header: str) -> tuple[str, ...]:
+def addresses(msg: Mail, header: str) -> tuple[str, ...]:
     """Every `Name <addr>` of a To:/Cc: header, cleaned as b4 cleans it; () for a header the
     parser fails on (`Cc: a@`, comments nested too deep)."""
+    if isinstance(msg, LightMessage):
+        return tuple(who(n, a) for n, a in msg.addresses(header) if a)
+    import email.utils
+
     try:
         values = [clean_header(str(v)) for v in msg.get_all(header, [])]
     except HEADER_ERRORS:
@@ -97,11 +124,15 @@ def addresses(msg: EmailMessage, header: str) -> tuple[str, ...]:
     return tuple(who(n, a) for n, a in email.utils.getaddresses(values) if a)
 
 
-def clean_msgid(msg: EmailMessage, header: str = "Message-Id") -> str | None:
+def clean_msgid(msg: Mail, header: str = "Message-Id") -> str | None:
     """liblore's get_clean_msgid: the first <...> of the raw value, else of the parsed one."""
     wanted = header.lower()
     raw = next((str(v) for n, v in msg.raw_items() if n.lower() == wanted), None)
-    for value in (raw, msg.get(header)):
+    if isinstance(msg, LightMessage) and raw and _MSGID.search(raw):
+        parsed = None  # a light mail answers only for unstructured headers; the raw one is enough
+    else:
+        parsed = msg.get(header)
+    for value in (raw, parsed):
         if value:
             m = _MSGID.search(str(value))
             if m:
@@ -163,8 +194,13 @@ def subject(raw: str | None) -> Subject:
                    counters_inferred)
 
 
-def sender(msg: EmailMessage) -> tuple[str, str]:
+def sender(msg: Mail) -> tuple[str, str]:
     """(fromname, fromemail) as b4 reads them; the address stands for a missing name."""
+    if isinstance(msg, LightMessage):
+        name, addr = msg.sender
+        return (name if name.strip() else addr), addr
+    import email.utils
+
     found = email.utils.getaddresses([clean_header(str(x)) for x in msg.get_all("from", [])])
     if not found:
         return "", ""
@@ -172,9 +208,13 @@ def sender(msg: EmailMessage) -> tuple[str, str]:
     return (name if name.strip() else addr), addr
 
 
-def date(msg: EmailMessage) -> datetime.datetime | None:
+def date(msg: Mail) -> datetime.datetime | None:
     """The Date: as b4 reads it; None where b4 would take the current time (no Date:, or
     one it cannot read)."""
+    if isinstance(msg, LightMessage):
+        return msg.when
+    import email.utils
+
     value = msg.get("Date")
     if not value:
         return None
@@ -188,10 +228,15 @@ def date(msg: EmailMessage) -> datetime.datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=datetime.UTC)
 
 
-def payload(msg: EmailMessage) -> str | None:
+def payload(msg: Mail) -> str | None:
     """b4's LoreMessage.get_payload(msg, use_patch=True)'s body: the first text/plain or
     x-patch part, or a later one with a diff. None for a part whose charset Python does not
     know (b4 rewrites the part's header then: that is left to b4)."""
+    if isinstance(msg, LightMessage):  # one text/plain part
+        try:
+            return msg.payload().decode(msg.charset() or "utf-8", errors="replace")
+        except LookupError:
+            return None
     mcharset = msg.get_content_charset() or "utf-8"
     body = None
     for part in msg.walk():

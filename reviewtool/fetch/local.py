@@ -7,13 +7,16 @@ reads a plain posting from these messages without it).
 from __future__ import annotations
 
 import sys
-from email.message import EmailMessage
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reviewtool.errors import SourceError
 from reviewtool.fetch import mbox
 from reviewtool.fetch.limits import INPUT_ENV, MAX_THREAD_MESSAGES, size
 from reviewtool.fetch.sources import Source
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 
 def too_many(n: int, where: str) -> None:
@@ -45,13 +48,19 @@ def read_local(source: Source, *, max_bytes: int, unreadable: mbox.Unreadable) -
     """Messages from a file, maildir, directory of .patch/.eml files, or stdin.
 
     max_bytes bounds the whole input (all the files of a directory together)."""
+    return mbox.parse_all(read_raw(source, max_bytes=max_bytes), unreadable)
+
+
+def read_raw(source: Source, *, max_bytes: int) -> list[bytes]:
+    """The raw messages of a file, maildir, directory of .patch/.eml files, or stdin (as
+    read_local reads them, before parsing)."""
     if source.kind == "stdin":
         data = sys.stdin.buffer.read(max_bytes + 1)
         if len(data) > max_bytes:
             raise _refuse_size("standard input", max_bytes)
         from_stdin = mbox.split(data)
         too_many(len(from_stdin), "standard input")
-        return mbox.parse_all(from_stdin, unreadable)
+        return from_stdin
     assert source.path is not None
     files = [source.path] if source.kind == "mbox" else _files(source)
     raws: list[bytes] = []
@@ -63,7 +72,7 @@ def read_local(source: Source, *, max_bytes: int, unreadable: mbox.Unreadable) -
             raise _refuse_size(f"{source.path} (its files together)", max_bytes)
         raws.extend(mbox.split(data))
         too_many(len(raws), str(source.path))
-    return mbox.parse_all(raws, unreadable)
+    return raws
 
 
 def _files(source: Source) -> list[Path]:

@@ -10,20 +10,28 @@ b4's and liblore's own.
 
 from __future__ import annotations
 
-import email.generator
-import email.parser
-import email.policy
 import hashlib
-import io
 import re
 from collections.abc import Iterable
-from email.message import EmailMessage, Message
+from functools import cache
+from typing import TYPE_CHECKING
 
 from reviewtool import rx
 from reviewtool.fetch.limits import MAX_MIME_DEPTH
 
-# b4.emlpolicy and liblore.emlpolicy, made the same way.
-POLICY = email.policy.EmailPolicy(utf8=True, cte_type="8bit", max_line_length=None, message_factory=EmailMessage)
+if TYPE_CHECKING:
+    from email.message import EmailMessage, Message
+    from email.policy import EmailPolicy
+
+
+@cache
+def policy() -> EmailPolicy[EmailMessage]:
+    """b4.emlpolicy and liblore.emlpolicy, made the same way (the email package is imported
+    only when a mail is parsed with it: fetch/lightmail.py reads plain mail without it)."""
+    import email.policy
+    from email.message import EmailMessage
+
+    return email.policy.EmailPolicy(utf8=True, cte_type="8bit", max_line_length=None, message_factory=EmailMessage)
 
 # What Python's email parser raises on some malformed headers, as they are read (`Cc: a@` is
 # an IndexError, comments nested 1,000 deep a RecursionError), and what b4 raises on them.
@@ -54,6 +62,8 @@ class Unreadable(list[str]):
 
 
 def _too_deep(msg: Message) -> bool:
+    from email.message import Message
+
     stack: list[tuple[Message, int]] = [(msg, 0)]
     while stack:
         part, depth = stack.pop()
@@ -78,8 +88,11 @@ def _raw_name(data: bytes) -> str | None:
 
 def parse(data: bytes, unreadable: Unreadable) -> EmailMessage | None:
     """One message, parsed as b4 parses it; None (and a reason in unreadable) if it cannot be."""
+    import email.parser
+    from email.message import EmailMessage
+
     try:
-        msg: EmailMessage = email.parser.BytesParser(policy=POLICY, _class=EmailMessage).parsebytes(data)
+        msg: EmailMessage = email.parser.BytesParser(policy=policy(), _class=EmailMessage).parsebytes(data)
     except RecursionError:
         unreadable.append("nested too deeply to parse", _raw_name(data))
         return None
@@ -195,8 +208,11 @@ def parse_all(raws: Iterable[bytes], unreadable: Unreadable) -> list[EmailMessag
 
 def thread_mbox(msgs: Iterable[EmailMessage]) -> bytes:
     """The raw thread as an mboxrd file: b4's `save_mboxrd_mbox(msgs, mangle_from=True)`."""
+    import email.generator
+    import io
+
     out = io.BytesIO()
-    gen = email.generator.BytesGenerator(out, mangle_from_=True, policy=POLICY)
+    gen = email.generator.BytesGenerator(out, mangle_from_=True, policy=policy())
     for msg in msgs:
         out.write(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n")
         gen.flatten(msg)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
-from email.message import EmailMessage
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 from reviewtool import rx
 from reviewtool.fetch import bots, headers, mbox
@@ -27,6 +27,13 @@ from reviewtool.fetch.limits import MAX_SERIES_PATCHES
 from reviewtool.fetch.patchids import patch_ids
 from reviewtool.fetch.texts import diff_files, in_body_trailers, missing_warning, split_body, valid_text
 from reviewtool.model import Cover, Patch, Series
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+    from reviewtool.fetch.lightmail import LightMessage
+
+    Mail = EmailMessage | LightMessage
 
 # A line b4's trailer finder could take (`Name: value`): a cover letter that answers another
 # mail and has one may be taken by b4 for a reply (it looks for trailers there).
@@ -36,7 +43,7 @@ _PREFIX = rx.compile(r"\s*((?:\[[^\]]*\]\s*)+)")
 
 
 class _Mail(NamedTuple):
-    msg: EmailMessage
+    msg: Mail
     msgid: str
     subject: headers.Subject
     fromname: str
@@ -51,14 +58,14 @@ class _GiveUp(Exception):
     """The mail is not a plain posting, or b4 would read it along a path not copied here."""
 
 
-def read(msgs: list[EmailMessage], source: str, link_base: str | None,
+def read(msgs: Sequence[Mail], source: str, link_base: str | None,
          unreadable: mbox.Unreadable) -> Series | None:
     """The Series of msgs if they are a plain posting b4 would read exactly so; else None."""
     found = attempt(msgs, source, link_base, unreadable)
     return found if isinstance(found, Series) else None
 
 
-def attempt(msgs: list[EmailMessage], source: str, link_base: str | None,
+def attempt(msgs: Sequence[Mail], source: str, link_base: str | None,
             unreadable: mbox.Unreadable) -> Series | str:
     """The Series, or why the mail is left to b4."""
     if unreadable or not msgs:
@@ -71,7 +78,7 @@ def attempt(msgs: list[EmailMessage], source: str, link_base: str | None,
         return f"a header the parser fails on ({type(e).__name__})"
 
 
-def _mail(msg: EmailMessage) -> _Mail:
+def _mail(msg: Mail) -> _Mail:
     msgid = headers.clean_msgid(msg)
     if not msgid or bots.bot_kind(msg) is not None:
         raise _GiveUp("no Message-ID, or a bot mail")
@@ -142,7 +149,7 @@ def _meta(first_two: list[_Mail]) -> tuple[str | None, str | None, tuple[str, ..
     return base, change, tuple(prereq)
 
 
-def _series(msgs: list[EmailMessage], source: str, link_base: str | None) -> Series:
+def _series(msgs: Sequence[Mail], source: str, link_base: str | None) -> Series:
     mails = [_mail(m) for m in msgs]
     if len({m.msgid for m in mails}) != len(mails):
         raise _GiveUp("two mails with one Message-ID")
