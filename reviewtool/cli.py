@@ -208,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Without `argv` (the console script, `python -m reviewtool`) the
     command is the whole process: signals end it through the boundary, output characters
     the terminal cannot encode are escaped, the cycle collector runs rarely while it works,
-    and the objects left at the end are frozen, so exiting skips one last collection.
+    and the process ends as soon as the command has (`_exit`).
     """
     if argv is not None:
         return _run(list(argv))
@@ -217,10 +217,31 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     gc.set_threshold(PROCESS_GC_THRESHOLD)
     try:
-        return _run(sys.argv[1:], process=True)
+        code = _run(sys.argv[1:], process=True)
     finally:
         _signals.done()
-        gc.freeze()
+    _exit(code)
+    gc.freeze()  # exiting skips one last collection
+    return code
+
+
+def _exit(code: int) -> None:
+    """End the process now, without tearing down its modules one by one (3-4 ms of a local
+    check): the exit handlers run (the compiled-regex cache is saved), the standard streams
+    are flushed, then os._exit. Only when the command left no other thread running;
+    otherwise this returns and the interpreter exits as usual."""
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() != 1:
+        return
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed or broken: there is nowhere left to write
+            pass
+    os._exit(code)
 
 
 def _run(argv: list[str], process: bool = False) -> int:
