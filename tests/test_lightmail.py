@@ -193,3 +193,12 @@ def test_generated_mail_reads_the_same(subject: str, to: list[str], cc: list[str
             + (f"Cc: {cc[0]},\n {', '.join(cc[1:]) or cc[0]}\n" if cc else "")
             + f"Subject: {subject}\nDate: Tue, 3 Aug 2021 14:54:00 -0400\nIn-Reply-To: <p@example.org>\n{ctype}")
     assert_same(head.encode("utf-8", "surrogateescape") + b"\n" + body + tail.encode())
+
+
+@given(st.binary(max_size=300))
+def test_the_built_in_sha1_is_hashlibs(data: bytes) -> None:
+    import hashlib
+
+    from reviewtool.fetch.texts import sha1_hex
+
+    assert sha1_hex(data) == hashlib.sha1(data).hexdigest()

@@ -10,7 +10,6 @@ b4's and liblore's own.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from functools import cache
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from reviewtool import rx
 from reviewtool.fetch.limits import MAX_MIME_DEPTH
+from reviewtool.fetch.texts import sha1_hex
 
 if TYPE_CHECKING:
     from email.message import EmailMessage, Message
@@ -163,7 +163,7 @@ def _has_msgid(msg: EmailMessage) -> bool:
 
 def named_id(data: bytes) -> str:
     """The Message-ID given to a mail that has none: the same file gets the same id every time."""
-    return f"{hashlib.sha1(data).hexdigest()[:20]}@{NAMED_DOMAIN}"
+    return f"{sha1_hex(data)[:20]}@{NAMED_DOMAIN}"
 
 
 # liblore's mbox `From ` line and mboxrd escape

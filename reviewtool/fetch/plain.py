@@ -16,7 +16,6 @@ benchmarks/compare_plain_reader.py on real series from a public-inbox archive.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
@@ -25,7 +24,14 @@ from reviewtool import rx
 from reviewtool.fetch import bots, headers, mbox
 from reviewtool.fetch.limits import MAX_SERIES_PATCHES
 from reviewtool.fetch.patchids import patch_ids
-from reviewtool.fetch.texts import diff_files, in_body_trailers, missing_warning, split_body, valid_text
+from reviewtool.fetch.texts import (
+    diff_files,
+    in_body_trailers,
+    missing_warning,
+    series_id,
+    split_body,
+    valid_text,
+)
 from reviewtool.model import Cover, Patch, Series
 
 if TYPE_CHECKING:
@@ -189,7 +195,7 @@ def _series(msgs: Sequence[Mail], source: str, link_base: str | None) -> Series:
     named_by = cover or one
     revision = first.subject.revision
     series = Series(
-        id=hashlib.sha1(f"{valid_text(first.msgid)}\n{revision}".encode()).hexdigest()[:12],
+        id=series_id(first.msgid, revision),
         revision=revision, expected=expected,
         subject=named_by.subject.subject if named_by else first.subject.subject,
         author=headers.who(named_by.fromname if named_by else first.fromname,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from email.message import EmailMessage
 from typing import Any
 
@@ -11,7 +10,14 @@ from reviewtool.fetch import mbox, postings, replies
 from reviewtool.fetch.am import am_ready_mbox, who
 from reviewtool.fetch.headers import addresses
 from reviewtool.fetch.patchids import patch_ids
-from reviewtool.fetch.texts import diff_files, in_body_trailers, missing_warning, split_body, valid_text
+from reviewtool.fetch.texts import (
+    diff_files,
+    in_body_trailers,
+    missing_warning,
+    series_id,
+    split_body,
+    valid_text,
+)
 from reviewtool.model import Cover, Patch, Series, Trailer
 
 _who = who
@@ -172,7 +178,7 @@ def build_series(msgs: list[EmailMessage], revision: int | None, source: str,
         subject = first.subject
 
     series = Series(
-        id=hashlib.sha1(f"{valid_text(first.msgid)}\n{lser.revision}".encode()).hexdigest()[:12],
+        id=series_id(first.msgid, lser.revision),
         revision=lser.revision, expected=lser.expected,
         subject=subject,
         author=_who(lser.fromname or first.fromname, lser.fromemail or first.fromemail),
