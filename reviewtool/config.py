@@ -9,18 +9,48 @@ DEFAULT_LORE_URL = "https://lore.kernel.org/all"
 
 
 def _git_config(key: str) -> str | None:
-    # Read-only lookup; never writes. Missing git or key is simply "not set".
+    """git config --get KEY; read-only, never writes. Missing git or key is simply "not set"."""
+    return _git_settings(_where()).get(key.lower())
+
+
+def _where() -> tuple[str, tuple[tuple[str, str], ...]]:
+    """What git's answer depends on besides the files: the directory and the environment."""
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = ""
+    env = tuple(sorted((k, v) for k, v in os.environ.items()
+                       if k.startswith("GIT_") or k in ("HOME", "XDG_CONFIG_HOME")))
+    return cwd, env
+
+
+_SETTINGS: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, str]] = {}
+
+
+def _git_settings(where: tuple[str, tuple[tuple[str, str], ...]]) -> dict[str, str]:
+    """Every reviewtool.* and user.* setting, from one `git config` run (not one per key)."""
+    found = _SETTINGS.get(where)
+    if found is not None:
+        return found
     import subprocess  # only when a setting is looked up in git: `check --store DIR` starts faster
 
+    found = {}
     try:
-        out = subprocess.run(
-            ["git", "config", "--get", "--", key],
-            capture_output=True, text=True, timeout=10, check=False,
-        )
+        out = subprocess.run(["git", "config", "-z", "--get-regexp", r"^(reviewtool|user)\."],
+                             capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
-        return None
-    value = out.stdout.strip()
-    return value if out.returncode == 0 and value else None
+        out = None
+    if out is not None and out.returncode == 0:
+        for item in out.stdout.split(b"\0"):
+            name, _, value = item.partition(b"\n")
+            text = value.decode("utf-8", "replace").strip()
+            if text:  # the last value of a key wins, as with --get; an empty one is "not set"
+                found[name.decode("utf-8", "replace").lower()] = text
+            else:
+                found.pop(name.decode("utf-8", "replace").lower(), None)
+    _SETTINGS.clear()
+    _SETTINGS[where] = found
+    return found
 
 
 def setting(flag: str | None, env: str, git_key: str, default: str | None = None) -> str | None:
