@@ -72,9 +72,15 @@ def mailbox(text: str) -> tuple[str, str] | None:
     """(name, address) of one plain address (`Name <a@b>`, `"N. Name" <a@b>`, `a@b`) as
     `email.utils.parseaddr` reads it; None for any other shape (the caller asks email.utils)."""
     m = _MAILBOX.fullmatch(_spaced(text))
-    if m is None:
+    if m is None or not _quoted_as_written(m, text):
         return None
     return _pair(m)
+
+
+def _quoted_as_written(m: re.Match[str], text: str) -> bool:
+    """Whether a quoted name is in the text as matched (blanks in quotes are kept, not made one space)."""
+    quoted = m.group("quoted")
+    return quoted is None or f'"{quoted}"' in text
 
 
 def _pair(m: re.Match[str]) -> tuple[str, str]:
@@ -91,7 +97,7 @@ def mailboxes(values: Iterable[str]) -> list[tuple[str, str]] | None:
         pos = 0
         while True:
             m = _MAILBOX.match(text, pos)
-            if m is None:
+            if m is None or not _quoted_as_written(m, value):
                 return None
             out.append(_pair(m))
             sep = _SEPARATOR.match(text, m.end())
@@ -163,9 +169,9 @@ class LightMessage:
         return [v for n, (_, v) in zip(self._lower, self._headers, strict=True) if n == key]
 
     def addresses(self, name: str) -> list[tuple[str, str]]:
-        """(name, address) of each address of a To:/Cc:-like header, as email.utils.getaddresses
-        reads the header's values."""
-        found = mailboxes(self.raw_values(name))
+        """(name, address) of each address of a To:/Cc:-like header, as fetch/headers.py reads
+        them from the email package (b4's clean_header of each value, then getaddresses)."""
+        found = mailboxes(_spaced(v) for v in self.raw_values(name))  # blanks as b4's clean_header leaves them
         assert found is not None  # parse() took only plain address lists
         return found
 
@@ -222,7 +228,7 @@ def _plain(headers: list[tuple[str, str]]) -> bool:
             return False
         if key in _LIST_HEADERS and len(value) > MAX_LIST_CHARS:
             return False
-        if key in _ADDRESS_HEADERS and mailboxes([value]) is None:
+        if key in _ADDRESS_HEADERS and mailboxes([_spaced(value)]) is None:
             return False
         if key == "content-type" and not _CTYPE.fullmatch(unfolded):
             return False
@@ -250,7 +256,7 @@ def parse(raw: bytes) -> LightMessage | None:
         return None
     sender = next(v for n, v in headers if n.lower() == "from")
     when = date(next(v for n, v in headers if n.lower() == "date"))
-    found = mailbox(" ".join(sender.split()))
+    found = mailbox(_spaced(sender))
     if when is None or found is None:
         return None
     return LightMessage(headers, raw[end + 2:], found, when)
