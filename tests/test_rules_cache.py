@@ -30,8 +30,9 @@ def _rewrite_cache(change: str) -> None:
     if change == "stamp":
         stamp = ("another reviewtool",)
     else:
-        for key, (content, rules) in entries.items():
-            entries[key] = (content, tuple((r[0], change, *r[2:]) if r[0] == "TEST-GOOD" else r for r in rules))
+        for key, (content, rules, needs) in entries.items():
+            entries[key] = (content, tuple((r[0], change, *r[2:]) if r[0] == "TEST-GOOD" else r for r in rules),
+                            needs)
     path.write_bytes(marshal.dumps((stamp, entries)))
 
 
@@ -51,6 +52,20 @@ def test_an_unchanged_pack_comes_from_the_cache(tmp_path: Path) -> None:
 def test_the_shipped_packs_from_the_cache_equal_a_full_validation() -> None:
     load_rules(cache=True)
     assert load_rules(cache=True) == load_rules()
+
+
+def test_the_literals_kept_with_the_rules_are_the_ones_worked_out_from_their_regexes() -> None:
+    from reviewtool.check import literals
+    from reviewtool.check.rules import REGEX_KEYS
+
+    ruleset = load_rules(cache=True)
+    path = cache_file()
+    assert path is not None
+    kept = {k: v for _content, _rules, needs in marshal.loads(path.read_bytes())[1].values() for k, v in needs.items()}
+    wanted = {sources for r in ruleset.rules for key in REGEX_KEYS if (sources := getattr(r, key))}
+    assert set(kept) == wanted
+    assert kept == {sources: literals._required(sources) for sources in wanted}
+    assert sum(v is not None for v in kept.values()) > len(kept) // 2  # most rules have a literal to look for
 
 
 def test_an_edited_pack_is_validated_again_even_with_the_same_size_and_mtime(tmp_path: Path) -> None:

@@ -12,8 +12,6 @@ flags, unusual escapes) gives None, and the regexes are then simply run.
 
 from __future__ import annotations
 
-from functools import cache
-
 from reviewtool import rx
 
 Factor = frozenset[str]  # one of these strings is in every match
@@ -23,9 +21,27 @@ class _Unknown(Exception):
     """The regex uses something this reader does not follow."""
 
 
-@cache
+_KNOWN: dict[tuple[str, ...], Factor | None] = {}
+
+
 def required(sources: tuple[str, ...]) -> Factor | None:
-    """Strings one of which is in any text that one of `sources` matches (None: no such set known)."""
+    """Strings one of which is in any text that one of `sources` matches (None: no such set known).
+
+    Worked out once per process, or taken from what `known` was given (the validated-pack
+    cache keeps them with the rules: check/rulecache.py)."""
+    try:
+        return _KNOWN[sources]
+    except KeyError:
+        found = _KNOWN[sources] = _required(sources)
+        return found
+
+
+def known(found: dict[tuple[str, ...], Factor | None]) -> None:
+    """Take the factors of these sources as worked out (by this module, in an earlier run)."""
+    _KNOWN.update(found)
+
+
+def _required(sources: tuple[str, ...]) -> Factor | None:
     out: set[str] = set()
     for source in sources:
         try:

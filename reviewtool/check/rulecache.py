@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from reviewtool import __version__
-from reviewtool.check import checklist, rules
-from reviewtool.check.rules import Rule, RuleDoc
+from reviewtool.check import checklist, literals, rules
+from reviewtool.check.rules import REGEX_KEYS, Rule, RuleDoc
 
 _FILE = "rule-packs.cache"
 _MAX_ENTRIES = 64
@@ -37,7 +37,7 @@ def cache_file() -> Path | None:
 def fingerprint() -> tuple[Any, ...]:
     """What validation depends on besides the pack: the code, the Python, the analyzer modules."""
     code = []
-    for source in (rules.__file__, checklist.__file__, __file__):
+    for source in (rules.__file__, checklist.__file__, literals.__file__, __file__):
         st = os.stat(source or "")
         code.append((st.st_size, st.st_mtime_ns))
     try:
@@ -51,7 +51,7 @@ def fingerprint() -> tuple[Any, ...]:
 class PackCache:
     """The cache entries of one run: read once, looked up per pack, written back if changed."""
 
-    def __init__(self, path: Path | None, entries: dict[str, tuple[bytes, tuple[Any, ...]]],
+    def __init__(self, path: Path | None, entries: dict[str, tuple[Any, ...]],
                  stamp: tuple[Any, ...]) -> None:
         self.path = path
         self.entries = entries
@@ -63,7 +63,7 @@ class PackCache:
         """The cache as stored (empty when missing, unreadable or made by another validator)."""
         path = cache_file()
         stamp = fingerprint()
-        entries: dict[str, tuple[bytes, tuple[Any, ...]]] = {}
+        entries: dict[str, tuple[Any, ...]] = {}
         if path is not None:
             try:
                 data = marshal.loads(path.read_bytes())
@@ -74,20 +74,26 @@ class PackCache:
         return cls(path, entries, stamp)
 
     def get(self, pack: Path, content: bytes) -> list[Rule] | None:
-        """The rules of a pack validated with exactly these bytes, or None."""
+        """The rules of a pack validated with exactly these bytes, or None (the literals
+        their regexes require go to check/literals.py)."""
         entry = self.entries.get(str(pack.resolve()))
-        if not isinstance(entry, tuple) or len(entry) != 2 or entry[0] != content:
+        if not isinstance(entry, tuple) or len(entry) != 3 or entry[0] != content or not isinstance(entry[2], dict):
             return None
         try:
-            return [_rule(values) for values in entry[1]]
+            found = [_rule(values) for values in entry[1]]
         except (TypeError, ValueError, IndexError):
             return None
+        literals.known(entry[2])
+        return found
 
     def put(self, pack: Path, content: bytes, validated: list[Rule]) -> None:
-        """Remember the rules validated from these bytes of a pack."""
+        """Remember the rules validated from these bytes of a pack, and the literals their
+        regexes require (worked out once, here)."""
         key = str(pack.resolve())
         self.entries.pop(key, None)
-        self.entries[key] = (content, tuple(_values(r) for r in validated))
+        needs = {sources: literals.required(sources) for r in validated for k in REGEX_KEYS
+                 if (sources := getattr(r, k))}
+        self.entries[key] = (content, tuple(_values(r) for r in validated), needs)
         while len(self.entries) > _MAX_ENTRIES:
             del self.entries[next(iter(self.entries))]
         self.changed = True

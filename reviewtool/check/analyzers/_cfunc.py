@@ -252,8 +252,25 @@ def function_views(f: DiffFile, image: str | None) -> list[FuncView]:
     out: list[FuncView] = []
     for h in f.hunks:
         if any(ln.kind != " " for ln in h.lines):
-            out.extend(_from_hunk(f.path, h))
+            out.extend(_hunk_views(f.path, h))
     return out
+
+
+def _hunk_views(path: str, hunk: DiffHunk) -> list[FuncView]:
+    """_from_hunk, once per hunk for the whole run: analyzers that look at the same hunk
+    share its views (and what each view has worked out of its tree)."""
+    key = id(hunk)
+    got = _HUNK_VIEWS.get(key)
+    if got is not None and got[0] is hunk and got[1] == path:
+        return got[2]
+    views = _from_hunk(path, hunk)
+    if len(_HUNK_VIEWS) > 4096:
+        _HUNK_VIEWS.clear()
+    _HUNK_VIEWS[key] = (hunk, path, views)
+    return views
+
+
+_HUNK_VIEWS: dict[int, tuple[DiffHunk, str, list[FuncView]]] = {}
 
 
 def text(node: Any) -> str:
