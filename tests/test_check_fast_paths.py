@@ -80,6 +80,17 @@ def test_the_tree_walk_visits_every_node_in_source_order() -> None:
     assert len(_stack_walk(body)) > 80
 
 
+def test_the_node_list_is_the_tree_walk() -> None:
+    root = Path(__file__).resolve().parents[1] / "fixtures" / "kernel"
+    for path in sorted(root.rglob("*.c")):
+        tree = cparse.parse_c(path.read_text()).root_node
+        starts = [tree, *(fn.node for fn in cparse.functions(path.read_text()))]
+        starts += [n for n in cparse.walk(tree) if n.child_count == 0][:3]  # leaves
+        for node in starts:
+            walked = [(n.type, n.start_byte, n.end_byte) for n in cparse.walk(node)]
+            assert [(n.type, n.start_byte, n.end_byte) for n in cparse.nodes(node)] == walked
+
+
 def test_a_hunk_header_is_the_first_line_of_the_hunk_as_written() -> None:
     diff = ("--- a/f.c\n+++ b/f.c\n@@ -1,2 +1,3 @@ int main(void)\n a\n+b\n c\n"
             "@@ -10 +11,2 @@\n x\n+y\n")

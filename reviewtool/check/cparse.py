@@ -169,6 +169,26 @@ def function_at(text: str, line: int) -> CFunction | None:
     return None
 
 
+def nodes(node: Any) -> list[Any]:
+    """Every node under `node` (itself first), depth first, in source order: `list(walk(node))`,
+    without a generator step per node."""
+    cursor = node.walk()
+    out = [cursor.node]
+    first_child, next_sibling, parent = cursor.goto_first_child, cursor.goto_next_sibling, cursor.goto_parent
+    depth = 0
+    while True:
+        if first_child():
+            depth += 1
+            out.append(cursor.node)
+            continue
+        while depth and not next_sibling():
+            parent()
+            depth -= 1
+        if not depth:
+            return out
+        out.append(cursor.node)
+
+
 def walk(node: Any) -> Iterator[Any]:
     """Every node under `node` (itself first), depth first, in source order."""
     cursor = node.walk()

@@ -102,7 +102,12 @@ class Rule(NamedTuple):
         from the regex sources, without compiling them (check/literals.py).
         """
         need = required(getattr(self, key))
-        return need is None or any(s in text for s in need)
+        if need is None:
+            return True
+        for s in need:  # a loop, not any(genexpr): this runs for every rule and hunk
+            if s in text:
+                return True
+        return False
 
     def search_any(self, key: str, text: str) -> bool:
         """True when one of the key's regexes matches the text (one line, or a message)."""
@@ -115,7 +120,18 @@ class Rule(NamedTuple):
 
     def matches_path(self, path: str) -> bool:
         """True when the path matches one of the rule's `paths` globs (or it has none)."""
-        return not self.paths or any(glob_match(path, g) for g in self.paths)
+        if not self.paths:
+            return True
+        key = (self.paths, path)
+        found = _PATH_MATCHES.get(key)
+        if found is None:
+            if len(_PATH_MATCHES) > 65536:  # a long process that reads many trees
+                _PATH_MATCHES.clear()
+            found = _PATH_MATCHES[key] = any(glob_match(path, g) for g in self.paths)
+        return found
+
+
+_PATH_MATCHES: dict[tuple[tuple[str, ...], str], bool] = {}  # (globs, path): whether one matches
 
 
 class RuleSet(NamedTuple):

@@ -119,7 +119,8 @@ def new_line_at(hunk: DiffHunk, idx: int) -> int | None:
 
 def code(text: str) -> str:
     """A source line without its trailing `//` or one-line `/* */` comment, stripped."""
-    text = rx.sub(r"/\*.*?\*/", "", text)
+    if "/*" in text:
+        text = rx.sub(r"/\*.*?\*/", "", text)
     if "//" in text:
         text = text.split("//", 1)[0]
     return text.strip()

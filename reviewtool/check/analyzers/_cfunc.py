@@ -45,7 +45,7 @@ class FuncView:
         out: dict[str, list[tuple[int, Any]]] = {}
         body = self.body
         if body is not None:
-            for i, n in enumerate(cparse.walk(body)):
+            for i, n in enumerate(cparse.nodes(body)):
                 out.setdefault(n.type, []).append((i, n))
         return out
 

@@ -62,7 +62,7 @@ def analyze(ctx: AnalyzerContext) -> list[Hit]:
     hits: list[Hit] = []
     for pd in ctx.diffs:
         p = pd.patch
-        names = {m.group(0) for f in pd.files for h in f.hunks for ln in h.lines for m in _NAME.finditer(ln.text)}
+        names = set(_NAME.findall("\n".join(ln.text for f in pd.files for h in f.hunks for ln in h.lines)))
         lines = [p.subject] + [ln for ln in p.message.split("\n") if not _TRAILER.match(ln)]
         found: list[tuple[str, str, str]] = []  # (word, meant, line)
         seen: set[str] = set()
