@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 DEFAULT_LORE_URL = "https://lore.kernel.org/all"
 
@@ -24,10 +25,32 @@ def _where() -> tuple[str, tuple[tuple[str, str], ...]]:
     return cwd, env
 
 
-_SETTINGS: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, str]] = {}
+Where = tuple[str, tuple[tuple[str, str], ...]]
+_SETTINGS: dict[Where, dict[str, str]] = {}
+_PENDING: dict[Where, Any] = {}  # a `git config` started by prefetch(), not read yet
+_COMMAND = ["git", "config", "-z", "--get-regexp", r"^(reviewtool|user)\."]
 
 
-def _git_settings(where: tuple[str, tuple[tuple[str, str], ...]]) -> dict[str, str]:
+def prefetch() -> None:
+    """Start the `git config` run now, to be read when a setting is first looked up: git
+    works while the caller does something else (a check loads its rule packs)."""
+    where = _where()
+    if where in _SETTINGS or where in _PENDING:
+        return
+    import subprocess
+
+    for stale in _PENDING.values():  # started for another directory or environment
+        stale.kill()
+        stale.wait()
+    _PENDING.clear()
+    try:
+        _PENDING[where] = subprocess.Popen(_COMMAND, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                           stderr=subprocess.DEVNULL)
+    except OSError:
+        pass
+
+
+def _git_settings(where: Where) -> dict[str, str]:
     """Every reviewtool.* and user.* setting, from one `git config` run (not one per key)."""
     found = _SETTINGS.get(where)
     if found is not None:
@@ -35,13 +58,21 @@ def _git_settings(where: tuple[str, tuple[tuple[str, str], ...]]) -> dict[str, s
     import subprocess  # only when a setting is looked up in git: `check --store DIR` starts faster
 
     found = {}
+    stdout: bytes | None = None
     try:
-        out = subprocess.run(["git", "config", "-z", "--get-regexp", r"^(reviewtool|user)\."],
-                             capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        out = None
-    if out is not None and out.returncode == 0:
-        for item in out.stdout.split(b"\0"):
+        proc = _PENDING.pop(where, None) or subprocess.Popen(
+            _COMMAND, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            out, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        else:
+            stdout = out if proc.returncode == 0 else None
+    except OSError:
+        pass
+    if stdout is not None:
+        for item in stdout.split(b"\0"):
             name, _, value = item.partition(b"\n")
             text = value.decode("utf-8", "replace").strip()
             if text:  # the last value of a key wins, as with --get; an empty one is "not set"

@@ -55,3 +55,26 @@ def test_no_git_means_nothing_is_set(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
     assert config._git_config("reviewtool.loreurl") is None
     assert config.lore_url() == config.DEFAULT_LORE_URL
+
+
+def test_a_prefetched_answer_is_the_same_and_a_stale_one_is_not_used(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for repo, url in ((one, "http://127.0.0.1:1/all"), (two, "http://127.0.0.1:2/all")):
+        subprocess.run(["git", "init", "-q", str(repo)], check=True)
+        (repo / ".git" / "config").write_text(f"[reviewtool]\n\tloreurl = {url}\n")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.delenv("REVIEWTOOL_LORE_URL", raising=False)
+    monkeypatch.chdir(one)
+    config.prefetch()
+    config.prefetch()  # once is enough
+    assert len(config._PENDING) == 1
+    (pending,) = config._PENDING.values()
+    monkeypatch.chdir(two)  # the prefetched answer is for another directory
+    config.prefetch()
+    assert pending.returncode is not None  # reaped
+    assert config.lore_url() == "http://127.0.0.1:2/all" == _git_get("reviewtool.loreurl", two)
+    assert config._PENDING == {}
+    monkeypatch.chdir(one)
+    config.prefetch()
+    assert config.lore_url() == "http://127.0.0.1:1/all"

@@ -299,6 +299,20 @@ def test_check_of_a_plain_posting_does_not_import_b4_and_keeps_no_am_mbox(tmp_pa
     assert (kept / "am.mbox").read_bytes().count(b"From git@z") == 3
 
 
+def test_patch_ids_of_a_long_series_and_of_one_given_up_on() -> None:
+    """Past 400 patches the input is not written ahead (git's answer might fill its pipe):
+    the ids are the same either way. A reader that gives up stops git."""
+    from reviewtool.fetch.patchids import PatchIds, patch_ids
+
+    bodies = ["Fix.\n\n---\n" + ft.diff(f"lib/f{i}.c") for i in range(450)]
+    every = patch_ids(bodies)
+    assert every is not None and None not in every and len(set(every)) == 450
+    assert every == (patch_ids(bodies[:400]) or []) + (patch_ids(bodies[400:]) or [])
+    with PatchIds(bodies[:3]) as running:
+        proc = running._proc
+    assert proc is not None and proc.returncode is not None
+
+
 def test_patch_ids_are_b4s_when_git_prints_two_for_one_mail() -> None:
     """A hunk longer than its header says: git ends the patch there and prints a second id
     (under the null commit) for the rest. b4 takes the first; so must the batch, for every

@@ -35,7 +35,8 @@ def save_result(store: Store, series_id: str, name: str, data: Any, quiet: bool 
         warn(f"{name} result not kept: {e}", quiet)
 
 
-def _is_path(key: str) -> bool:
+def is_path(key: str) -> bool:
+    """Whether SERIES names a file or directory (not a store id or message-id)."""
     try:
         return Path(key).exists()
     except (OSError, ValueError):  # a name too long to be a file, a directory we may not read
@@ -47,7 +48,7 @@ def series_for(key: str | None, store: Store, *, stdin: bool = False, quiet: boo
     and stored if the store can be written, without the am-ready mbox, which `fetch`
     writes), `-` when `stdin` (one mail, read and not stored), else a store id or
     message-id (the latest fetched when None)."""
-    if (stdin and key == "-") or (key is not None and key != "-" and _is_path(key)):
+    if (stdin and key == "-") or (key is not None and key != "-" and is_path(key)):
         from reviewtool.fetch import fetch
 
         got = fetch(key, lore_url=config.lore_url(), offline=True, am=False)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from reviewtool import config
-from reviewtool.commands import save_result, series_for
+from reviewtool.commands import is_path, save_result, series_for
 from reviewtool.commands.checking import CheckOptions, find_checkpatch, run_checks
 from reviewtool.errors import ReviewtoolError, StoreError
 from reviewtool.model import ApplyResult, CheckResult, Series
@@ -101,11 +102,21 @@ def _rebase_result(store: Any, series: Series) -> ApplyResult | None:
         raise StoreError(f"the stored rebase result of {series.id} is unreadable ({e}): run rebase again") from None
 
 
+def _asks_git_config(args: argparse.Namespace) -> bool:
+    """Whether this check will look a setting up in git config: where the store is, or the
+    lore URL of a series read from mail."""
+    from_mail = args.series == "-" or (args.series is not None and is_path(args.series))
+    return (not args.store and not os.environ.get("REVIEWTOOL_STORE")) or \
+        (from_mail and not os.environ.get("REVIEWTOOL_LORE_URL"))
+
+
 def run_check(args: argparse.Namespace) -> int:
     """Check a series; exit 1 when a counted finding reaches --fail-on."""
     from reviewtool.store import Store
 
     fmt = "json" if args.json and args.format is None else (args.format or "text")
+    if _asks_git_config(args):
+        config.prefetch()  # git config runs while the rule packs load
     ruleset = _ruleset(args.rules, cache=True)
     store = Store(config.store_dir(args.store))
     series = series_for(args.series, store, stdin=True, quiet=args.quiet)  # "-": one mail (b4's per-patch checks)

@@ -10,29 +10,73 @@ from __future__ import annotations
 
 import subprocess
 
+_COMMAND = ["git", "--no-pager", "patch-id", "--stable"]
+# Up to this many patches the input is written as git starts and the ids read later: git's
+# answer (82 bytes a patch) fits a pipe, so neither side waits for the other.
+_EAGER_PATCHES = 400
+
+
+class PatchIds:
+    """`git patch-id --stable` of many patch mails, running while the caller reads the rest
+    of the mail: `start`, then `result`."""
+
+    def __init__(self, bodies: list[str]) -> None:
+        self._count = len(bodies)
+        stream = []
+        for i, body in enumerate(bodies):
+            text = f"\n{body}"
+            stream.append(f"commit {i + 1:040x}\n" + text[text.index("\ndiff --git ") + 1:])
+        self._input: bytes | None = "".join(stream).encode()
+        self._proc: subprocess.Popen[bytes] | None = None
+        try:
+            self._proc = subprocess.Popen(_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.DEVNULL)
+        except OSError:
+            return
+        if self._count <= _EAGER_PATCHES and self._proc.stdin is not None:
+            try:
+                self._proc.stdin.write(self._input)
+                self._proc.stdin.close()
+            except OSError:  # git is gone already: result() says so
+                pass
+            self._proc.stdin = None
+            self._input = None
+
+    def __enter__(self) -> PatchIds:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """A git not asked for its result (the caller gave up on the mail) is stopped and reaped."""
+        if self._proc is not None and self._proc.returncode is None:
+            self._proc.kill()
+            self._proc.wait()
+
+    def result(self) -> list[str | None] | None:
+        """The patch-id of each body (each must hold a `diff --git`), None if git failed."""
+        if self._proc is None:
+            return None
+        try:
+            out, _ = self._proc.communicate(self._input, timeout=120)
+        except (OSError, subprocess.TimeoutExpired):
+            self._proc.kill()
+            self._proc.wait()
+            return None
+        if self._proc.returncode != 0:
+            return None
+        # git may print more than one id for a mail (a hunk longer than its header says ends the
+        # patch there; what follows is hashed apart, under the null id): b4 takes the first.
+        found: list[str | None] = [None] * self._count
+        for line in out.decode(errors="replace").splitlines():
+            pid, _, fake = line.partition(" ")
+            try:
+                n = int(fake, 16)
+            except ValueError:
+                return None
+            if 1 <= n <= self._count and found[n - 1] is None:
+                found[n - 1] = pid
+        return found
+
 
 def patch_ids(bodies: list[str]) -> list[str | None] | None:
     """The patch-id of each body (each must hold a `diff --git`), None if git failed."""
-    stream = []
-    for i, body in enumerate(bodies):
-        text = f"\n{body}"
-        stream.append(f"commit {i + 1:040x}\n" + text[text.index("\ndiff --git ") + 1:])
-    try:
-        proc = subprocess.run(["git", "--no-pager", "patch-id", "--stable"], input="".join(stream).encode(),
-                              capture_output=True, timeout=120, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if proc.returncode != 0:
-        return None
-    # git may print more than one id for a mail (a hunk longer than its header says ends the
-    # patch there; what follows is hashed apart, under the null id): b4 takes the first.
-    found: list[str | None] = [None] * len(bodies)
-    for line in proc.stdout.decode(errors="replace").splitlines():
-        pid, _, fake = line.partition(" ")
-        try:
-            n = int(fake, 16)
-        except ValueError:
-            return None
-        if 1 <= n <= len(bodies) and found[n - 1] is None:
-            found[n - 1] = pid
-    return found
+    return PatchIds(bodies).result()

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from reviewtool import rx
 from reviewtool.fetch import bots, headers, mbox
 from reviewtool.fetch.limits import MAX_SERIES_PATCHES
-from reviewtool.fetch.patchids import patch_ids
+from reviewtool.fetch.patchids import PatchIds
 from reviewtool.fetch.texts import (
     diff_files,
     in_body_trailers,
@@ -33,6 +33,7 @@ from reviewtool.fetch.texts import (
     valid_text,
 )
 from reviewtool.model import Cover, Patch, Series
+from reviewtool.record import replace as record_replace
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -136,6 +137,19 @@ def _sorted_out(mails: list[_Mail]) -> tuple[_Mail | None, dict[int, _Mail], int
     return cover, patches, expected
 
 
+def _read_patch(m: _Mail, expected: int) -> Patch:
+    """The patch of one mail, without its patch-id (git is asked for all at once)."""
+    author = headers.who(m.fromname, m.fromemail)
+    message, diff = split_body(m.body)
+    return Patch(
+        index=m.subject.counter, expected=expected, subject=m.subject.subject,
+        full_subject=m.subject.full_subject, msgid=m.msgid, author=author, date=m.date.isoformat(),
+        message=message, diff=diff, files=diff_files(diff), trailers=(),
+        in_body_trailers=in_body_trailers(message, author), patch_id=None,
+        to=headers.addresses(m.msg, "To"), cc=headers.addresses(m.msg, "Cc"),
+    )
+
+
 def _meta(first_two: list[_Mail]) -> tuple[str | None, str | None, tuple[str, ...]]:
     """(base-commit, change-id, prerequisite-patch-ids) as b4's LoreSeries.add_patch finds
     them: in patch 1, then the cover letter (the order b4 adds them in)."""
@@ -164,21 +178,12 @@ def _series(msgs: Sequence[Mail], source: str, link_base: str | None) -> Series:
     with_git_diff = [m for m in numbered if "\ndiff --git " in f"\n{m.body}"]
     if len(with_git_diff) != len(numbered):
         raise _GiveUp("a diff without `diff --git`")  # a plain `---`/`+++` diff: b4 asks git for its patch-id its own way
-    found = patch_ids([m.body for m in numbered])
+    with PatchIds([m.body for m in numbered]) as running:  # git works while the patches are read
+        read = [_read_patch(m, expected) for m in numbered]
+        found = running.result()
     if found is None:
         raise _GiveUp("git patch-id failed")
-    ids = dict(zip((m.msgid for m in numbered), found, strict=True))
-    patches: list[Patch] = []
-    for m in numbered:
-        author = headers.who(m.fromname, m.fromemail)
-        message, diff = split_body(m.body)
-        patches.append(Patch(
-            index=m.subject.counter, expected=expected, subject=m.subject.subject,
-            full_subject=m.subject.full_subject, msgid=m.msgid, author=author, date=m.date.isoformat(),
-            message=message, diff=diff, files=diff_files(diff), trailers=(),
-            in_body_trailers=in_body_trailers(message, author), patch_id=ids[m.msgid] if diff else None,
-            to=headers.addresses(m.msg, "To"), cc=headers.addresses(m.msg, "Cc"),
-        ))
+    patches = [record_replace(p, patch_id=pid if p.diff else None) for p, pid in zip(read, found, strict=True)]
     missing = [i for i in range(1, expected + 1) if i not in by_number]
     first = cover or numbered[0]
     one = by_number.get(1)
