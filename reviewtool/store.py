@@ -43,7 +43,7 @@ class Store:
         """
         final = self.path(series.id)
         payload = dict(files)
-        payload["series.json"] = (json.dumps(to_json(series), indent=1, ensure_ascii=False) + "\n").encode()
+        payload["series.json"] = _json_bytes(series)
         with self._writing():
             with self._lock():  # under the lock: another save may be renaming `final` right now
                 if _holds(final, payload):
@@ -131,9 +131,8 @@ class Store:
         target = self.path(series_id) / f"{name}.json"
         if not target.parent.is_dir():
             raise StoreError(f"no stored series {series_id}")
-        text = json.dumps(to_json(data), indent=1, ensure_ascii=False) + "\n"
         with self._writing():
-            write_atomic(target, text)
+            write_atomic(target, _json_bytes(data))
         return target
 
     def load_result(self, series_id: str, name: str) -> Any | None:
@@ -266,3 +265,9 @@ def _fresh_dir(parent: Path, prefix: str) -> Path:
         except FileExistsError:
             continue
         return path
+
+
+def _json_bytes(data: Any) -> bytes:
+    """A stored record as one line of JSON: json's C encoder writes it, where an indented
+    file goes through the pure-Python one (1.6 ms of a check's series and result)."""
+    return (json.dumps(to_json(data), ensure_ascii=False, separators=(",", ":")) + "\n").encode()
