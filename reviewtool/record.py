@@ -25,6 +25,8 @@ import reprlib
 from collections.abc import Callable
 from typing import Any, TypeVar, dataclass_transform
 
+from reviewtool import rx
+
 T = TypeVar("T")
 
 
@@ -189,7 +191,7 @@ def _compile_init(cls: type) -> Callable[..., None]:
                 params.append(f.name)
             body.append(f"  _set(self, {f.name!r}, {f.name})")
     source = f"def __init__({', '.join(params)}):\n" + ("\n".join(body) or "  pass") + "\n"
-    exec(compile(source, f"<record {cls.__qualname__}>", "exec"), env)  # noqa: S102 (our own source, as @dataclass)
+    exec(rx.code(source, f"<record {cls.__qualname__}>"), env)  # noqa: S102 (our own source, as @dataclass)
     init: Callable[..., None] = env["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init

@@ -14,16 +14,20 @@ unwritable file) means `re.compile` as usual: the cache is only ever a speed-up.
 
 Only regexes written in reviewtool and in rule packs go through here; a pattern made from
 the input (a name found in a patch) is compiled with `re.compile`, so the cache does not
-grow with what was read.
+grow with what was read. `rx.code` keeps the code objects of source reviewtool generates
+(record.py's `__init__`s) the same way: a code object loaded with marshal is the one
+`compile` makes, as a .pyc's is.
 """
 
 from __future__ import annotations
 
 import atexit
+import builtins
 import marshal
 import os
 import re
 import sys
+from types import CodeType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -42,7 +46,7 @@ _STAMP = (sys.version, getattr(_sre, "MAGIC", None), getattr(_sre, "CODESIZE", N
 
 Entry = tuple[int, list[int], int, dict[str, int], tuple["str | None", ...]]
 
-_entries: dict[tuple[Any, int], Entry] | None = None
+_entries: dict[tuple[Any, Any], Any] | None = None  # (pattern, flags): Entry; (source, filename): code
 _changed = False
 
 
@@ -128,6 +132,18 @@ def subn(pattern: AnyStr, repl: AnyStr | Callable[[re.Match[AnyStr]], AnyStr], s
     return _pattern(pattern, flags).subn(repl, string, count)
 
 
+def code(source: str, filename: str) -> CodeType:
+    """compile(source, filename, "exec"), from the cache when an earlier run compiled it."""
+    entries = _load()
+    key = (source, filename)
+    found = entries.get(key)
+    if isinstance(found, CodeType):
+        return found
+    made = builtins.compile(source, filename, "exec")
+    _remember(key, made)
+    return made
+
+
 def _entry(pattern: Any, flags: int, compiled: re.Pattern[Any]) -> Entry | None:
     """What `re._compiler.compile` hands `_sre.compile`, if rebuilding from it gives `compiled`."""
     try:
@@ -145,7 +161,7 @@ def _entry(pattern: Any, flags: int, compiled: re.Pattern[Any]) -> Entry | None:
     return entry
 
 
-def _remember(key: tuple[Any, int], entry: Entry) -> None:
+def _remember(key: tuple[Any, Any], entry: Entry | CodeType) -> None:
     global _changed
     entries = _load()
     entries[key] = entry
@@ -156,7 +172,7 @@ def _remember(key: tuple[Any, int], entry: Entry) -> None:
         atexit.register(save)
 
 
-def _load() -> dict[tuple[Any, int], Entry]:
+def _load() -> dict[tuple[Any, Any], Any]:
     global _entries
     if _entries is None:
         _entries = {}

@@ -59,7 +59,7 @@ def test_a_pattern_from_the_cache_is_the_pattern_re_compiles(cache_home: Path) -
     assert cache_home.is_file()
     rx.forget()
     loaded = rx._load()
-    assert set(loaded) == {(p, f) for p, f in PATTERNS}
+    assert {k for k in loaded if isinstance(k[1], int)} == {(p, f) for p, f in PATTERNS}
     for pattern, flags in PATTERNS:
         _same(rx.compile(pattern, flags), re.compile(pattern, flags))
     assert not rx._changed  # every one came from the file
@@ -130,11 +130,30 @@ def test_every_regex_a_check_stores_rebuilds_as_re_compiles_it(tmp_path: Path) -
            "--store", str(tmp_path / "store")]
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
     stamp, entries = marshal.loads((tmp_path / "cache" / "reviewtool" / "regex.cache").read_bytes())
-    assert stamp == rx._STAMP and len(entries) > 80
+    assert stamp == rx._STAMP
     import _sre  # type: ignore[import-not-found]
 
-    for (pattern, flags), entry in entries.items():
+    regexes = {k: v for k, v in entries.items() if isinstance(k[1], int)}
+    assert len(regexes) > 80
+    for (pattern, flags), entry in regexes.items():
         assert _sre.compile(pattern, *entry) == re.compile(pattern, flags), pattern
+    inits = {k: v for k, v in entries.items() if not isinstance(k[1], int)}
+    assert inits and all(name.startswith("<record ") for _source, name in inits)
+    for (source, name), code in inits.items():  # a record's __init__, as compile makes it
+        assert code == compile(source, name, "exec")
     second = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
     assert (first.returncode, first.stdout, first.stderr) == (second.returncode, second.stdout, second.stderr)
     assert first.returncode in (0, 1) and "Checklist" in first.stdout
+
+
+def test_generated_code_from_the_cache_is_what_compile_makes(cache_home: Path) -> None:
+    source = "def f(a, b=2):\n  return [a, b, 'x']\n"
+    made = rx.code(source, "<test f>")
+    assert made == compile(source, "<test f>", "exec")
+    rx.save()
+    rx.forget()
+    cached = rx.code(source, "<test f>")
+    assert not rx._changed and cached == made and cached is not made  # read back, not compiled
+    env: dict[str, object] = {}
+    exec(cached, env)  # noqa: S102
+    assert env["f"](1) == [1, 2, "x"]  # type: ignore[operator]
