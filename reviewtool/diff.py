@@ -18,9 +18,10 @@ import io
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from reviewtool import rx
+from reviewtool.record import NamedTuple
 
 FileKind = Literal["c", "header", "asm", "kconfig", "makefile", "lds", "dt", "doc", "other"]
 FileStatus = Literal["modified", "added", "deleted", "renamed", "binary", "mode"]

@@ -136,3 +136,65 @@ def test_inheritance_classvars_and_class_body_methods() -> None:
     assert Child(1) != Base(1) and Base(1) == Base(1, "x")
     assert Same(1) == Same(2) and (hash(Same(1)) == hash(Same(1))) == (hash(SameRef(1)) == hash(SameRef(1)))
 
+
+
+# --- named tuples: record.NamedTuple is typing.NamedTuple without checking annotations ------
+
+_NT_SOURCE = '''
+from __future__ import annotations
+
+class Pair(NamedTuple):
+    """Two things."""
+
+    left: int
+    right: "str | None" = None
+    rest: tuple[int, ...] = ()
+
+    def both(self) -> str:
+        return f"{self.left}/{self.right}"
+
+    @property
+    def width(self) -> int:
+        return len(self.rest)
+'''
+
+
+def _named_tuples() -> tuple[type, type]:
+    import typing
+
+    from reviewtool.record import NamedTuple
+
+    ours: dict[str, Any] = {"NamedTuple": NamedTuple, "__name__": "probe"}
+    theirs: dict[str, Any] = {"NamedTuple": typing.NamedTuple, "__name__": "probe"}
+    exec(_NT_SOURCE, ours)  # noqa: S102
+    exec(_NT_SOURCE, theirs)  # noqa: S102
+    return ours["Pair"], theirs["Pair"]
+
+
+def test_a_named_tuple_behaves_as_typings() -> None:
+    ours, theirs = _named_tuples()
+    assert ours is not theirs
+    for cls in (ours, theirs):
+        p = cls(1, "x", (2, 3))
+        assert (p.left, p.right, p.rest, p.both(), p.width) == (1, "x", (2, 3), "1/x", 2)
+        assert cls(5) == (5, None, ()) and hash(cls(5)) == hash((5, None, ()))
+        assert p._replace(right="y") == (1, "y", (2, 3)) and p._asdict() == {"left": 1, "right": "x", "rest": (2, 3)}
+        assert cls._make([7, "z", ()]) == (7, "z", ())
+    for name in ("_fields", "_field_defaults", "__doc__", "__module__", "__qualname__", "__mro__"):
+        assert getattr(ours, name) == getattr(theirs, name) or name == "__mro__" and \
+            [c.__name__ for c in ours.__mro__] == [c.__name__ for c in theirs.__mro__], name
+    assert repr(ours(1)) == repr(theirs(1)) == "Pair(left=1, right=None, rest=())"
+    assert list(ours.__annotations__) == list(theirs.__annotations__)
+
+
+def test_a_named_tuple_refuses_what_typings_refuses() -> None:
+    import typing
+
+    from reviewtool.record import NamedTuple
+
+    for base in (NamedTuple, typing.NamedTuple):
+        with pytest.raises(TypeError, match="Non-default namedtuple field b cannot follow default field a"):
+            exec("class X(B):\n    a: int = 1\n    b: int\n", {"B": base, "__name__": "probe"})  # noqa: S102
+        with pytest.raises(AttributeError, match="Cannot overwrite NamedTuple attribute _replace"):
+            exec("class X(B):\n    a: int\n    def _replace(self): pass\n",  # noqa: S102
+                 {"B": base, "__name__": "probe"})

@@ -11,9 +11,10 @@ import os
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from reviewtool import rx
+from reviewtool.record import NamedTuple
 
 # annotations that only confuse the grammar; replaced by spaces of the same length
 _ANNOTATIONS = (

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import NamedTuple
 
 from reviewtool import rx
 from reviewtool.check import lineage, project
@@ -20,7 +19,7 @@ from reviewtool.check.diff import DiffFile, DiffHunk, DiffLine, PatchDiff, parse
 from reviewtool.check.project import TargetTree
 from reviewtool.check.rules import Rule, RuleSet
 from reviewtool.model import Evidence, Finding, Patch, Series
-from reviewtool.record import replace
+from reviewtool.record import NamedTuple, replace
 
 FileText = Callable[[str], str | None]
 

@@ -10,13 +10,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 from reviewtool.check.diff import DiffFile, PatchDiff
 from reviewtool.check.patterns import lazy
 from reviewtool.check.rules import Rule
 from reviewtool.model import Evidence, Finding
-from reviewtool.record import replace
+from reviewtool.record import NamedTuple, replace
 
 FileText = Callable[[str], str | None]
 Index = dict[str, set[str | None]]  # stripped line -> functions it appears in

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal, Protocol
 
 from reviewtool import rx
 from reviewtool.diff import DiffFile
 from reviewtool.model import Patch
+from reviewtool.record import NamedTuple
 
 Confidence = Literal["sure", "high", "medium", "low"]
 

@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from reviewtool import rx
 from reviewtool.check.checklist import CATEGORIES, SEVERITIES
@@ -21,6 +21,7 @@ from reviewtool.check.literals import required
 from reviewtool.check.patterns import alternation, compiled, glob_match
 from reviewtool.errors import RulesError
 from reviewtool.model import Category, Severity
+from reviewtool.record import NamedTuple
 
 if TYPE_CHECKING:
     from reviewtool.check.rulecache import PackCache

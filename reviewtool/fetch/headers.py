@@ -15,11 +15,12 @@ from __future__ import annotations
 import datetime
 import re
 from functools import cache
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from reviewtool import rx
 from reviewtool.fetch.lightmail import LightMessage
 from reviewtool.fetch.mbox import HEADER_ERRORS
+from reviewtool.record import NamedTuple
 
 if TYPE_CHECKING:
     import email.charset

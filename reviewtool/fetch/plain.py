@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from reviewtool import rx
 from reviewtool.fetch import bots, headers, mbox
@@ -33,6 +33,7 @@ from reviewtool.fetch.texts import (
     valid_text,
 )
 from reviewtool.model import Cover, Patch, Series
+from reviewtool.record import NamedTuple
 from reviewtool.record import replace as record_replace
 
 if TYPE_CHECKING:

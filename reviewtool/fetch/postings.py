@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from email.message import EmailMessage
-from typing import Any, NamedTuple
+from typing import Any
 
 import b4
 
@@ -26,6 +26,7 @@ from reviewtool.fetch.limits import (
     MAX_REPLY_DEPTH,
     MAX_SERIES_PATCHES,
 )
+from reviewtool.record import NamedTuple
 
 # N/M in the [PATCH ...] prefix, and the prefix itself (after any Re:/Aw:/Fwd:).
 _COUNTER = rx.compile(r"(?<![\w/])(\d+)/(\d+)(?![\w/])")

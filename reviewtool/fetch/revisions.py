@@ -14,11 +14,11 @@ import urllib.parse
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import NamedTuple
 
 from reviewtool import rx
 from reviewtool.errors import ReviewtoolError
 from reviewtool.model import Series, when
+from reviewtool.record import NamedTuple
 
 MAX_LINKS = 20  # version links followed from cover letters in one run
 _LINK = rx.compile(r"https?://[^\s<>\"']+?/(?:r/)?([^/\s<>\"']+@[^/\s<>\"']+?)/?(?=[\s<>\"')\]]|$|/[A-Za-z])")

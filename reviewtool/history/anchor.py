@@ -3,10 +3,9 @@ diff model (reviewtool.diff)."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from reviewtool import diff, rx
 from reviewtool.model import Evidence, Patch
+from reviewtool.record import NamedTuple
 
 _DEFINITION = rx.compile(r"^[A-Za-z_][\w \t*]*\b\w+\s*\(")
 MIN_LINE = 4  # quoted lines shorter than this (a lone brace) anchor nothing on their own

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import email.utils
 import re
-from typing import NamedTuple
 
 from reviewtool import rx
 from reviewtool.model import Reply
+from reviewtool.record import NamedTuple
 
 _ATTRIBUTION = rx.compile(r"(wrote|writes|said|a écrit|schrieb)\s*:\s*$", re.I)
 _TRAILER = rx.compile(r"^[A-Za-z][A-Za-z0-9-]*-by:\s+\S|^(Fixes|Link|Cc):\s+\S", re.I)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
 
 from reviewtool.history import anchor, comments, pairing
 from reviewtool.history.classify import classify
@@ -22,6 +21,7 @@ from reviewtool.model import (
     Trailer,
     when,
 )
+from reviewtool.record import NamedTuple
 
 ACK_TRAILERS = ("reviewed-by", "acked-by", "tested-by")
 

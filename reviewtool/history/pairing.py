@@ -4,10 +4,10 @@ subject, else the most similar content (the changed lines of the same files)."""
 from __future__ import annotations
 
 import difflib
-from typing import NamedTuple
 
 from reviewtool import diff, rx
 from reviewtool.model import Patch
+from reviewtool.record import NamedTuple
 
 SIMILAR = 0.5  # content similarity from which two patches with different subjects are one patch
 SMALL = 80  # changed lines in both patches up to which they are compared by characters

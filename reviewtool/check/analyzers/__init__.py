@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from reviewtool import rx
 from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff
 from reviewtool.errors import RulesError
 from reviewtool.model import Evidence, Series, Status
-from reviewtool.record import field, record
+from reviewtool.record import NamedTuple, field, record
 
 FileText = Callable[[str], str | None]
 T = TypeVar("T")

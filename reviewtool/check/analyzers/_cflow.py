@@ -8,12 +8,13 @@ how a branch leaves the function (return, goto to an unwind label, panic, loop e
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import Any
 
 from reviewtool import rx
 from reviewtool.check import cparse
 from reviewtool.check.analyzers import _tables as T
 from reviewtool.check.analyzers._cfunc import FuncView, text
+from reviewtool.record import NamedTuple
 
 _STATEMENTS = frozenset({"expression_statement", "declaration", "return_statement", "if_statement",
                          "while_statement", "for_statement", "do_statement", "switch_statement",

@@ -21,13 +21,13 @@ the hunk; when neither shows enough code, nothing is reported.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from reviewtool import rx
 from reviewtool.check.analyzers import AnalyzerContext, Hit, evidence
 from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff, locate_hunk
 from reviewtool.check.patterns import lazy
 from reviewtool.model import Evidence
+from reviewtool.record import NamedTuple
 
 SCTLR = "ARM64-SCTLR-ISB"
 TLBI = "ARM64-TLBI-BARRIERS"
