@@ -42,11 +42,14 @@ except ImportError:  # another implementation of Python: plain re.compile
 
 _FILE = "regex.cache"
 _MAX_ENTRIES = 4096
-_STAMP = (sys.version, getattr(_sre, "MAGIC", None), getattr(_sre, "CODESIZE", None), marshal.version)
+_STAMP = ("entries marshalled one by one", sys.version, getattr(_sre, "MAGIC", None), getattr(_sre, "CODESIZE", None),
+          marshal.version)
 
 Entry = tuple[int, list[int], int, dict[str, int], tuple["str | None", ...]]
 
-_entries: dict[tuple[Any, Any], Any] | None = None  # (pattern, flags): Entry; (source, filename): code
+# (pattern, flags): an Entry, (source, filename): a code object; each marshalled apart, so
+# that a run unmarshals only what it uses (a check uses about half of what is kept)
+_entries: dict[tuple[Any, Any], bytes] | None = None
 _changed = False
 
 
@@ -63,14 +66,13 @@ def compile(pattern: AnyStr, flags: int = 0) -> re.Pattern[AnyStr]:  # noqa: A00
     flags = int(flags)
     if _sre is None:
         return re.compile(pattern, flags)
-    entries = _load()
     key = (pattern, flags)
-    entry = entries.get(key)
+    entry = _kept(key)
     if entry is not None:
         try:
             return _sre.compile(pattern, *entry)  # type: ignore[no-any-return]
         except (TypeError, ValueError, RuntimeError, OverflowError):
-            del entries[key]  # not what this Python takes: compiled again below
+            _load().pop(key, None)  # not what this Python takes: compiled again below
     compiled = re.compile(pattern, flags)
     made = _entry(pattern, flags, compiled)
     if made is not None:
@@ -134,9 +136,8 @@ def subn(pattern: AnyStr, repl: AnyStr | Callable[[re.Match[AnyStr]], AnyStr], s
 
 def code(source: str, filename: str) -> CodeType:
     """compile(source, filename, "exec"), from the cache when an earlier run compiled it."""
-    entries = _load()
     key = (source, filename)
-    found = entries.get(key)
+    found = _kept(key)
     if isinstance(found, CodeType):
         return found
     made = builtins.compile(source, filename, "exec")
@@ -161,10 +162,21 @@ def _entry(pattern: Any, flags: int, compiled: re.Pattern[Any]) -> Entry | None:
     return entry
 
 
+def _kept(key: tuple[Any, Any]) -> Any:
+    """The value kept for key, unmarshalled; None if there is none (or it cannot be read)."""
+    blob = _load().get(key)
+    if blob is None:
+        return None
+    try:
+        return marshal.loads(blob)
+    except (ValueError, EOFError, TypeError):
+        return None
+
+
 def _remember(key: tuple[Any, Any], entry: Entry | CodeType) -> None:
     global _changed
     entries = _load()
-    entries[key] = entry
+    entries[key] = marshal.dumps(entry)
     while len(entries) > _MAX_ENTRIES:
         del entries[next(iter(entries))]
     if not _changed:
@@ -172,7 +184,7 @@ def _remember(key: tuple[Any, Any], entry: Entry | CodeType) -> None:
         atexit.register(save)
 
 
-def _load() -> dict[tuple[Any, Any], Any]:
+def _load() -> dict[tuple[Any, Any], bytes]:
     global _entries
     if _entries is None:
         _entries = {}

@@ -79,7 +79,7 @@ def test_the_helpers_match_re(cache_home: Path) -> None:
         rx.compile(r"(unclosed")
 
 
-@pytest.mark.parametrize("damage", ["garbage", "other-python", "bad-code", "wrong-shape"])
+@pytest.mark.parametrize("damage", ["garbage", "other-python", "bad-code", "wrong-shape", "bad-entry"])
 def test_a_damaged_or_foreign_cache_is_not_used(cache_home: Path, damage: str) -> None:
     pattern, flags = PATTERNS[0]
     rx.compile(pattern, flags)
@@ -90,11 +90,14 @@ def test_a_damaged_or_foreign_cache_is_not_used(cache_home: Path, damage: str) -
     elif damage == "other-python":
         cache_home.write_bytes(marshal.dumps((("2.7",), entries)))
     elif damage == "bad-code":  # _sre.compile validates the code it is given
-        (f, code, groups, gi, ig) = entries[(pattern, flags)]
-        entries[(pattern, flags)] = (f, [99999, *code[1:]], groups, gi, ig)
+        (f, code, groups, gi, ig) = marshal.loads(entries[(pattern, flags)])
+        entries[(pattern, flags)] = marshal.dumps((f, [99999, *code[1:]], groups, gi, ig))
+        cache_home.write_bytes(marshal.dumps((stamp, entries)))
+    elif damage == "wrong-shape":
+        entries[(pattern, flags)] = marshal.dumps((1, 2))
         cache_home.write_bytes(marshal.dumps((stamp, entries)))
     else:
-        entries[(pattern, flags)] = (1, 2)
+        entries[(pattern, flags)] = b"\xffnot marshal"
         cache_home.write_bytes(marshal.dumps((stamp, entries)))
     rx.forget()
     _same(rx.compile(pattern, flags), re.compile(pattern, flags))
@@ -129,8 +132,9 @@ def test_every_regex_a_check_stores_rebuilds_as_re_compiles_it(tmp_path: Path) -
     cmd = [sys.executable, "-m", "reviewtool", "check", str(sample), "--no-checkpatch",
            "--store", str(tmp_path / "store")]
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
-    stamp, entries = marshal.loads((tmp_path / "cache" / "reviewtool" / "regex.cache").read_bytes())
+    stamp, kept = marshal.loads((tmp_path / "cache" / "reviewtool" / "regex.cache").read_bytes())
     assert stamp == rx._STAMP
+    entries = {k: marshal.loads(v) for k, v in kept.items()}
     import _sre  # type: ignore[import-not-found]
 
     regexes = {k: v for k, v in entries.items() if isinstance(k[1], int)}
