@@ -93,7 +93,6 @@ def test_mail_of_other_shapes_is_left_to_the_email_package(tmp_path: Path) -> No
         good.replace(b"\n", b"\r\n"),
         head.replace(b"From: Pat Author", b"From: =?UTF-8?q?J=C3=B6rg?=") + b"\n\n" + body,
         head.replace(b"From: Pat Author", "From: Jörg".encode()) + b"\n\n" + body,
-        head.replace(b"charset=UTF-8", b"charset=UTF-8; format=flowed") + b"\n\n" + body,
         head.replace(b"Content-Transfer-Encoding: 8bit", b"Content-Transfer-Encoding: base64") + b"\n\n" + body,
         head.replace(b"Content-Type: text/plain", b"Content-Type: multipart/mixed") + b"\n\n" + body,
         head.replace(b"From: Pat Author <a.u-thor+x@example.org>", b"From: a@b (Pat)") + b"\n\n" + body,
@@ -103,6 +102,9 @@ def test_mail_of_other_shapes_is_left_to_the_email_package(tmp_path: Path) -> No
         head.replace(b"\nDate: ", b"\nX-Date: ") + b"\n\n" + body,  # none
         head.replace(b"+0000", b"+0000 (UTC)") + b"\n\n" + body,
         head + b"\n\tcontinued\n\n" + body,  # a continuation of Content-Transfer-Encoding
+        head + b"\nContent-Disposition: attachment; filename=x.patch\n\n" + body,
+        head.replace(b"charset=UTF-8", b"charset=UTF-8; charset=latin1") + b"\n\n" + body,
+        head.replace(b"charset=UTF-8", b"charset*=utf-8''x") + b"\n\n" + body,
         head + b"\nX-Odd\x0bheader: 1\n\n" + body,
         head,
     ):
@@ -185,7 +187,11 @@ _VALUES = st.text(alphabet=string.printable.replace("\r", "").replace("\x0b", ""
 @given(_VALUES, st.lists(_address(), min_size=1, max_size=3), st.lists(_address(), max_size=3),
        st.sampled_from(["", "Content-Type: text/plain; charset=UTF-8\n", 'Content-Type: text/plain; charset="us-ascii"\n',
                         "Content-Type: TEXT/PLAIN\nContent-Transfer-Encoding: 7bit\n",
-                        "Content-Type: text/plain; charset=nonesuch\n"]),
+                        "Content-Type: text/plain; charset=nonesuch\n",
+                        'Content-Type: text/plain; format=flowed; charset="iso-8859-1"; delsp=yes\n',
+                        "Content-Type: text/plain; charset=utf-8\nContent-Disposition: inline\n",
+                        'Content-Disposition: inline; filename="x.patch"\n',
+                        "Content-Disposition: attachment\n", "Content-Type: text/plain; charset=a; charset=b\n"]),
        st.binary(max_size=60), st.sampled_from(["", "\n", "From me\n>From you\n"]))
 def test_generated_mail_reads_the_same(subject: str, to: list[str], cc: list[str], ctype: str, body: bytes,
                                        tail: str) -> None:

@@ -35,8 +35,13 @@ _STRUCTURED = _ADDRESS_HEADERS | {"date", "resent-date", "orig-date", "mime-vers
 
 _HEADER_NAME = rx.compile(r"[\x21-\x39\x3b-\x7e]+")
 _PRINTABLE = rx.compile(r"[\t\x20-\x7e]*")
-_CTYPE = rx.compile(r'text/plain(?:\s*;\s*charset=(?:"([\w.:-]+)"|([\w.:-]+)))?\s*', re.I)
+# text/plain and simple parameters (a token or a quoted string without escapes): charset,
+# and others the email package reads no differently in a body (format=flowed, delsp=yes)
+_PARAM = r'\s*;\s*([A-Za-z][A-Za-z0-9-]*)=(?:"([\w.:/ +-]*)"|([\w.:+-]+))'
+_CTYPE = rx.compile(rf"text/plain(?:{_PARAM})*\s*", re.I)
+_PARAMS = rx.compile(_PARAM)
 _CTE = rx.compile(r"\s*(?:7bit|8bit)\s*", re.I)
+_INLINE = rx.compile(r"inline\s*(?:;.*)?", re.I)  # what mutt and others add to a plain mail
 _MSGID = rx.compile(r"<([^>]+)>")
 
 # An address as `email.utils.getaddresses` and the header registry read alike: a dot-atom
@@ -178,10 +183,10 @@ class LightMessage:
     def charset(self) -> str | None:
         """The Content-Type's charset, lower case (get_content_charset())."""
         for value in self.raw_values("content-type"):
-            m = _CTYPE.fullmatch(" ".join(value.split()))
-            if m:
-                found = m.group(1) or m.group(2)
-                return found.lower() if found else None
+            for m in _PARAMS.finditer(" ".join(value.split())):
+                if m.group(1).lower() == "charset":
+                    found = m.group(2) if m.group(2) is not None else m.group(3)
+                    return found.lower() if found else None
         return None
 
     def payload(self) -> bytes:
@@ -217,6 +222,11 @@ def _headers(head: str) -> list[tuple[str, str]] | None:
     return headers
 
 
+def _repeated_param(value: str) -> bool:
+    names = [m.group(1).lower() for m in _PARAMS.finditer(value)]
+    return len(names) != len(set(names))
+
+
 def _plain(headers: list[tuple[str, str]]) -> bool:
     """Whether every header is one a LightMessage answers for exactly as the email package does."""
     seen: dict[str, int] = {}
@@ -230,16 +240,19 @@ def _plain(headers: list[tuple[str, str]]) -> bool:
             return False
         if key in _ADDRESS_HEADERS and mailboxes([_spaced(value)]) is None:
             return False
-        if key == "content-type" and not _CTYPE.fullmatch(unfolded):
+        if key == "content-type" and (not _CTYPE.fullmatch(unfolded) or _repeated_param(unfolded)):
             return False
         if key == "content-transfer-encoding" and not _CTE.fullmatch(unfolded):
             return False
-        if key == "content-disposition" or key.startswith("resent-"):
+        if key == "content-disposition" and not _INLINE.fullmatch(unfolded):
+            return False  # an attachment is not the body the email package finds
+        if key.startswith("resent-"):
             return False
         if key == "message-id" and not _MSGID.search(value):
             return False
     return seen.get("from") == 1 and seen.get("date") == 1 and seen.get("message-id") == 1 and \
-        all(seen.get(k, 0) <= 1 for k in ("subject", "content-type", "content-transfer-encoding", "mime-version"))
+        all(seen.get(k, 0) <= 1 for k in ("subject", "content-type", "content-transfer-encoding", "mime-version",
+                                          "content-disposition"))
 
 
 def parse(raw: bytes) -> LightMessage | None:
