@@ -9,7 +9,8 @@ never read: benchmarks/checklist-set/export.py's rule), two inputs are built fro
   thread   the whole thread, replies included.
 
 Each is read by both readers (b4's without its am step), and the two Series are compared
-field by field. The plain reader runs in a process of its own that never imports b4 (b4's
+field by field; the plain reader reads the mail as `fetch` does, with fetch/lightmail.py
+where every mail has the plain shape, else with the email package. The plain reader runs in a process of its own that never imports b4 (b4's
 import changes how the email package formats names, for the whole process), as it does in
 `reviewtool check FILE`. It may decline (it then leaves the mail to b4), never differ.
 Prints how many were the same, declined and different, with the first differences.
@@ -44,13 +45,16 @@ LORE = "https://lore.kernel.org/all"
 _PLAIN_WORKER = """
 import json, sys
 from pathlib import Path
-from reviewtool.fetch import mbox, plain
+from reviewtool.fetch import lightmail, mbox, plain
 from reviewtool.model import to_json
 out = {}
 for path in sorted(Path(sys.argv[1]).iterdir()):
-    unreadable = mbox.Unreadable()
-    msgs = mbox.parse_all(mbox.split(path.read_bytes()), unreadable)
-    got = plain.attempt(msgs, path.name, sys.argv[2], unreadable)
+    raws = mbox.split(path.read_bytes())
+    light = lightmail.parse_all(raws)  # as fetch() reads a file: without the email package if it can
+    got = plain.attempt(light, path.name, sys.argv[2], mbox.Unreadable()) if light else "not light"
+    if isinstance(got, str):
+        unreadable = mbox.Unreadable()
+        got = plain.attempt(mbox.parse_all(raws, unreadable), path.name, sys.argv[2], unreadable)
     out[path.name] = got if isinstance(got, str) else to_json(got)
 assert "b4" not in sys.modules and "liblore" not in sys.modules
 json.dump(out, sys.stdout)
