@@ -270,9 +270,10 @@ def main() -> int:
         print(f"speed-up of {what}: {each[0] / t:.1f}x vs 15 checkpatch runs, {once[0] / t:.1f}x vs one run")
     print(f"floor of check series.mbox (library imports + warm work): {imports[0] + warm[0]:.3f} s, "
           f"{each[0] / (imports[0] + warm[0]):.1f}x vs 15 checkpatch runs")
-    ok = rt_mbox[0] <= 0.1 and each[0] / rt_mbox[0] >= 20
-    print(f"target (check series.mbox <= 0.1 s and >= 20x faster than 15 checkpatch runs): "
-          f"{'met' if ok else 'NOT met'}")
+    ratio = each[0] / rt_mbox[0]
+    print(f"target, check series.mbox >= 20x faster than 15 checkpatch runs: {'met' if ratio >= 20 else 'NOT met'} "
+          f"({ratio:.1f}x); <= 0.1 s on this machine: {'met' if rt_mbox[0] <= 0.1 else 'NOT met'} "
+          f"({rt_mbox[0]:.3f} s, floor {imports[0] + warm[0]:.3f} s)")
     return 0
 
 
