@@ -24,11 +24,12 @@ from __future__ import annotations
 import atexit
 import builtins
 import marshal
-import os
 import re
 import sys
 from types import CodeType
 from typing import TYPE_CHECKING
+
+from reviewtool import cachefile
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -55,10 +56,7 @@ _changed = False
 
 def cache_path() -> str | None:
     """Where the cache lives: None when there is no home or cache directory."""
-    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if not os.path.isabs(root):
-        return None
-    return os.path.join(root, "reviewtool", _FILE)
+    return cachefile.path(_FILE)
 
 
 def compile(pattern: AnyStr, flags: int = 0) -> re.Pattern[AnyStr]:  # noqa: A001 - re.compile's name
@@ -187,37 +185,19 @@ def _remember(key: tuple[Any, Any], entry: Entry | CodeType) -> None:
 def _load() -> dict[tuple[Any, Any], bytes]:
     global _entries
     if _entries is None:
-        _entries = {}
-        path = cache_path()
-        if path is not None:
-            try:
-                with open(path, "rb") as f:
-                    data = marshal.loads(f.read())
-                if isinstance(data, tuple) and len(data) == 2 and data[0] == _STAMP and isinstance(data[1], dict):
-                    _entries = data[1]
-            except (OSError, ValueError, EOFError, TypeError):
-                pass
+        kept = cachefile.read(_FILE, _STAMP)
+        _entries = kept if isinstance(kept, dict) else {}
     return _entries
 
 
 def save() -> None:
-    """Write the cache (temp file, then rename) if this run compiled something new."""
+    """Write the cache if this run compiled something new (cachefile.py: atomically, and
+    not to be cut short by an interrupt)."""
     global _changed
-    path = cache_path()
-    if not _changed or _entries is None or path is None:
+    if not _changed or _entries is None:
         return
     _changed = False
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(marshal.dumps((_STAMP, _entries)))
-        os.replace(tmp, path)
-    except (OSError, ValueError):
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    cachefile.write(_FILE, _STAMP, _entries)
 
 
 def forget() -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import marshal
 import os
 from pathlib import Path
 
 import pytest
 
-from reviewtool.check.rulecache import cache_file
+from reviewtool import cachefile
+from reviewtool.check.rulecache import cache_file, fingerprint
 from reviewtool.check.rules import load_rules
 from reviewtool.cli import main
 from reviewtool.errors import RulesError
@@ -26,14 +26,15 @@ def _rewrite_cache(change: str) -> None:
     """Edit the stored cache: the title of every cached TEST-GOOD rule, or its validator stamp."""
     path = cache_file()
     assert path is not None and path.is_file()
-    stamp, entries = marshal.loads(path.read_bytes())
+    stamp, entries = fingerprint(), cachefile.read("rule-packs.cache", fingerprint())
+    assert isinstance(entries, dict)
     if change == "stamp":
         stamp = ("another reviewtool",)
     else:
         for key, (content, rules, needs) in entries.items():
             entries[key] = (content, tuple((r[0], change, *r[2:]) if r[0] == "TEST-GOOD" else r for r in rules),
                             needs)
-    path.write_bytes(marshal.dumps((stamp, entries)))
+    cachefile.write("rule-packs.cache", stamp, entries)
 
 
 def test_an_unchanged_pack_comes_from_the_cache(tmp_path: Path) -> None:
@@ -61,7 +62,9 @@ def test_the_literals_kept_with_the_rules_are_the_ones_worked_out_from_their_reg
     ruleset = load_rules(cache=True)
     path = cache_file()
     assert path is not None
-    kept = {k: v for _content, _rules, needs in marshal.loads(path.read_bytes())[1].values() for k, v in needs.items()}
+    stored = cachefile.read("rule-packs.cache", fingerprint())
+    assert isinstance(stored, dict)
+    kept = {k: v for _content, _rules, needs in stored.values() for k, v in needs.items()}
     wanted = {sources for r in ruleset.rules for key in REGEX_KEYS if (sources := getattr(r, key))}
     assert set(kept) == wanted
     assert kept == {sources: literals._required(sources) for sources in wanted}
@@ -118,7 +121,7 @@ def test_check_reports_a_pack_edited_after_it_was_cached(tmp_path: Path, store: 
     assert "the store" in capsys.readouterr().err
     path = cache_file()
     assert path is not None
-    assert str((d / "pack.toml").resolve()) in marshal.loads(path.read_bytes())[1]
+    assert str((d / "pack.toml").resolve()) in (cachefile.read("rule-packs.cache", fingerprint()) or {})
     pack = d / "pack.toml"
     pack.write_text(pack.read_text(encoding="utf-8").replace('"warning"', '"loud"'), encoding="utf-8")
     assert main(["check", "--rules", str(d)]) == 2

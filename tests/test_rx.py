@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reviewtool import rx
+from reviewtool import cachefile, rx
 
 ROOT = Path(__file__).resolve().parents[1]
 PATTERNS: list[tuple[str | bytes, int]] = [
@@ -79,26 +79,31 @@ def test_the_helpers_match_re(cache_home: Path) -> None:
         rx.compile(r"(unclosed")
 
 
-@pytest.mark.parametrize("damage", ["garbage", "other-python", "bad-code", "wrong-shape", "bad-entry"])
+@pytest.mark.parametrize("damage", ["garbage", "flipped-bit", "other-python", "bad-code", "wrong-shape", "bad-entry"])
 def test_a_damaged_or_foreign_cache_is_not_used(cache_home: Path, damage: str) -> None:
     pattern, flags = PATTERNS[0]
     rx.compile(pattern, flags)
     rx.save()
-    stamp, entries = marshal.loads(cache_home.read_bytes())
+    entries = cachefile.read("regex.cache", rx._STAMP)
+    assert isinstance(entries, dict)
     if damage == "garbage":
         cache_home.write_bytes(b"\x00not marshal")
+    elif damage == "flipped-bit":  # anywhere in the file: the checksum does not match
+        blob = bytearray(cache_home.read_bytes())
+        blob[len(blob) * 2 // 3] ^= 0x04
+        cache_home.write_bytes(bytes(blob))
     elif damage == "other-python":
-        cache_home.write_bytes(marshal.dumps((("2.7",), entries)))
+        cachefile.write("regex.cache", ("2.7",), entries)
     elif damage == "bad-code":  # _sre.compile validates the code it is given
         (f, code, groups, gi, ig) = marshal.loads(entries[(pattern, flags)])
         entries[(pattern, flags)] = marshal.dumps((f, [99999, *code[1:]], groups, gi, ig))
-        cache_home.write_bytes(marshal.dumps((stamp, entries)))
+        cachefile.write("regex.cache", rx._STAMP, entries)
     elif damage == "wrong-shape":
         entries[(pattern, flags)] = marshal.dumps((1, 2))
-        cache_home.write_bytes(marshal.dumps((stamp, entries)))
+        cachefile.write("regex.cache", rx._STAMP, entries)
     else:
         entries[(pattern, flags)] = b"\xffnot marshal"
-        cache_home.write_bytes(marshal.dumps((stamp, entries)))
+        cachefile.write("regex.cache", rx._STAMP, entries)
     rx.forget()
     _same(rx.compile(pattern, flags), re.compile(pattern, flags))
     rx.save()
@@ -117,11 +122,14 @@ def test_a_cache_that_cannot_be_written_is_only_slower(tmp_path: Path, monkeypat
     finally:
         rx.forget()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reviewtool"]
-    monkeypatch.setenv("XDG_CACHE_HOME", "relative/path")
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/path")  # not absolute: ignored, as the XDG spec says
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert rx.cache_path() == str(tmp_path / "home" / ".cache" / "reviewtool" / "regex.cache")
+    monkeypatch.setenv("HOME", "relative")
     assert rx.cache_path() is None
 
 
-def test_every_regex_a_check_stores_rebuilds_as_re_compiles_it(tmp_path: Path) -> None:
+def test_every_regex_a_check_stores_rebuilds_as_re_compiles_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A real `check` of the fixture thread fills the cache; every entry is exact, and a second
     run, from the cache, prints the same checklist."""
     env = {"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin",
@@ -132,8 +140,9 @@ def test_every_regex_a_check_stores_rebuilds_as_re_compiles_it(tmp_path: Path) -
     cmd = [sys.executable, "-m", "reviewtool", "check", str(sample), "--no-checkpatch",
            "--store", str(tmp_path / "store")]
     first = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
-    stamp, kept = marshal.loads((tmp_path / "cache" / "reviewtool" / "regex.cache").read_bytes())
-    assert stamp == rx._STAMP
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    kept = cachefile.read("regex.cache", rx._STAMP)
+    assert isinstance(kept, dict)
     entries = {k: marshal.loads(v) for k, v in kept.items()}
     import _sre  # type: ignore[import-not-found]
 

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from reviewtool import __version__
+from reviewtool import __version__, cachefile
 from reviewtool.check import checklist, literals, rules
 from reviewtool.check.rules import REGEX_KEYS, Rule, RuleDoc
 
@@ -27,11 +27,8 @@ _FIELDS = Rule._fields
 
 def cache_file() -> Path | None:
     """Where the cache lives (None when there is no home directory to put it in)."""
-    try:
-        root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    except RuntimeError:
-        return None
-    return Path(root) / "reviewtool" / _FILE
+    found = cachefile.path(_FILE)
+    return None if found is None else Path(found)
 
 
 def fingerprint() -> tuple[Any, ...]:
@@ -61,17 +58,9 @@ class PackCache:
     @classmethod
     def open(cls) -> PackCache:
         """The cache as stored (empty when missing, unreadable or made by another validator)."""
-        path = cache_file()
         stamp = fingerprint()
-        entries: dict[str, tuple[Any, ...]] = {}
-        if path is not None:
-            try:
-                data = marshal.loads(path.read_bytes())
-                if isinstance(data, tuple) and len(data) == 2 and data[0] == stamp and isinstance(data[1], dict):
-                    entries = data[1]
-            except (OSError, ValueError, EOFError, TypeError):
-                pass
-        return cls(path, entries, stamp)
+        kept = cachefile.read(_FILE, stamp)
+        return cls(cache_file(), kept if isinstance(kept, dict) else {}, stamp)
 
     def get(self, pack: Path, content: bytes) -> list[Rule] | None:
         """The rules of a pack validated with exactly these bytes, or None (the literals
@@ -99,16 +88,11 @@ class PackCache:
         self.changed = True
 
     def save(self) -> None:
-        """Write the cache back (temp file, then rename) when an entry was added."""
+        """Write the cache back when an entry was added (cachefile.py: atomically, and a cache
+        that cannot be written is only slower next time)."""
         if not self.changed or self.path is None:
             return
-        from reviewtool.outfiles import write_atomic  # only when the cache changed
-
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, marshal.dumps((self.stamp, self.entries)))
-        except OSError:
-            pass  # a cache that cannot be written is only slower next time
+        cachefile.write(_FILE, self.stamp, self.entries)
         self.changed = False
 
 
