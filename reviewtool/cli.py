@@ -238,7 +238,8 @@ def _exit(code: int) -> None:
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:  # None: started with the descriptor closed
+                stream.flush()
         except (OSError, ValueError):  # closed or broken: there is nowhere left to write
             pass
     os._exit(code)
@@ -262,6 +263,9 @@ def _run(argv: list[str], process: bool = False) -> int:
             parser.print_help()
             return 2
         _setup_logging(args.verbose)
+        if process and sys.stdout is None:  # started with `>&-`
+            _say("reviewtool: error: standard output is closed: there is nowhere to write the result")
+            return 2
         code = int(args.func(args))
         if process:
             sys.stdout.flush()  # a full disk or a closed pipe is this command's failure, not the exit's
