@@ -130,8 +130,11 @@ def date(text: str) -> datetime.datetime | None:
         tz = datetime.UTC
     else:
         tz = datetime.timezone(datetime.timedelta(seconds=offset))
+    y = int(year)
+    if y < 100:  # as email.utils reads a year of two digits, even written with four ("0099")
+        y += 1900 if y > 68 else 2000
     try:
-        return datetime.datetime(int(year), month, int(day), int(hh), int(mm), int(ss or 0), tzinfo=tz)
+        return datetime.datetime(y, month, int(day), int(hh), int(mm), int(ss or 0), tzinfo=tz)
     except ValueError:
         return None
 
