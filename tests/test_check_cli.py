@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,8 @@ from reviewtool.cli import main
 from reviewtool.model import ApplyResult, BaseChoice, PatchOutcome, Series, to_json
 from reviewtool.store import Store
 from tests.check_helpers import series_from_text
+
+ROOT = Path(__file__).resolve().parents[1]
 
 KC = "kernel/kexec_core.c"
 FN = "struct page *kimage_alloc_control_pages(struct kimage *image,"
@@ -254,3 +258,18 @@ def test_help_is_laid_out_as_argparses_own_formatter_lays_it_out(columns: str, m
         p.formatter_class = argparse.HelpFormatter
         assert ours == p.format_help()
     assert len(subs.choices) >= 8
+
+
+def test_a_check_with_stdout_or_stderr_closed(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "HOME": str(tmp_path)}
+    mbox = tmp_path / "s.mbox"
+    mbox.write_bytes(b"".join(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n" + p.read_bytes().rstrip(b"\n") + b"\n\n"
+                             for p in sorted((ROOT / "fixtures" / "mail").glob("v2-0*.eml"))))
+    cmd = [sys.executable, "-m", "reviewtool", "check", str(mbox), "--no-checkpatch", "--store", str(tmp_path / "s")]
+    no_stderr = subprocess.run(cmd + ["--json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                               pass_fds=(), check=False, preexec_fn=lambda: os.close(2))
+    assert no_stderr.returncode == 0 and no_stderr.stdout.startswith(b"{")
+    no_stdout = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False,
+                               preexec_fn=lambda: os.close(1), text=True)
+    assert no_stdout.returncode == 2
+    assert no_stdout.stderr == "reviewtool: error: standard output is closed: there is nowhere to write the result\n"
