@@ -273,3 +273,13 @@ def test_a_check_with_stdout_or_stderr_closed(tmp_path: Path) -> None:
                                preexec_fn=lambda: os.close(1), text=True)
     assert no_stdout.returncode == 2
     assert no_stdout.stderr == "reviewtool: error: standard output is closed: there is nowhere to write the result\n"
+
+
+def test_a_profiler_still_gets_its_results(tmp_path: Path) -> None:
+    """The process ends with os._exit after a command, except under a profiler or tracer,
+    which writes its results once main has returned."""
+    out = tmp_path / "prof.out"
+    proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "reviewtool", "--version"],
+                          capture_output=True, text=True, check=False, cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith("reviewtool ")
+    assert out.is_file() and out.stat().st_size > 0
