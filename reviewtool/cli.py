@@ -18,6 +18,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
+from reviewtool import config
 from reviewtool.errors import INTERNAL_ERROR_EXIT, Interrupted, ReviewtoolError
 
 if TYPE_CHECKING:
@@ -252,6 +253,7 @@ def _run(argv: list[str], process: bool = False) -> int:
     args: argparse.Namespace | None = None
     try:
         _signals.arm()
+        config.forget()  # this command's settings, read afresh
         if process:
             _escape_unencodable_output()
         parser = build_parser(_command_in(argv))

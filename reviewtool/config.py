@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_LORE_URL = "https://lore.kernel.org/all"
+STORE_ENV = "REVIEWTOOL_STORE"
+LORE_URL_ENV = "REVIEWTOOL_LORE_URL"
 
 
 def _git_config(key: str) -> str | None:
@@ -29,6 +31,16 @@ Where = tuple[str, tuple[tuple[str, str], ...]]
 _SETTINGS: dict[Where, dict[str, str]] = {}
 _PENDING: dict[Where, Any] = {}  # a `git config` started by prefetch(), not read yet
 _COMMAND = ["git", "config", "-z", "--get-regexp", r"^(reviewtool|user)\."]
+
+
+def forget() -> None:
+    """Drop the settings read so far (a command reads them afresh: git config files may have
+    changed since the last command of this process)."""
+    for pending in _PENDING.values():
+        pending.kill()
+        pending.wait()
+    _PENDING.clear()
+    _SETTINGS.clear()
 
 
 def prefetch() -> None:
@@ -86,22 +98,25 @@ def _git_settings(where: Where) -> dict[str, str]:
 
 def setting(flag: str | None, env: str, git_key: str, default: str | None = None) -> str | None:
     """The first of: the flag, $env, git config git_key, default."""
-    if flag:
-        return flag
-    if os.environ.get(env):
-        return os.environ[env]
+    if not from_git(flag, env):
+        return flag or os.environ[env]
     return _git_config(git_key) or default
 
 
+def from_git(flag: str | None, env: str) -> bool:
+    """Whether `setting(flag, env, ...)` asks git config: neither the flag nor $env gives it."""
+    return not flag and not os.environ.get(env)
+
+
 def lore_url(flag: str | None = None) -> str:
-    url = setting(flag, "REVIEWTOOL_LORE_URL", "reviewtool.loreurl", DEFAULT_LORE_URL)
+    url = setting(flag, LORE_URL_ENV, "reviewtool.loreurl", DEFAULT_LORE_URL)
     assert url is not None
     return url.rstrip("/")
 
 
 def store_dir(flag: str | None = None) -> Path:
     """The store: --store, $REVIEWTOOL_STORE, git config reviewtool.store, else the user's cache."""
-    value = setting(flag, "REVIEWTOOL_STORE", "reviewtool.store")
+    value = setting(flag, STORE_ENV, "reviewtool.store")
     try:
         if value:
             return Path(value).expanduser()

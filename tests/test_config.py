@@ -78,3 +78,18 @@ def test_a_prefetched_answer_is_the_same_and_a_stale_one_is_not_used(tmp_path: P
     monkeypatch.chdir(one)
     config.prefetch()
     assert config.lore_url() == "http://127.0.0.1:1/all"
+
+
+def test_each_command_reads_the_settings_afresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In one process (a program that calls main, the tests), a git config file changed
+    between two commands is read again: the settings are kept for one command only."""
+    from reviewtool.cli import main
+
+    glob = tmp_path / "global"
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(glob))
+    monkeypatch.delenv("REVIEWTOOL_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for name in ("one", "two"):
+        glob.write_text(f"[reviewtool]\n\tstore = {tmp_path / name}\n")
+        assert main(["list"]) == 0
+        assert config.store_dir() == tmp_path / name

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -106,8 +105,7 @@ def _asks_git_config(args: argparse.Namespace) -> bool:
     """Whether this check will look a setting up in git config: where the store is, or the
     lore URL of a series read from mail."""
     from_mail = args.series == "-" or (args.series is not None and is_path(args.series))
-    return (not args.store and not os.environ.get("REVIEWTOOL_STORE")) or \
-        (from_mail and not os.environ.get("REVIEWTOOL_LORE_URL"))
+    return config.from_git(args.store, config.STORE_ENV) or (from_mail and config.from_git(None, config.LORE_URL_ENV))
 
 
 def run_check(args: argparse.Namespace) -> int:
