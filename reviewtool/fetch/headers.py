@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from reviewtool import rx
 from reviewtool.fetch.lightmail import LightMessage
-from reviewtool.fetch.mbox import HEADER_ERRORS
+from reviewtool.fetch.mbox import HEADER_ERRORS, MSGID_RE
 from reviewtool.record import NamedTuple
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 DIFF_RE = rx.compile(r"^(---.*\n\+\+\+|GIT binary patch|diff --git \w/\S+ \w/\S+)", flags=re.M | re.I)
 DIFFSTAT_RE = rx.compile(r"^\s*\d+ file.*\d+ (insertion|deletion)", flags=re.M | re.I)
-_MSGID = rx.compile(r"<([^>]+)>")
 _SPECIALS = rx.compile(r'[][\\()<>@,:;".]')
 
 
@@ -129,13 +128,13 @@ def clean_msgid(msg: Mail, header: str = "Message-Id") -> str | None:
     """liblore's get_clean_msgid: the first <...> of the raw value, else of the parsed one."""
     wanted = header.lower()
     raw = next((str(v) for n, v in msg.raw_items() if n.lower() == wanted), None)
-    if isinstance(msg, LightMessage) and raw and _MSGID.search(raw):
+    if isinstance(msg, LightMessage) and raw and MSGID_RE.search(raw):
         parsed = None  # a light mail answers only for unstructured headers; the raw one is enough
     else:
         parsed = msg.get(header)
     for value in (raw, parsed):
         if value:
-            m = _MSGID.search(str(value))
+            m = MSGID_RE.search(str(value))
             if m:
                 return m.group(1)
     return None

@@ -13,7 +13,7 @@ reviewtool reads them: the raw headers, the header values (fetch/headers.py), th
 the sender and recipients as `email.utils.getaddresses` reads them, the date, and the
 thread written back as b4's `save_mboxrd_mbox` writes it. tests/test_lightmail.py
 compares each with the email package on every fixture mail, on generated headers and
-addresses, and benchmarks/compare_readers.py on real archives.
+addresses, and benchmarks/compare_lightmail.py on every mail of real archives.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from reviewtool import rx
-from reviewtool.fetch.mbox import MAX_LIST_CHARS  # longer lists are cut there: left to that reader
+from reviewtool.fetch.mbox import MAX_LIST_CHARS, MBOX_FROM, MSGID_RE  # longer lists are cut there
 
 _ADDRESS_HEADERS = frozenset(("from", "to", "cc", "bcc", "reply-to", "sender", "resent-from", "resent-to",
                               "resent-cc", "resent-bcc", "resent-sender"))
@@ -42,7 +42,6 @@ _CTYPE = rx.compile(rf"text/plain(?:{_PARAM})*\s*", re.I)
 _PARAMS = rx.compile(_PARAM)
 _CTE = rx.compile(r"\s*(?:7bit|8bit)\s*", re.I)
 _INLINE = rx.compile(r"inline\s*(?:;.*)?", re.I)  # what mutt and others add to a plain mail
-_MSGID = rx.compile(r"<([^>]+)>")
 
 # An address as `email.utils.getaddresses` and the header registry read alike: a dot-atom
 # local part and domain, bare, in <>, or after a name (atoms and dots, single spaces; or a
@@ -64,7 +63,6 @@ _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun",
 _DATE = rx.compile(r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), +)?([0-9]{1,2}) +([A-Za-z]{3}) +([0-9]{4}) +"
                    r"([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))? +([+-])([01][0-9]|2[0-3])([0-5][0-9])")
 _FROM_LINE = rx.compile(rb"^From ", re.M)
-MBOX_FROM = b"From mboxrd@z Thu Jan  1 00:00:00 1970\n"
 
 
 def _spaced(text: str) -> str:
@@ -251,7 +249,7 @@ def _plain(headers: list[tuple[str, str]]) -> bool:
             return False  # an attachment is not the body the email package finds
         if key.startswith("resent-"):
             return False
-        if key == "message-id" and not _MSGID.search(value):
+        if key == "message-id" and not MSGID_RE.search(value):
             return False
     return seen.get("from") == 1 and seen.get("date") == 1 and seen.get("message-id") == 1 and \
         all(seen.get(k, 0) <= 1 for k in ("subject", "content-type", "content-transfer-encoding", "mime-version",

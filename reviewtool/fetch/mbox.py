@@ -149,14 +149,14 @@ def _cut_long_lists(msg: EmailMessage) -> None:
 
 
 NAMED_DOMAIN = "format-patch.reviewtool.invalid"
-_MSGID = rx.compile(r"<([^>]+)>")
+MSGID_RE = rx.compile(r"<([^>]+)>")  # liblore's get_clean_msgid: the first <...>
 
 
 def _has_msgid(msg: EmailMessage) -> bool:
     """Whether msg has a Message-ID as liblore's get_clean_msgid reads it (raw value, else parsed)."""
     try:
         raw = next((str(v) for n, v in msg.raw_items() if n.lower() == "message-id"), None)
-        return any(v and _MSGID.search(str(v)) for v in (raw, msg.get("Message-ID")))
+        return any(v and MSGID_RE.search(str(v)) for v in (raw, msg.get("Message-ID")))
     except HEADER_ERRORS:
         return True  # unreadable: the readers name it as such
 
@@ -206,6 +206,9 @@ def parse_all(raws: Iterable[bytes], unreadable: Unreadable) -> list[EmailMessag
     return out
 
 
+MBOX_FROM = b"From mboxrd@z Thu Jan  1 00:00:00 1970\n"  # b4's save_mboxrd_mbox's From line
+
+
 def thread_mbox(msgs: Iterable[EmailMessage]) -> bytes:
     """The raw thread as an mboxrd file: b4's `save_mboxrd_mbox(msgs, mangle_from=True)`."""
     import email.generator
@@ -214,6 +217,6 @@ def thread_mbox(msgs: Iterable[EmailMessage]) -> bytes:
     out = io.BytesIO()
     gen = email.generator.BytesGenerator(out, mangle_from_=True, policy=policy())
     for msg in msgs:
-        out.write(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n")
+        out.write(MBOX_FROM)
         gen.flatten(msg)
     return out.getvalue()
