@@ -421,6 +421,23 @@ def _build(tp: Any, data: Any) -> Any:
     return data
 
 
+def prepare_from_json(cls: type) -> None:
+    """Resolve, ahead of use, the field types `from_json(cls, ...)` needs for CLS and every
+    record inside it (a helper process does it while it waits for its work)."""
+    todo, seen = [cls], set()
+    while todo:
+        tp = todo.pop()
+        if tp in seen:
+            continue
+        seen.add(tp)
+        hints = [hint for _, _, hint in _fields(tp)]
+        while hints:
+            hint = hints.pop()
+            if isinstance(hint, type) and is_record(hint):
+                todo.append(hint)
+            hints.extend(typing.get_args(hint))
+
+
 _KEYS: dict[type, tuple[tuple[str, str], ...]] = {}
 
 

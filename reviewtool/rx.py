@@ -52,6 +52,7 @@ Entry = tuple[int, list[int], int, dict[str, int], tuple["str | None", ...]]
 # that a run unmarshals only what it uses (a check uses about half of what is kept)
 _entries: dict[tuple[Any, Any], bytes] | None = None
 _changed = False
+_new: list[tuple[Any, Any]] = []  # keys this process compiled (made_here: a helper process hands them back)
 
 
 def cache_path() -> str | None:
@@ -172,9 +173,14 @@ def _kept(key: tuple[Any, Any]) -> Any:
 
 
 def _remember(key: tuple[Any, Any], entry: Entry | CodeType) -> None:
-    global _changed
     entries = _load()
     entries[key] = marshal.dumps(entry)
+    _new.append(key)
+    _keep_at_exit(entries)
+
+
+def _keep_at_exit(entries: dict[tuple[Any, Any], bytes]) -> None:
+    global _changed
     while len(entries) > _MAX_ENTRIES:
         del entries[next(iter(entries))]
     if not _changed:
@@ -188,6 +194,27 @@ def _load() -> dict[tuple[Any, Any], bytes]:
         kept = cachefile.read(_FILE, _STAMP)
         _entries = kept if isinstance(kept, dict) else {}
     return _entries
+
+
+def made_here(since: int = 0) -> dict[tuple[Any, Any], bytes]:
+    """What this process compiled that the cache did not have (marshalled entries), from the
+    `since`-th one on (`made_count()` before the work: what that work compiled)."""
+    entries = _entries or {}
+    return {key: entries[key] for key in _new[since:] if key in entries}
+
+
+def made_count() -> int:
+    """How many entries this process has compiled so far."""
+    return len(_new)
+
+
+def adopt(made: dict[tuple[Any, Any], bytes]) -> None:
+    """Keep what another process compiled (its `made_here`), to be saved with this one's."""
+    if not made:
+        return
+    entries = _load()
+    entries.update(made)
+    _keep_at_exit(entries)
 
 
 def save() -> None:
@@ -206,3 +233,4 @@ def forget() -> None:
     _entries = None
     _changed = False
     _made.clear()
+    _new.clear()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from reviewtool import rx
 from reviewtool.check import lineage, project
@@ -20,6 +21,9 @@ from reviewtool.check.project import TargetTree
 from reviewtool.check.rules import Rule, RuleSet
 from reviewtool.model import Evidence, Finding, Patch, Series
 from reviewtool.record import NamedTuple, replace
+
+if TYPE_CHECKING:
+    from reviewtool.check.helper import Helper
 
 FileText = Callable[[str], str | None]
 
@@ -75,10 +79,13 @@ def in_scope(rule: Rule, kernel: bool) -> bool:
 
 
 def run_engine(series: Series, ruleset: RuleSet, post_image: FileText | None = None,
-               base_image: FileText | None = None, tree: TargetTree | None = None) -> EngineResult:
+               base_image: FileText | None = None, tree: TargetTree | None = None,
+               jobs: int | None = 1) -> EngineResult:
     """Run every rule over the series and apply series awareness; never raises on bad diffs.
 
     TREE, the target tree when there is one, decides which patches are kernel patches.
+    JOBS: with 2 or more, the analyzers also run in a forked helper process beside the
+    pattern rules (check/helper.py); None: when a second CPU is free.
     """
     t0 = time.perf_counter()
     diffs = parse_series(series, post_image)
@@ -96,21 +103,29 @@ def run_engine(series: Series, ruleset: RuleSet, post_image: FileText | None = N
         if (note := _project_note(pd.index, total, decision)) is not None:
             notes.append(note)
 
-    t1 = time.perf_counter()
-    raw: list[lineage.Raw] = []
-    cover_text = _cover_text(series)
-    texts: dict[tuple[int, str], str] = {}
-    for pd in diffs:
-        for rule in ruleset.rules:
-            if rule.analyzer or not in_scope(rule, kernel[pd.index]):
-                continue
-            raw.extend(_pattern_findings(rule, pd, cover_text, texts))
-    raw = _merge(raw)
-    timings["rules"] = time.perf_counter() - t1
-
-    if ruleset.analyzers:
-        raw.extend(_analyzer_findings(series, diffs, ruleset, post_image, base_image,
-                                      lambda i: kernel.get(i, True), notes, timings))
+    runner = _Analyzers(series, diffs, ruleset, post_image, base_image, kernel)
+    helper = runner.helper(jobs)
+    try:
+        t1 = time.perf_counter()
+        raw: list[lineage.Raw] = []
+        cover_text = _cover_text(series)
+        texts: dict[tuple[int, str], str] = {}
+        for pd in diffs:
+            for rule in ruleset.rules:
+                if rule.analyzer or not in_scope(rule, kernel[pd.index]):
+                    continue
+                raw.extend(_pattern_findings(rule, pd, cover_text, texts))
+        raw = _merge(raw)
+        timings["rules"] = time.perf_counter() - t1
+        if ruleset.analyzers:
+            t = time.perf_counter()
+            outcomes = runner.outcomes(helper)
+            if helper is not None:
+                timings["analyzers_shared"] = time.perf_counter() - t
+            raw.extend(_analyzer_findings(ruleset, outcomes, lambda i: kernel.get(i, True), notes, timings))
+    finally:
+        if helper is not None:
+            helper.close()
 
     t2 = time.perf_counter()
     kept, dropped = lineage.apply(raw, diffs, base_image, total)
@@ -345,25 +360,56 @@ def _finding(rule: Rule, evidence: tuple[Evidence, ...], match: str, function: s
 
 # --- analyzers -------------------------------------------------------------------------------
 
-def _analyzer_findings(series: Series, diffs: tuple[PatchDiff, ...], ruleset: RuleSet,
-                       post_image: FileText | None, base_image: FileText | None,
-                       kernel: Callable[[int], bool], notes: list[str],
-                       timings: dict[str, float]) -> list[lineage.Raw]:
-    from reviewtool.check.analyzers import AnalyzerContext, run_analyzer  # lazy: tree-sitter
+class _Analyzers:
+    """The analyzers of a check, run here or shared with a helper process."""
 
-    ctx = AnalyzerContext(series=series, diffs=diffs, post_image=post_image, base_image=base_image,
-                          kernel_patch=kernel)
+    def __init__(self, series: Series, diffs: tuple[PatchDiff, ...], ruleset: RuleSet,
+                 post_image: FileText | None, base_image: FileText | None, kernel: dict[int, bool]) -> None:
+        self.names = ruleset.analyzers
+        self.images = post_image is not None or base_image is not None
+        self._args = (series, diffs, post_image, base_image, lambda i: kernel.get(i, True))
+        self._ctx: Any = None
+
+    def _run(self, index: int) -> Any:
+        from reviewtool.check import analyzers  # lazy: tree-sitter
+
+        if self._ctx is None:
+            series, diffs, post_image, base_image, kernel = self._args
+            self._ctx = analyzers.AnalyzerContext(series=series, diffs=diffs, post_image=post_image,
+                                                  base_image=base_image, kernel_patch=kernel)
+        return analyzers.outcome(self.names[index], self._ctx)
+
+    def helper(self, jobs: int | None) -> Helper | None:
+        """A helper process to share the analyzers with, when there are some and it may run:
+        a tree's files are read through this process's git, so not with a tree."""
+        if len(self.names) < 2 or self.images:
+            return None
+        from reviewtool.check import helper
+
+        if not helper.usable(jobs):
+            return None
+        from reviewtool.check import analyzers
+
+        return helper.Helper.start(len(self.names), lambda i: analyzers.encode(self._run(i)))
+
+    def outcomes(self, helper: Helper | None) -> list[Any]:
+        """Each analyzer's outcome, in order (with the helper: whichever process ran it)."""
+        if helper is None:
+            return [self._run(i) for i in range(len(self.names))]
+        from reviewtool.check import analyzers
+
+        return helper.finish(self._run, lambda _, data: analyzers.decode(data))
+
+
+def _analyzer_findings(ruleset: RuleSet, outcomes: list[Any], kernel: Callable[[int], bool], notes: list[str],
+                       timings: dict[str, float]) -> list[lineage.Raw]:
     out: list[lineage.Raw] = []
-    for name in ruleset.analyzers:
-        t = time.perf_counter()
-        try:
-            hits = run_analyzer(name, ctx)
-        except Exception as e:  # noqa: BLE001 - one broken analyzer must not hide the rest
-            notes.append(f"analyzer '{name}' failed ({type(e).__name__}: {e}); its rules did not run")
+    for name, found in zip(ruleset.analyzers, outcomes, strict=True):
+        timings[f"analyzer:{name}"] = found.seconds
+        if found.failure is not None:
+            notes.append(found.failure)
             continue
-        finally:
-            timings[f"analyzer:{name}"] = time.perf_counter() - t
-        for hit in hits:
+        for hit in found.hits:
             rule = ruleset.get(hit.rule)
             if rule is None or rule.analyzer != name or not hit.evidence:
                 continue

@@ -26,11 +26,12 @@ def dropped_finding(d: Dropped) -> DroppedFinding:
 
 def check_series(series: Series, ruleset: RuleSet, *, post_image: FileText | None = None,
                  base_image: FileText | None = None, checkpatch: Path | None = None,
-                 checkpatch_missing: str = "", tree: TargetTree | None = None) -> CheckResult:
+                 checkpatch_missing: str = "", tree: TargetTree | None = None,
+                 jobs: int | None = 1) -> CheckResult:
     """Run every rule and analyzer (and checkpatch when given) and build the checklist.
 
     checkpatch runs in worker threads while the engine works; `checkpatch_missing` is
-    the note to record when it is not run.
+    the note to record when it is not run. JOBS: processes the engine may use (run_engine).
     """
     start = time.perf_counter()
     cp_future: Future[tuple[list[Finding], list[str]]] | None = None
@@ -43,7 +44,7 @@ def check_series(series: Series, ruleset: RuleSet, *, post_image: FileText | Non
         pool = ThreadPoolExecutor(max_workers=1)
         cp_future = pool.submit(run_checkpatch, checkpatch, series)
     try:
-        result = run_engine(series, ruleset, post_image=post_image, base_image=base_image, tree=tree)
+        result = run_engine(series, ruleset, post_image=post_image, base_image=base_image, tree=tree, jobs=jobs)
         findings = list(result.findings)
         notes = list(result.notes)
         timings = dict(result.timings)

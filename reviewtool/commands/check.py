@@ -11,7 +11,7 @@ from typing import Any
 
 from reviewtool import config
 from reviewtool.commands import is_path, save_result, series_for
-from reviewtool.commands.checking import CheckOptions, find_checkpatch, run_checks
+from reviewtool.commands.checking import CheckOptions, add_jobs_flag, find_checkpatch, run_checks
 from reviewtool.errors import ReviewtoolError, StoreError
 from reviewtool.model import ApplyResult, CheckResult, Series
 from reviewtool.report import FORMATS, console
@@ -38,6 +38,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--repo", metavar="PATH",
                    help="the target kernel repository: its scripts/checkpatch.pl, and its files to tell "
                         "kernel patches from userspace ones (default: the rebase result's)")
+    add_jobs_flag(p)
     from reviewtool.commands.history import add_history_flags
 
     add_history_flags(p)
@@ -119,7 +120,7 @@ def run_check(args: argparse.Namespace) -> int:
     store = Store(config.store_dir(args.store))
     series = series_for(args.series, store, stdin=True, quiet=args.quiet)  # "-": one mail (b4's per-patch checks)
     apply = _rebase_result(store, series)
-    options = CheckOptions(args.checkpatch, args.no_checkpatch, args.repo)
+    options = CheckOptions(args.checkpatch, args.no_checkpatch, args.repo, args.jobs)
     script, _missing = find_checkpatch(options, apply)
     result = run_checks(series, apply, ruleset, options, _progress(args, script, len(series.patches)))
     if args.history:

@@ -27,6 +27,7 @@ class CheckOptions:
     checkpatch: str | None = None  # --checkpatch PATH (the script or a tree)
     no_checkpatch: bool = False
     repo: str | None = None  # --repo, where checkpatch.pl is looked for without a rebase result
+    jobs: int | None = None  # --jobs: processes the analyzers may use (None: 2 when a second CPU is free)
 
 
 def run_checks(series: Series, apply: ApplyResult | None, ruleset: Any, options: CheckOptions,
@@ -37,7 +38,27 @@ def run_checks(series: Series, apply: ApplyResult | None, ruleset: Any, options:
     script, missing = find_checkpatch(options, apply)
     with readers(apply, options.repo) as (post_image, base_image, tree), progress or contextlib.nullcontext():
         return check_series(series, ruleset, post_image=post_image, base_image=base_image,
-                            checkpatch=script, checkpatch_missing=missing, tree=tree)
+                            checkpatch=script, checkpatch_missing=missing, tree=tree, jobs=options.jobs)
+
+
+def add_jobs_flag(p: Any) -> None:
+    """--jobs, for the commands that check a series."""
+    p.add_argument("-j", "--jobs", type=_jobs, metavar="N",
+                   help="processes the check may use: with 2 or more, the analyzers run beside the pattern "
+                        "rules in a second process (default: 2 when a second CPU is free; 1 with a tree to "
+                        "read, or while checkpatch.pl runs)")
+
+
+def _jobs(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of processes (1 or more), not {text!r}")
+    return value
 
 
 def find_checkpatch(options: CheckOptions, apply: ApplyResult | None) -> tuple[Path | None, str]:

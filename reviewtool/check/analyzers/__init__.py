@@ -9,6 +9,7 @@ Analyzers never print, and a hit without evidence is never produced.
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -16,7 +17,7 @@ from reviewtool import rx
 from reviewtool.check.diff import DiffFile, DiffHunk, PatchDiff
 from reviewtool.errors import RulesError
 from reviewtool.model import Evidence, Series, Status
-from reviewtool.record import NamedTuple, field, record
+from reviewtool.record import NamedTuple, field, fields, record
 
 FileText = Callable[[str], str | None]
 T = TypeVar("T")
@@ -91,6 +92,43 @@ def run_analyzer(name: str, ctx: AnalyzerContext) -> list[Hit]:
         raise
     analyze: Callable[[AnalyzerContext], list[Hit]] = module.analyze
     return [h for h in analyze(ctx) if h.evidence]
+
+
+class Outcome(NamedTuple):
+    """What running one analyzer gave: its hits, or the note saying why it failed; and how
+    long it took."""
+
+    hits: tuple[Hit, ...]
+    failure: str | None
+    seconds: float
+
+
+def outcome(name: str, ctx: AnalyzerContext) -> Outcome:
+    """Run one analyzer; one that raises is a note (one broken analyzer must not hide the rest)."""
+    t = time.perf_counter()
+    try:
+        hits = tuple(run_analyzer(name, ctx))
+    except Exception as e:  # noqa: BLE001 - see above
+        return Outcome((), f"analyzer '{name}' failed ({type(e).__name__}: {e}); its rules did not run",
+                       time.perf_counter() - t)
+    return Outcome(hits, None, time.perf_counter() - t)
+
+
+def encode(found: Outcome) -> tuple[Any, ...]:
+    """An outcome as marshal can write it (from a helper process: check/helper.py)."""
+    names = _evidence_fields()
+    return (tuple((*h[:1], tuple(tuple(getattr(e, n) for n in names) for e in h.evidence), *h[2:])
+                  for h in found.hits), found.failure, found.seconds)
+
+
+def decode(data: Any) -> Outcome:
+    """The outcome `encode` wrote."""
+    hits, failure, seconds = data
+    return Outcome(tuple(Hit(h[0], tuple(Evidence(*e) for e in h[1]), *h[2:]) for h in hits), failure, seconds)
+
+
+def _evidence_fields() -> tuple[str, ...]:
+    return tuple(f.name for f in fields(Evidence))
 
 
 # --- evidence --------------------------------------------------------------------------
