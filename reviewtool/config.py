@@ -38,7 +38,6 @@ def forget() -> None:
     changed since the last command of this process)."""
     for pending in _PENDING.values():
         pending.kill()
-        pending.wait()
     _PENDING.clear()
     _SETTINGS.clear()
 
@@ -49,15 +48,13 @@ def prefetch() -> None:
     where = _where()
     if where in _SETTINGS or where in _PENDING:
         return
-    import subprocess
+    from reviewtool.spawn import Command
 
     for stale in _PENDING.values():  # started for another directory or environment
         stale.kill()
-        stale.wait()
     _PENDING.clear()
     try:
-        _PENDING[where] = subprocess.Popen(_COMMAND, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                           stderr=subprocess.DEVNULL)
+        _PENDING[where] = Command(_COMMAND)
     except OSError:
         pass
 
@@ -67,20 +64,16 @@ def _git_settings(where: Where) -> dict[str, str]:
     found = _SETTINGS.get(where)
     if found is not None:
         return found
-    import subprocess  # only when a setting is looked up in git: `check --store DIR` starts faster
+    from reviewtool.spawn import Command  # only when a setting is looked up in git
 
     found = {}
     stdout: bytes | None = None
     try:
-        proc = _PENDING.pop(where, None) or subprocess.Popen(
-            _COMMAND, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        proc = _PENDING.pop(where, None) or Command(_COMMAND)
         try:
-            out, _ = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
+            stdout = proc.output(timeout=10)
+        finally:
             proc.kill()
-            proc.wait()
-        else:
-            stdout = out if proc.returncode == 0 else None
     except OSError:
         pass
     if stdout is not None:

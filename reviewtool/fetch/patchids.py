@@ -8,12 +8,9 @@ reads only standard input.
 
 from __future__ import annotations
 
-import subprocess
+from reviewtool.spawn import Command
 
 _COMMAND = ["git", "--no-pager", "patch-id", "--stable"]
-# Up to this many patches the input is written as git starts and the ids read later: git's
-# answer (82 bytes a patch) fits a pipe, so neither side waits for the other.
-_EAGER_PATCHES = 400
 
 
 class PatchIds:
@@ -26,42 +23,29 @@ class PatchIds:
         for i, body in enumerate(bodies):
             text = f"\n{body}"
             stream.append(f"commit {i + 1:040x}\n" + text[text.index("\ndiff --git ") + 1:])
-        self._input: bytes | None = "".join(stream).encode()
-        self._proc: subprocess.Popen[bytes] | None = None
-        try:
-            self._proc = subprocess.Popen(_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          stderr=subprocess.DEVNULL)
+        self._proc: Command | None = None
+        try:  # the input is written as git starts (what the pipe takes), the ids read in result()
+            self._proc = Command(_COMMAND, "".join(stream).encode())
         except OSError:
-            return
-        if self._count <= _EAGER_PATCHES and self._proc.stdin is not None:
-            try:
-                self._proc.stdin.write(self._input)
-                self._proc.stdin.close()
-            except OSError:  # git is gone already: result() says so
-                pass
-            self._proc.stdin = None
-            self._input = None
+            pass
 
     def __enter__(self) -> PatchIds:
         return self
 
     def __exit__(self, *exc: object) -> None:
         """A git not asked for its result (the caller gave up on the mail) is stopped and reaped."""
-        if self._proc is not None and self._proc.returncode is None:
+        if self._proc is not None:
             self._proc.kill()
-            self._proc.wait()
 
     def result(self) -> list[str | None] | None:
         """The patch-id of each body (each must hold a `diff --git`), None if git failed."""
         if self._proc is None:
             return None
         try:
-            out, _ = self._proc.communicate(self._input, timeout=120)
-        except (OSError, subprocess.TimeoutExpired):
+            out = self._proc.output(timeout=120)
+        finally:
             self._proc.kill()
-            self._proc.wait()
-            return None
-        if self._proc.returncode != 0:
+        if out is None:
             return None
         # git may print more than one id for a mail (a hunk longer than its header says ends the
         # patch there; what follows is hashed apart, under the null id): b4 takes the first.
