@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 DEFAULT_LORE_URL = "https://lore.kernel.org/all"
@@ -107,19 +106,19 @@ def lore_url(flag: str | None = None) -> str:
     return url.rstrip("/")
 
 
-def store_dir(flag: str | None = None) -> Path:
+def store_dir(flag: str | None = None) -> str:
     """The store: --store, $REVIEWTOOL_STORE, git config reviewtool.store, else the user's cache."""
     value = setting(flag, STORE_ENV, "reviewtool.store")
-    try:
-        if value:
-            return Path(value).expanduser()
-        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    except RuntimeError:  # "~user" of no such user, or no home directory at all
+    cache = None if value else os.environ.get("XDG_CACHE_HOME")
+    if cache:
+        return os.path.join(cache, "reviewtool")
+    path = os.path.expanduser(value or "~")
+    if path.startswith("~"):  # "~user" of no such user, or no home directory at all
         from reviewtool.errors import StoreError
 
         raise StoreError(f"cannot tell where the store is ({value or 'no home directory'}): "
-                         "give --store DIR or set REVIEWTOOL_STORE") from None
-    return Path(cache) / "reviewtool"
+                         "give --store DIR or set REVIEWTOOL_STORE")
+    return path if value else os.path.join(path, ".cache", "reviewtool")
 
 
 def reviewer_identity(flag: str | None = None) -> str | None:

@@ -15,7 +15,12 @@ import json
 import os
 import stat
 from collections.abc import Iterator, Mapping
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    StrPath = str | os.PathLike[str]
 
 MANIFEST = ".reviewtool-manifest.json"
 _STAGE_PREFIX = ".reviewtool-stage-"
@@ -24,7 +29,7 @@ _STAGE_PREFIX = ".reviewtool-stage-"
 class OutputError(OSError):
     """A file of the output could not be written; `str()` is one line for the user."""
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: StrPath, reason: str) -> None:
         super().__init__(f"cannot write {path}: {reason}")
         self.path = path
         self.reason = reason
@@ -47,41 +52,48 @@ def _as_bytes(data: str | bytes) -> bytes:
     return data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
 
 
-def _create(path: Path, data: bytes) -> None:
+def _create(path: StrPath, data: bytes) -> None:
     """Write a new file at path (which must not exist), mode 0666 less the umask."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
 
 
-def write_atomic(path: Path, data: str | bytes) -> Path:
+def write_atomic(path: StrPath, data: str | bytes) -> str:
     """Write one file: a temporary file in the same directory, then a rename over path.
 
     Raises OutputError (an OSError) with a one-line message; no temporary file is left.
     """
+    path = os.fspath(path)
     if _is_dir(path):
         raise OutputError(path, "it is a directory")
     payload = _as_bytes(data)
+    head, name = os.path.split(path)
     while True:
-        tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
+        tmp = os.path.join(head, f".{name}.{os.urandom(4).hex()}.tmp")
         try:
             _create(tmp, payload)
             break
         except FileExistsError:
             continue
         except BaseException as e:
-            tmp.unlink(missing_ok=True)
+            _unlink(tmp)
             if isinstance(e, OSError):
                 raise OutputError(path, reason(e)) from None
             raise
     try:
         os.replace(tmp, path)
     except BaseException as e:
-        tmp.unlink(missing_ok=True)
+        _unlink(tmp)
         if isinstance(e, OSError):
             raise OutputError(path, reason(e)) from None
         raise
     return path
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def write_set(directory: Path, files: Mapping[str, str | bytes]) -> list[Path]:
@@ -91,6 +103,9 @@ def write_set(directory: Path, files: Mapping[str, str | bytes]) -> list[Path]:
     unless they were changed since; files the tool did not write are never touched.
     Raises OutputError; on failure the directory is as it was.
     """
+    from pathlib import Path  # only a set of files (review --output-dir): a check writes one
+
+    directory = Path(directory)
     for name in files:
         if not _plain_name(name):
             raise ValueError(f"not a plain file name: {name!r}")
@@ -124,6 +139,7 @@ def _stage(directory: Path) -> Iterator[Path]:
     """A hidden directory inside `directory`, removed on the way out whatever happens."""
     try:
         import tempfile  # only a set of files is staged: writing one file needs neither
+        from pathlib import Path
 
         stage = Path(tempfile.mkdtemp(prefix=_STAGE_PREFIX, dir=directory))
     except OSError as e:
@@ -200,8 +216,8 @@ def _plain_name(name: str) -> bool:
         and os.sep not in name and not name.startswith(_STAGE_PREFIX)
 
 
-def _is_dir(path: Path) -> bool:
+def _is_dir(path: StrPath) -> bool:
     try:
-        return stat.S_ISDIR(path.lstat().st_mode)
+        return stat.S_ISDIR(os.lstat(path).st_mode)
     except OSError:
         return False

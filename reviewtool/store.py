@@ -14,26 +14,29 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewtool import rx
 from reviewtool.errors import StoreError
 from reviewtool.model import SCHEMA_VERSION, Series, from_json, to_json
 from reviewtool.outfiles import reason, write_atomic
+from reviewtool.paths import pathlib_form
 
 _NAME = rx.compile(r"[\w-]+")  # could be a store id (a directory name) or a prefix of one
 
+if TYPE_CHECKING:
+    StrPath = str | os.PathLike[str]
+
 
 class Store:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.series_root = root / "series"
+    def __init__(self, root: StrPath) -> None:
+        self.root = pathlib_form(os.fspath(root))
+        self.series_root = os.path.join(self.root, "series")
 
-    def path(self, series_id: str) -> Path:
-        return self.series_root / series_id
+    def path(self, series_id: str) -> str:
+        return os.path.join(self.series_root, series_id)
 
-    def save_series(self, series: Series, files: dict[str, bytes]) -> Path:
+    def save_series(self, series: Series, files: dict[str, bytes]) -> str:
         """Keep a series: series.json and `files` in <store>/series/<id>/, replaced in one rename.
 
         The files are written into a hidden temporary directory that is renamed into place
@@ -47,19 +50,20 @@ class Store:
         with self._writing():
             with self._lock():  # under the lock: another save may be renaming `final` right now
                 if _holds(final, payload):
-                    _touch(final / "series.json")  # a fetch again makes it the latest
+                    _touch(os.path.join(final, "series.json"))  # a fetch again makes it the latest
                     return final
-                if final.exists() and not os.access(final, os.W_OK):
-                    raise PermissionError(errno.EACCES, "permission denied", str(final))
-            self.series_root.mkdir(parents=True, exist_ok=True)
-            tmp: Path | None = _fresh_dir(self.series_root, f".{series.id}.")
+                if os.path.exists(final) and not os.access(final, os.W_OK):
+                    raise PermissionError(errno.EACCES, "permission denied", final)
+            os.makedirs(self.series_root, exist_ok=True)
+            tmp: str | None = _fresh_dir(self.series_root, f".{series.id}.")
             try:
                 assert tmp is not None
                 for name, data in payload.items():
-                    (tmp / name).write_bytes(data)
+                    with open(os.path.join(tmp, name), "wb") as fh:
+                        fh.write(data)
                 with self._lock():
                     if _holds(final, payload):  # another fetch of it got there first
-                        _touch(final / "series.json")
+                        _touch(os.path.join(final, "series.json"))
                         return final
                     self._replace(final, tmp)
                     tmp = None
@@ -68,11 +72,13 @@ class Store:
                     _remove_tree(tmp)
         return final
 
-    def _replace(self, final: Path, new: Path) -> None:
+    def _replace(self, final: str, new: str) -> None:
         """Put the directory `new` at `final`, moving the old copy aside and removing it."""
-        for stale in self.series_root.glob(f".{final.name}.old.*"):  # left by a run that was killed
-            _remove_tree(stale)
-        old = self.series_root / f".{final.name}.old.{os.urandom(4).hex()}"
+        stale_prefix = f".{os.path.basename(final)}.old."
+        for name in os.listdir(self.series_root):
+            if name.startswith(stale_prefix):  # left by a run that was killed
+                _remove_tree(os.path.join(self.series_root, name))
+        old = os.path.join(self.series_root, f"{stale_prefix}{os.urandom(4).hex()}")
         try:
             os.rename(final, old)
         except FileNotFoundError:
@@ -92,7 +98,7 @@ class Store:
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         """The store's write lock (the file .lock in the store); with no store yet, no lock."""
-        lock = self.root / ".lock"
+        lock = os.path.join(self.root, ".lock")
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
         except FileNotFoundError:
@@ -121,35 +127,38 @@ class Store:
     def make_latest(self, series_id: str) -> None:
         """The stored series becomes the latest fetched (the default SERIES of the next command);
         a store that cannot be written keeps its order."""
-        _touch(self.path(series_id) / "series.json")
+        _touch(os.path.join(self.path(series_id), "series.json"))
 
-    def save_result(self, series_id: str, name: str, data: Any) -> Path:
+    def save_result(self, series_id: str, name: str, data: Any) -> str:
         """Write <name>.json next to a stored series (temp file, then rename).
 
         Raises StoreError when the series is not stored or its directory cannot be written.
         """
-        target = self.path(series_id) / f"{name}.json"
-        if not target.parent.is_dir():
+        directory = self.path(series_id)
+        target = os.path.join(directory, f"{name}.json")
+        if not os.path.isdir(directory):
             raise StoreError(f"no stored series {series_id}")
         with self._writing():
             write_atomic(target, _json_bytes(data))
         return target
 
     def load_result(self, series_id: str, name: str) -> Any | None:
-        target = self.path(series_id) / f"{name}.json"
+        target = os.path.join(self.path(series_id), f"{name}.json")
         try:
-            return json.loads(target.read_text(encoding="utf-8"))
+            with open(target, encoding="utf-8") as fh:
+                return json.loads(fh.read())
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as e:
             raise StoreError(f"{target} is unreadable: {e}") from None
 
-    def _dirs(self) -> list[Path]:
+    def _dirs(self) -> list[str]:
         """The series directories, newest fetch first (nothing is read)."""
-        if not self.series_root.is_dir():
+        if not os.path.isdir(self.series_root):
             return []
         try:
-            dirs = [d for d in self.series_root.iterdir() if not d.name.startswith(".") and d.is_dir()]
+            dirs = [d for d in (os.path.join(self.series_root, n) for n in os.listdir(self.series_root)
+                                if not n.startswith(".")) if os.path.isdir(d)]
         except OSError as e:
             raise StoreError(f"cannot read the store at {self.root}: {reason(e)}") from None
         dirs.sort(key=_fetched_at, reverse=True)
@@ -165,22 +174,24 @@ class Store:
                 continue
         return out
 
-    def _load_dir(self, d: Path) -> Series:
+    def _load_dir(self, d: str) -> Series:
+        where = os.path.join(d, "series.json")
         try:
-            data = json.loads((d / "series.json").read_text(encoding="utf-8"))
+            with open(where, encoding="utf-8") as fh:
+                data = json.loads(fh.read())
         except (OSError, ValueError) as e:
-            raise StoreError(f"{d / 'series.json'} is unreadable: {reason(e) if isinstance(e, OSError) else e}"
+            raise StoreError(f"{where} is unreadable: {reason(e) if isinstance(e, OSError) else e}"
                              ) from None
         version = data.get("schema_version") if isinstance(data, dict) else None
         if version != SCHEMA_VERSION:
             raise StoreError(
-                f"{d / 'series.json'} has schema version {version}, "
+                f"{where} has schema version {version}, "
                 f"this reviewtool reads {SCHEMA_VERSION}: fetch the series again"
             )
         try:
             return from_json(Series, data)
         except (TypeError, ValueError, KeyError, AttributeError, IndexError) as e:
-            raise StoreError(f"{d / 'series.json'} is damaged ({type(e).__name__}): fetch the series again"
+            raise StoreError(f"{where} is damaged ({type(e).__name__}): fetch the series again"
                              ) from None
 
     def find(self, key: str | None) -> Series:
@@ -198,8 +209,8 @@ class Store:
         if not dirs or key is None:
             raise StoreError(f"the store {self.root} is empty: run 'reviewtool fetch' first")
         if _NAME.fullmatch(key):
-            hits = [d for d in dirs if d.name.startswith(key)]
-            exact = [d for d in hits if d.name == key]
+            hits = [d for d in dirs if os.path.basename(d).startswith(key)]
+            exact = [d for d in hits if os.path.basename(d) == key]
             if exact or len(hits) == 1:
                 return self._load_dir((exact or hits)[0])
             if len(hits) > 1:
@@ -217,20 +228,20 @@ class Store:
         raise StoreError(f"no stored series matches '{key}' (see 'reviewtool list')")
 
 
-def _fetched_at(d: Path) -> float:
+def _fetched_at(d: str) -> float:
     """When the series in d was last fetched (0 when it cannot be told, or it just went away)."""
     try:
-        return (d / "series.json").stat().st_mtime
+        return os.stat(os.path.join(d, "series.json")).st_mtime
     except OSError:
         return 0.0
 
 
-def _holds(d: Path, files: dict[str, bytes]) -> bool:
+def _holds(d: str, files: dict[str, bytes]) -> bool:
     """Whether directory d has each of `files` with exactly these bytes."""
     chunk = 1 << 20
     for name, data in files.items():
         try:
-            with open(d / name, "rb") as fh:
+            with open(os.path.join(d, name), "rb") as fh:
                 if os.fstat(fh.fileno()).st_size != len(data):
                     return False
                 view = memoryview(data)
@@ -242,24 +253,24 @@ def _holds(d: Path, files: dict[str, bytes]) -> bool:
     return True
 
 
-def _touch(path: Path) -> None:
+def _touch(path: str) -> None:
     try:
         os.utime(path)
     except OSError:
         pass
 
 
-def _remove_tree(path: Path) -> None:
+def _remove_tree(path: str) -> None:
     import shutil  # only to remove a copy: a command that only reads or adds a series never does
 
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _fresh_dir(parent: Path, prefix: str) -> Path:
+def _fresh_dir(parent: str, prefix: str) -> str:
     """A new private directory in PARENT, as tempfile.mkdtemp makes it (without importing
     tempfile and shutil, 5 ms of a command that keeps one series)."""
     while True:
-        path = parent / f"{prefix}{os.urandom(6).hex()}"
+        path = os.path.join(parent, f"{prefix}{os.urandom(6).hex()}")
         try:
             os.mkdir(path, 0o700)
         except FileExistsError:

@@ -92,4 +92,4 @@ def test_each_command_reads_the_settings_afresh(tmp_path: Path, monkeypatch: pyt
     for name in ("one", "two"):
         glob.write_text(f"[reviewtool]\n\tstore = {tmp_path / name}\n")
         assert main(["list"]) == 0
-        assert config.store_dir() == tmp_path / name
+        assert config.store_dir() == str(tmp_path / name)

@@ -270,11 +270,13 @@ def test_the_raw_thread_is_written_as_b4_writes_it(tmp_path: Path) -> None:
 # What a local check of C code must not import: b4 and its network stack; gitpython; and
 # what only costs start-up time (dataclasses and inspect: records stand in; shutil,
 # tempfile and importlib.resources: argparse's width and tree_sitter_c's query files;
-# subprocess and threading, for two small git commands: spawn.py; the email package, with
-# socket and selectors behind it, for mail of the plain shape: fetch/lightmail.py).
+# subprocess and threading, for two small git commands: spawn.py; pathlib: paths.py; the
+# email package, with socket, selectors and urllib.parse behind it, for mail of the plain
+# shape: fetch/lightmail.py).
 NOT_IMPORTED = ("b4", "liblore", "requests", "dkim", "git", "dataclasses", "inspect", "shutil", "tempfile",
-                "importlib.resources", "subprocess", "threading")
-NOT_IMPORTED_FOR_PLAIN_MAIL = ("email", "email.utils", "email.message", "email.parser", "socket", "selectors")
+                "importlib.resources", "subprocess", "threading", "pathlib")
+NOT_IMPORTED_FOR_PLAIN_MAIL = ("email", "email.utils", "email.message", "email.parser", "socket", "selectors",
+                               "urllib.parse", "ipaddress")
 
 
 @pytest.mark.parametrize("author", ["Jörg Ünicode", "Pat Author"])

@@ -16,7 +16,7 @@ from reviewtool.check.rules import DEFAULT_RULES_DIR, Rule, RuleSet, load_rules
 from tests.check_helpers import dir_reader, series_from_file
 
 RULES = load_rules()
-CASES = DEFAULT_RULES_DIR / "cases"
+CASES = Path(DEFAULT_RULES_DIR) / "cases"
 
 
 def _run(rule: Rule, case: Path) -> list[str]:

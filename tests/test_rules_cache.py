@@ -24,7 +24,8 @@ def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _rewrite_cache(change: str) -> None:
     """Edit the stored cache: the title of every cached TEST-GOOD rule, or its validator stamp."""
-    path = cache_file()
+    found = cache_file()
+    path = None if found is None else Path(found)
     assert path is not None and path.is_file()
     stamp, entries = fingerprint(), cachefile.read("rule-packs.cache", fingerprint())
     assert isinstance(entries, dict)
@@ -40,7 +41,8 @@ def _rewrite_cache(change: str) -> None:
 def test_an_unchanged_pack_comes_from_the_cache(tmp_path: Path) -> None:
     d = write_pack(tmp_path, GOOD)
     first = load_rules([d], cache=True)
-    path = cache_file()
+    found = cache_file()
+    path = None if found is None else Path(found)
     assert path is not None and path.is_file()
     assert load_rules([d], cache=True) == first
     _rewrite_cache("title from the cache")
@@ -60,7 +62,8 @@ def test_the_literals_kept_with_the_rules_are_the_ones_worked_out_from_their_reg
     from reviewtool.check.rules import REGEX_KEYS
 
     ruleset = load_rules(cache=True)
-    path = cache_file()
+    found = cache_file()
+    path = None if found is None else Path(found)
     assert path is not None
     stored = cachefile.read("rule-packs.cache", fingerprint())
     assert isinstance(stored, dict)
@@ -93,7 +96,8 @@ def test_a_cache_of_another_validator_or_a_damaged_cache_is_not_used(tmp_path: P
     _rewrite_cache("stamp")
     rule = load_rules([d], cache=True).get("TEST-GOOD")
     assert rule is not None and rule.title == "A good rule"
-    path = cache_file()
+    found = cache_file()
+    path = None if found is None else Path(found)
     assert path is not None
     path.write_bytes(b"\x00not marshal data")
     rule = load_rules([d], cache=True).get("TEST-GOOD")
@@ -119,7 +123,8 @@ def test_check_reports_a_pack_edited_after_it_was_cached(tmp_path: Path, store: 
     d = write_pack(tmp_path, GOOD)
     assert main(["check", "--rules", str(d)]) == 2  # the store is empty, but the packs were loaded
     assert "the store" in capsys.readouterr().err
-    path = cache_file()
+    found = cache_file()
+    path = None if found is None else Path(found)
     assert path is not None
     assert str((d / "pack.toml").resolve()) in (cachefile.read("rule-packs.cache", fingerprint()) or {})
     pack = d / "pack.toml"

@@ -68,3 +68,16 @@ def test_clean_msgid_output_is_safe(text: str) -> None:
     except SourceError:
         return
     assert "@" in mid and not mid.startswith("-") and "<" not in mid and ">" not in mid
+
+
+def test_the_url_check_passes_over_only_urls_it_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """check_url takes the default lore URL without parsing it (urllib.parse is 3 ms of a
+    local check); the full check must accept it too."""
+    from reviewtool import config
+    from reviewtool.fetch import sources
+
+    assert config.DEFAULT_LORE_URL in sources._CHECKED
+    kept = set(sources._CHECKED)
+    monkeypatch.setattr(sources, "_CHECKED", set())
+    for url in kept:
+        assert sources.check_url(url) == url

@@ -21,7 +21,7 @@ def series(sid: str, msgid: str) -> Series:
 def test_find_by_id_prefix_msgid_and_latest(tmp_path: Path) -> None:
     store = Store(tmp_path)
     for i, (sid, mid) in enumerate([("abc123", "one@x"), ("abc124", "two@x"), ("abc12", "three@x")]):
-        path = store.save_series(series(sid, mid), {})
+        path = Path(store.save_series(series(sid, mid), {}))
         os.utime(path / "series.json", (1000 + i, 1000 + i))
     assert store.find(None).id == "abc12"
     assert store.find("abc12").id == "abc12"  # an exact id wins over being a prefix of others
@@ -68,9 +68,9 @@ def test_saving_one_series_from_many_places_at_once_never_fails_and_leaves_no_te
 
 def test_saving_an_identical_series_again_keeps_its_results_and_makes_it_the_latest(tmp_path: Path) -> None:
     store = Store(tmp_path)
-    first = store.save_series(series("abc123", "one@x"), {"am.mbox": b"x\n"})
+    first = Path(store.save_series(series("abc123", "one@x"), {"am.mbox": b"x\n"}))
     store.save_result("abc123", "rebase", {"onto": "v1"})
-    second = store.save_series(series("def456", "two@x"), {"am.mbox": b"y\n"})
+    second = Path(store.save_series(series("def456", "two@x"), {"am.mbox": b"y\n"}))
     os.utime(first / "series.json", (1000, 1000))
     os.utime(second / "series.json", (2000, 2000))
     assert store.find(None).id == "def456"
@@ -94,7 +94,7 @@ def test_a_directory_left_by_a_killed_save_goes_at_the_next_save(tmp_path: Path)
                                     '{"schema_version": 1, "patches": [{"index": "x"}]}'])
 def test_a_damaged_series_json_is_a_store_error_that_says_to_fetch_again(damage: str, tmp_path: Path) -> None:
     store = Store(tmp_path)
-    path = store.save_series(series("abc123", "one@x"), {})
+    path = Path(store.save_series(series("abc123", "one@x"), {}))
     (path / "series.json").write_text(damage)
     with pytest.raises(StoreError, match="fetch the series again"):
         store.find("abc123")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reviewtool.check.checklist import build_checklist
@@ -13,6 +12,7 @@ from reviewtool.model import CheckResult, DroppedFinding, Finding, Series
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
+    from pathlib import Path
 
     from reviewtool.check.project import TargetTree
 

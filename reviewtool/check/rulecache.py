@@ -13,7 +13,6 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from reviewtool import __version__, cachefile
@@ -25,10 +24,9 @@ _MAX_ENTRIES = 64
 _FIELDS = Rule._fields
 
 
-def cache_file() -> Path | None:
+def cache_file() -> str | None:
     """Where the cache lives (None when there is no home directory to put it in)."""
-    found = cachefile.path(_FILE)
-    return None if found is None else Path(found)
+    return cachefile.path(_FILE)
 
 
 def fingerprint() -> tuple[Any, ...]:
@@ -48,7 +46,7 @@ def fingerprint() -> tuple[Any, ...]:
 class PackCache:
     """The cache entries of one run: read once, looked up per pack, written back if changed."""
 
-    def __init__(self, path: Path | None, entries: dict[str, tuple[Any, ...]],
+    def __init__(self, path: str | None, entries: dict[str, tuple[Any, ...]],
                  stamp: tuple[Any, ...]) -> None:
         self.path = path
         self.entries = entries
@@ -62,10 +60,10 @@ class PackCache:
         kept = cachefile.read(_FILE, stamp)
         return cls(cache_file(), kept if isinstance(kept, dict) else {}, stamp)
 
-    def get(self, pack: Path, content: bytes) -> list[Rule] | None:
+    def get(self, pack: str, content: bytes) -> list[Rule] | None:
         """The rules of a pack validated with exactly these bytes, or None (the literals
         their regexes require go to check/literals.py)."""
-        entry = self.entries.get(str(pack.resolve()))
+        entry = self.entries.get(os.path.realpath(pack))
         if not isinstance(entry, tuple) or len(entry) != 3 or entry[0] != content or not isinstance(entry[2], dict):
             return None
         try:
@@ -75,10 +73,10 @@ class PackCache:
         literals.known(entry[2])
         return found
 
-    def put(self, pack: Path, content: bytes, validated: list[Rule]) -> None:
+    def put(self, pack: str, content: bytes, validated: list[Rule]) -> None:
         """Remember the rules validated from these bytes of a pack, and the literals their
         regexes require (worked out once, here)."""
-        key = str(pack.resolve())
+        key = os.path.realpath(pack)
         self.entries.pop(key, None)
         needs = {sources: literals.required(sources) for r in validated for k in REGEX_KEYS
                  if (sources := getattr(r, k))}

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from reviewtool import rx
@@ -21,16 +21,20 @@ from reviewtool.check.literals import required
 from reviewtool.check.patterns import alternation, compiled, glob_match
 from reviewtool.errors import RulesError
 from reviewtool.model import Category, Severity
+from reviewtool.paths import path_is, pathlib_form
 from reviewtool.record import NamedTuple
 
 if TYPE_CHECKING:
     from reviewtool.check.rulecache import PackCache
 
+    StrPath = str | os.PathLike[str]
+
 # The packs ship inside the package as package data (reviewtool/rules/*.toml), so a wheel
 # install finds them beside the code. Read as files: the package is never imported from a
 # zip, and importlib.resources would cost ~10 ms of start-up for nothing.
-DEFAULT_RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
-ANALYZERS_DIR = Path(__file__).resolve().parent / "analyzers"
+_HERE = os.path.dirname(os.path.realpath(__file__))
+DEFAULT_RULES_DIR = os.path.join(os.path.dirname(_HERE), "rules")
+ANALYZERS_DIR = os.path.join(_HERE, "analyzers")
 
 SCOPES = ("kernel", "any", "other")  # other: only kexec-tools/makedumpfile patches
 _ID_RE = r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+$"  # compiled when a pack is validated
@@ -175,19 +179,20 @@ def rule_meta(rule: Rule) -> dict[str, Any]:
     return out
 
 
-def pack_files(dirs: Iterable[Path]) -> list[Path]:
+def pack_files(dirs: Iterable[StrPath]) -> list[str]:
     """The `*.toml` packs directly inside each directory, sorted by name."""
-    out: list[Path] = []
-    for d in dirs:
-        if not d.is_dir():
+    out: list[str] = []
+    for given in dirs:
+        d = pathlib_form(os.fspath(given))
+        if not path_is(d, stat.S_ISDIR):
             raise RulesError(f"rules directory {d} does not exist")
         with os.scandir(d) as entries:
             names = sorted(e.name for e in entries if e.name.endswith(".toml") and e.is_file())
-        out.extend(d / name for name in names)
+        out.extend(os.path.join(d, name) for name in names)
     return out
 
 
-def load_rules(dirs: Sequence[Path] | None = None, extra: Sequence[Path] = (), *,
+def load_rules(dirs: Sequence[StrPath] | None = None, extra: Sequence[StrPath] = (), *,
                cache: bool = False) -> RuleSet:
     """Load and validate the packs in `dirs` (default: the shipped rules/) plus `extra` dirs.
 
@@ -215,19 +220,22 @@ def load_rules(dirs: Sequence[Path] | None = None, extra: Sequence[Path] = (), *
     return RuleSet(tuple(rules), tuple(shown))
 
 
-def _shown(path: Path) -> str:
+def _shown(path: str) -> str:
     """A pack's path as shown to users: relative to the project for the shipped packs."""
-    try:
-        return str(path.resolve().relative_to(DEFAULT_RULES_DIR.parent))
-    except ValueError:
-        return str(path)
+    inside = os.path.realpath(path)
+    top = os.path.dirname(DEFAULT_RULES_DIR)
+    if inside.startswith(top + "/"):
+        return inside[len(top) + 1:]
+    return path
 
 
-def load_pack(path: Path, cache: PackCache | None = None) -> list[Rule]:
+def load_pack(path: StrPath, cache: PackCache | None = None) -> list[Rule]:
     """Read one pack file and validate every rule in it (or take it from `cache`, unchanged)."""
+    path = pathlib_form(os.fspath(path))
     shown = _shown(path)
     try:
-        content = path.read_bytes()
+        with open(path, "rb") as fh:
+            content = fh.read()
     except OSError as e:
         raise RulesError(f"{shown}: cannot read the rule pack: {e.strerror}") from None
     if cache is not None:
@@ -354,7 +362,7 @@ def _check_matching(entry: dict[str, Any], lists: dict[str, tuple[str, ...]], an
     if analyzer is not None:
         if not rx.match(_ANALYZER_RE, analyzer):
             raise fail(f"analyzer '{analyzer}' is not a module name")
-        if not (ANALYZERS_DIR / f"{analyzer}.py").is_file():
+        if not path_is(os.path.join(ANALYZERS_DIR, f"{analyzer}.py"), stat.S_ISREG):
             raise fail(f"unknown analyzer '{analyzer}' (no reviewtool/check/analyzers/{analyzer}.py)")
         used = [k for k in (*_PATTERN_KEYS, "unless", "unless_message", "min_added") if entry.get(k)]
         if used:

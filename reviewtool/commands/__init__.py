@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING, Any
 
 from reviewtool import config
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from reviewtool.fetch import Fetched
 
 
-def keep(store: Store, got: Fetched) -> Path:
+def keep(store: Store, got: Fetched) -> str:
     """Store a fetched series with the raw thread (and its am-ready mbox, if it was made)."""
     return store.save_series(got.series, got.files())
 
@@ -38,7 +38,7 @@ def save_result(store: Store, series_id: str, name: str, data: Any, quiet: bool 
 def is_path(key: str) -> bool:
     """Whether SERIES names a file or directory (not a store id or message-id)."""
     try:
-        return Path(key).exists()
+        return os.path.exists(key)
     except (OSError, ValueError):  # a name too long to be a file, a directory we may not read
         return False
 

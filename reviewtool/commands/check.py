@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reviewtool import config
 from reviewtool.commands import is_path, save_result, series_for
@@ -15,6 +15,9 @@ from reviewtool.commands.checking import CheckOptions, add_jobs_flag, find_check
 from reviewtool.errors import ReviewtoolError, StoreError
 from reviewtool.model import ApplyResult, CheckResult, Series
 from reviewtool.report import FORMATS, console
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 FileText = Callable[[str], str | None]
 FAIL_ON = {"error": ("error",), "warning": ("error", "warning"), "never": ()}
@@ -59,7 +62,7 @@ def _ruleset(dirs: list[str], cache: bool = False) -> Any:
     """The shipped packs plus those in `dirs`; `cache`: reuse packs validated by an earlier run."""
     from reviewtool.check.rules import load_rules
 
-    return load_rules(extra=[Path(d).expanduser() for d in dirs], cache=cache)
+    return load_rules(extra=[os.path.expanduser(d) for d in dirs], cache=cache)
 
 
 def run_rules(args: argparse.Namespace) -> int:

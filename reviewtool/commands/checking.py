@@ -7,14 +7,17 @@ finding is pre-existing, or not, the same way whichever command ran.
 from __future__ import annotations
 
 import contextlib
+import stat
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reviewtool.model import ApplyResult, CheckResult, Series
+from reviewtool.paths import path_is
 from reviewtool.record import record
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from reviewtool.check.engine import FileText
     from reviewtool.check.project import TargetTree
     from reviewtool.rebase.blobs import BlobReader
@@ -107,7 +110,7 @@ def readers(apply: ApplyResult | None, repo: str | None
     """
     from reviewtool.errors import ReviewtoolError
 
-    if apply is not None and apply.repo and Path(apply.repo).is_dir():
+    if apply is not None and apply.repo and path_is(apply.repo, stat.S_ISDIR):
         from reviewtool.rebase.blobs import BlobReader
 
         base = apply.onto_commit or apply.base.commit
@@ -125,7 +128,7 @@ def readers(apply: ApplyResult | None, repo: str | None
             commits = tuple(c for c in (base, apply.result_commit) if c)
             yield post, old, _Tree(reader, commits) if commits else None
         return
-    if not (repo and Path(repo).is_dir()):
+    if not (repo and path_is(repo, stat.S_ISDIR)):
         yield None, None, None
         return
     from reviewtool.rebase.blobs import BlobReader

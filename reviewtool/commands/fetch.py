@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -49,7 +50,7 @@ def run_fetch(args: argparse.Namespace) -> int:
     if args.json:
         console.write(console.json_out(got.series))
         return 0
-    _print_series(got.series, args.quiet, stored_at=str(path.parent.parent))
+    _print_series(got.series, args.quiet, stored_at=os.path.dirname(os.path.dirname(path)))
     return 0
 
 

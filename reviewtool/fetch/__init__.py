@@ -6,7 +6,7 @@ is not wanted; everything else, and every network fetch, goes through b4 (fetch/
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING
 
 from reviewtool.errors import SourceError
@@ -119,7 +119,7 @@ def _through_b4(msgs: list[EmailMessage], revision: int | None, where: str, link
     return Fetched(series, am_mbox, _raw_thread(msgs, where))
 
 
-def series_from_mbox(path: str | Path, revision: int | None = None) -> Series:
+def series_from_mbox(path: str | os.PathLike[str], revision: int | None = None) -> Series:
     """Offline: the Series in an mbox file, maildir or patch directory (nothing is stored)."""
-    return fetch(str(path), revision=revision, lore_url="https://lore.kernel.org/all", offline=True,
+    return fetch(os.fspath(path), revision=revision, lore_url="https://lore.kernel.org/all", offline=True,
                  am=False).series

@@ -6,14 +6,18 @@ reads a plain posting from these messages without it).
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reviewtool.errors import SourceError
 from reviewtool.fetch import mbox
 from reviewtool.fetch.limits import INPUT_ENV, MAX_THREAD_MESSAGES, size
 from reviewtool.fetch.sources import Source
+from reviewtool.paths import entries, path_is, suffix
+
+_MAIL_SUFFIXES = (".patch", ".eml", ".mbox", ".mbx", ".diff")
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -31,16 +35,16 @@ def _refuse_size(what: str, limit: int) -> SourceError:
                        f"(the input size limit; {INPUT_ENV} sets it)")
 
 
-def _read(path: Path, budget: int) -> bytes:
+def _read(path: str, budget: int) -> bytes:
     try:
-        if path.stat().st_size > budget:
-            raise _refuse_size(str(path), budget)
-        with path.open("rb") as f:
+        if os.stat(path).st_size > budget:
+            raise _refuse_size(path, budget)
+        with open(path, "rb") as f:
             data = f.read(budget + 1)  # a file that grows while read is still bounded
     except OSError as e:
         raise SourceError(f"cannot read {path}: {e.strerror}") from None
     if len(data) > budget:
-        raise _refuse_size(str(path), budget)
+        raise _refuse_size(path, budget)
     return data
 
 
@@ -75,15 +79,17 @@ def read_raw(source: Source, *, max_bytes: int) -> list[bytes]:
     return raws
 
 
-def _files(source: Source) -> list[Path]:
-    assert source.path is not None
+def _files(source: Source) -> list[str]:
+    path = source.path
+    assert path is not None
     try:
         if source.kind == "maildir":
-            return sorted(p for sub in ("cur", "new") for p in (source.path / sub).iterdir() if p.is_file())
-        files = sorted(p for p in source.path.iterdir()
-                       if p.is_file() and p.suffix in (".patch", ".eml", ".mbox", ".mbx", ".diff"))
+            return sorted(f for sub in ("cur", "new") for f in entries(os.path.join(path, sub))
+                          if path_is(f, stat.S_ISREG))
+        files = sorted(f for f in entries(path) if path_is(f, stat.S_ISREG) and suffix(f) in _MAIL_SUFFIXES)
     except OSError as e:
         raise SourceError(f"cannot read {source.path}: {e.strerror}") from None
     if not files:
         raise SourceError(f"no .patch, .eml or .mbox files in {source.path}")
     return files
+
