@@ -386,6 +386,11 @@ _UNRENAMES = {v: k for k, v in _RENAMES.items()}
 
 def to_json(obj: Any) -> Any:
     """Plain JSON-able data from a model object (tuples become lists, `from_` -> `from`)."""
+    cls = type(obj)
+    if cls is str or cls is int or obj is None or cls is bool or cls is float:  # most of it: as it is
+        return obj
+    if cls is tuple or cls is list:
+        return [to_json(x) for x in obj]
     if is_record(obj) and not isinstance(obj, type):
         return {key: to_json(getattr(obj, name)) for name, key in _keys(type(obj))}
     if isinstance(obj, (list, tuple)):

@@ -382,7 +382,7 @@ class _Analyzers:
     def helper(self, jobs: int | None) -> Helper | None:
         """A helper process to share the analyzers with, when there are some and it may run:
         a tree's files are read through this process's git, so not with a tree."""
-        if len(self.names) < 2 or self.images:
+        if len(self.names) < 2 or self.images or jobs == 1:
             return None
         from reviewtool.check import helper
 
