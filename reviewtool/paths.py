@@ -41,10 +41,25 @@ def path_is(path: str, kind: Callable[[int], bool]) -> bool:
     return kind(mode)
 
 
+def exists(path: str) -> bool:
+    """`Path.exists()`: False when the path is not there; another error is raised."""
+    return path_is(path, _anything)
+
+
+def _anything(mode: int) -> bool:
+    return True
+
+
+def join(directory: str, name: str) -> str:
+    """`str(Path(directory) / name)` for a plain NAME: "." adds nothing."""
+    if directory == ".":
+        return name
+    return directory + name if directory.endswith("/") else f"{directory}/{name}"
+
+
 def entries(directory: str) -> list[str]:
     """The paths of a directory's entries, as `Path(directory).iterdir()` gives them."""
-    prefix = "" if directory == "." else directory if directory.endswith("/") else directory + "/"
-    return [prefix + name for name in os.listdir(directory)]
+    return [join(directory, name) for name in os.listdir(directory)]
 
 
 def suffix(path: str) -> str:

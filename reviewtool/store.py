@@ -13,6 +13,7 @@ import errno
 import fcntl
 import json
 import os
+import stat
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from reviewtool import rx
 from reviewtool.errors import StoreError
 from reviewtool.model import SCHEMA_VERSION, Series, from_json, to_json
 from reviewtool.outfiles import reason, write_atomic
-from reviewtool.paths import pathlib_form
+from reviewtool.paths import exists, join, path_is, pathlib_form
 
 _NAME = rx.compile(r"[\w-]+")  # could be a store id (a directory name) or a prefix of one
 
@@ -31,10 +32,10 @@ if TYPE_CHECKING:
 class Store:
     def __init__(self, root: StrPath) -> None:
         self.root = pathlib_form(os.fspath(root))
-        self.series_root = os.path.join(self.root, "series")
+        self.series_root = join(self.root, "series")
 
     def path(self, series_id: str) -> str:
-        return os.path.join(self.series_root, series_id)
+        return join(self.series_root, series_id)
 
     def save_series(self, series: Series, files: dict[str, bytes]) -> str:
         """Keep a series: series.json and `files` in <store>/series/<id>/, replaced in one rename.
@@ -50,20 +51,20 @@ class Store:
         with self._writing():
             with self._lock():  # under the lock: another save may be renaming `final` right now
                 if _holds(final, payload):
-                    _touch(os.path.join(final, "series.json"))  # a fetch again makes it the latest
+                    _touch(join(final, "series.json"))  # a fetch again makes it the latest
                     return final
-                if os.path.exists(final) and not os.access(final, os.W_OK):
+                if exists(final) and not os.access(final, os.W_OK):
                     raise PermissionError(errno.EACCES, "permission denied", final)
             os.makedirs(self.series_root, exist_ok=True)
             tmp: str | None = _fresh_dir(self.series_root, f".{series.id}.")
             try:
                 assert tmp is not None
                 for name, data in payload.items():
-                    with open(os.path.join(tmp, name), "wb") as fh:
+                    with open(join(tmp, name), "wb") as fh:
                         fh.write(data)
                 with self._lock():
                     if _holds(final, payload):  # another fetch of it got there first
-                        _touch(os.path.join(final, "series.json"))
+                        _touch(join(final, "series.json"))
                         return final
                     self._replace(final, tmp)
                     tmp = None
@@ -77,8 +78,8 @@ class Store:
         stale_prefix = f".{os.path.basename(final)}.old."
         for name in os.listdir(self.series_root):
             if name.startswith(stale_prefix):  # left by a run that was killed
-                _remove_tree(os.path.join(self.series_root, name))
-        old = os.path.join(self.series_root, f"{stale_prefix}{os.urandom(4).hex()}")
+                _remove_tree(join(self.series_root, name))
+        old = join(self.series_root, f"{stale_prefix}{os.urandom(4).hex()}")
         try:
             os.rename(final, old)
         except FileNotFoundError:
@@ -98,7 +99,7 @@ class Store:
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         """The store's write lock (the file .lock in the store); with no store yet, no lock."""
-        lock = os.path.join(self.root, ".lock")
+        lock = join(self.root, ".lock")
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
         except FileNotFoundError:
@@ -127,7 +128,7 @@ class Store:
     def make_latest(self, series_id: str) -> None:
         """The stored series becomes the latest fetched (the default SERIES of the next command);
         a store that cannot be written keeps its order."""
-        _touch(os.path.join(self.path(series_id), "series.json"))
+        _touch(join(self.path(series_id), "series.json"))
 
     def save_result(self, series_id: str, name: str, data: Any) -> str:
         """Write <name>.json next to a stored series (temp file, then rename).
@@ -135,30 +136,34 @@ class Store:
         Raises StoreError when the series is not stored or its directory cannot be written.
         """
         directory = self.path(series_id)
-        target = os.path.join(directory, f"{name}.json")
-        if not os.path.isdir(directory):
+        target = join(directory, f"{name}.json")
+        if not path_is(directory, stat.S_ISDIR):
             raise StoreError(f"no stored series {series_id}")
         with self._writing():
             write_atomic(target, _json_bytes(data))
         return target
 
     def load_result(self, series_id: str, name: str) -> Any | None:
-        target = os.path.join(self.path(series_id), f"{name}.json")
+        """<name>.json of a stored series; None when there is none (or no store to hold one:
+        a store that is a file or a symlink loop was already said to be unwritable)."""
+        target = join(self.path(series_id), f"{name}.json")
         try:
             with open(target, encoding="utf-8") as fh:
                 return json.loads(fh.read())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as e:
+        except OSError as e:
+            if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                return None
+            raise StoreError(f"{target} is unreadable: {reason(e)}") from None
+        except ValueError as e:
             raise StoreError(f"{target} is unreadable: {e}") from None
 
     def _dirs(self) -> list[str]:
         """The series directories, newest fetch first (nothing is read)."""
-        if not os.path.isdir(self.series_root):
+        if not path_is(self.series_root, stat.S_ISDIR):
             return []
         try:
-            dirs = [d for d in (os.path.join(self.series_root, n) for n in os.listdir(self.series_root)
-                                if not n.startswith(".")) if os.path.isdir(d)]
+            dirs = [d for d in (join(self.series_root, n) for n in os.listdir(self.series_root)
+                                if not n.startswith(".")) if path_is(d, stat.S_ISDIR)]
         except OSError as e:
             raise StoreError(f"cannot read the store at {self.root}: {reason(e)}") from None
         dirs.sort(key=_fetched_at, reverse=True)
@@ -175,7 +180,7 @@ class Store:
         return out
 
     def _load_dir(self, d: str) -> Series:
-        where = os.path.join(d, "series.json")
+        where = join(d, "series.json")
         try:
             with open(where, encoding="utf-8") as fh:
                 data = json.loads(fh.read())
@@ -231,7 +236,7 @@ class Store:
 def _fetched_at(d: str) -> float:
     """When the series in d was last fetched (0 when it cannot be told, or it just went away)."""
     try:
-        return os.stat(os.path.join(d, "series.json")).st_mtime
+        return os.stat(join(d, "series.json")).st_mtime
     except OSError:
         return 0.0
 
@@ -241,7 +246,7 @@ def _holds(d: str, files: dict[str, bytes]) -> bool:
     chunk = 1 << 20
     for name, data in files.items():
         try:
-            with open(os.path.join(d, name), "rb") as fh:
+            with open(join(d, name), "rb") as fh:
                 if os.fstat(fh.fileno()).st_size != len(data):
                     return False
                 view = memoryview(data)
@@ -270,7 +275,7 @@ def _fresh_dir(parent: str, prefix: str) -> str:
     """A new private directory in PARENT, as tempfile.mkdtemp makes it (without importing
     tempfile and shutil, 5 ms of a command that keeps one series)."""
     while True:
-        path = os.path.join(parent, f"{prefix}{os.urandom(6).hex()}")
+        path = join(parent, f"{prefix}{os.urandom(6).hex()}")
         try:
             os.mkdir(path, 0o700)
         except FileExistsError:

@@ -77,7 +77,7 @@ def test_text_output_is_the_golden_file_with_a_helper(store: str, capsys: pytest
     assert out == (SAMPLE.parent / "sample.txt").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "two"])
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1_0", "\u0663", " 2"])
 def test_a_bad_jobs_value_is_a_usage_error(store: str, capsys: pytest.CaptureFixture[str], value: str) -> None:
     assert main(["check", "--store", store, "--jobs", value]) == 2
     err = capsys.readouterr().err

@@ -357,3 +357,35 @@ def test_a_store_inside_a_read_only_directory_is_one_line(sandbox: Sandbox) -> N
     res = sandbox.run("fetch", str(MAIL), "--offline", "-q", "--store", str(probe / "store"))
     assert res.returncode == 2 and "permission denied" in res.stderr
     assert stat.S_IMODE(probe.stat().st_mode) == 0o555
+
+
+def test_a_store_that_cannot_be_entered_is_an_error_not_an_empty_store(sandbox: Sandbox) -> None:
+    assert sandbox.run("fetch", str(MAIL), "--offline", "-q").returncode == 0
+    sandbox.store.chmod(0o666)  # readable, but no search permission
+    for argv in (("list",), ("show",), ("check", "--no-checkpatch")):
+        res = sandbox.run(*argv)
+        assert res.returncode == 2, (argv, res.stdout, res.stderr)
+        assert "permission denied" in res.stderr and "empty" not in res.stderr + res.stdout, argv
+
+
+def test_a_store_that_is_a_file_only_costs_the_warning(sandbox: Sandbox) -> None:
+    (sandbox.root / "f").write_text("")
+    res = sandbox.run("check", str(MAIL), "--no-checkpatch", "--store", "f", "--json")
+    assert res.returncode in (0, 1), res.stderr
+    assert json.loads(res.stdout)["findings"] is not None
+    assert "series not kept" in res.stderr and "Errno" not in res.stderr
+
+
+def test_a_missing_file_is_named_as_one_not_as_a_store_miss(sandbox: Sandbox) -> None:
+    assert sandbox.run("fetch", str(MAIL), "--offline", "-q").returncode == 0
+    for key, why in (("./nothere.mbox", "no such file or directory"), ("sub/x", "no such file or directory")):
+        res = sandbox.run("check", key, "--no-checkpatch")
+        assert res.returncode == 2
+        assert res.stderr.strip().splitlines() == [f"reviewtool: error: cannot read {key}: {why}"]
+
+
+def test_check_of_a_closed_standard_input_is_one_line(sandbox: Sandbox) -> None:
+    res = sandbox.run("check", "-", "--no-checkpatch", stdin=None, then=lambda: os.close(0))
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines() == [
+        "reviewtool: error: standard input is closed: give SERIES as a file, or pipe a mail in"]

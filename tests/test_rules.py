@@ -165,3 +165,13 @@ def test_a_bad_extra_pack_makes_rules_and_check_exit_2_with_one_line(
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "pack.toml: rule TEST-GOOD: unknown severity 'loud'" in err[0]
+
+
+def test_packs_of_a_directory_given_as_dot_are_named_as_pathlib_does(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    d = write_pack(tmp_path, GOOD.replace('"TEST-GOOD"', '"KEXEC-MMU-STATE"'), "b.toml")
+    monkeypatch.chdir(d)
+    with pytest.raises(RulesError, match=r"^b\.toml: rule KEXEC-MMU-STATE: duplicate id"):
+        load_rules(extra=["."])
+    with pytest.raises(RulesError, match=r"^rules directory b\.toml is not a directory$"):
+        load_rules(extra=["./b.toml"])

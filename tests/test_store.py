@@ -99,3 +99,26 @@ def test_a_damaged_series_json_is_a_store_error_that_says_to_fetch_again(damage:
     with pytest.raises(StoreError, match="fetch the series again"):
         store.find("abc123")
     assert store.list() == []
+
+
+def test_paths_in_a_store_at_dot_are_spelled_as_pathlib_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = Store(".")
+    assert store.path("abc123") == "series/abc123" == str(Path(".") / "series" / "abc123")
+    assert store.save_series(series("abc123", "one@x"), {}) == "series/abc123"
+    (tmp_path / "series" / "abc123" / "rebase.json").write_text("{")
+    with pytest.raises(StoreError, match=r"^series/abc123/rebase.json is unreadable"):
+        store.load_result("abc123", "rebase")
+    assert Store("./s//").root == "s"
+
+
+def test_a_result_of_a_store_that_cannot_hold_one_is_none(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("")
+    assert Store(tmp_path / "f").load_result("abc123", "rebase") is None  # not a directory
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    assert Store(tmp_path / "loop").load_result("abc123", "rebase") is None
+
+
+def test_errors_other_than_not_there_are_not_taken_for_an_empty_store(tmp_path: Path) -> None:
+    with pytest.raises(OSError):  # a name longer than the file system takes: pathlib raised it too
+        Store(tmp_path / ("n" * 300)).list()

@@ -21,7 +21,7 @@ from reviewtool.check.literals import required
 from reviewtool.check.patterns import alternation, compiled, glob_match
 from reviewtool.errors import RulesError
 from reviewtool.model import Category, Severity
-from reviewtool.paths import path_is, pathlib_form
+from reviewtool.paths import exists, join, path_is, pathlib_form
 from reviewtool.record import NamedTuple
 
 if TYPE_CHECKING:
@@ -185,10 +185,10 @@ def pack_files(dirs: Iterable[StrPath]) -> list[str]:
     for given in dirs:
         d = pathlib_form(os.fspath(given))
         if not path_is(d, stat.S_ISDIR):
-            raise RulesError(f"rules directory {d} does not exist")
+            raise RulesError(f"rules directory {d} " + ("is not a directory" if exists(d) else "does not exist"))
         with os.scandir(d) as entries:
             names = sorted(e.name for e in entries if e.name.endswith(".toml") and e.is_file())
-        out.extend(os.path.join(d, name) for name in names)
+        out.extend(join(d, name) for name in names)
     return out
 
 

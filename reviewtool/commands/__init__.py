@@ -58,4 +58,30 @@ def series_for(key: str | None, store: Store, *, stdin: bool = False, quiet: boo
             except StoreError as e:
                 warn(f"series not kept: {e}", quiet)
         return got.series
-    return store.find(key)
+    try:
+        return store.find(key)
+    except StoreError:
+        if key is not None and _names_a_file(key):
+            raise StoreError(f"cannot read {key}: {_why_unreadable(key)}") from None
+        raise
+
+
+_MAIL_SUFFIXES = (".mbox", ".mbx", ".patch", ".eml", ".diff", ".txt")
+
+
+def _names_a_file(key: str) -> bool:
+    """Whether SERIES was meant as a file: a path with "/" or a mail file's suffix, not a
+    message-id (a store miss on it would be a confusing answer)."""
+    return "@" not in key and ("/" in key or key.endswith(_MAIL_SUFFIXES))
+
+
+def _why_unreadable(key: str) -> str:
+    try:
+        os.stat(key)
+    except OSError as e:
+        from reviewtool.outfiles import reason
+
+        return reason(e)
+    except ValueError:
+        return "not a file name"
+    return "not a file or directory"

@@ -48,17 +48,14 @@ def add_jobs_flag(p: Any) -> None:
     """--jobs, for the commands that check a series."""
     p.add_argument("-j", "--jobs", type=_jobs, metavar="N",
                    help="processes the check may use: with 2 or more, the analyzers run beside the pattern "
-                        "rules in a second process (default: 2 when a second CPU is free; 1 with a tree to "
-                        "read, or while checkpatch.pl runs)")
+                        "rules in a second process (default: 2 when a second CPU is free; always 1 with a "
+                        "rebase result's files to read, or while checkpatch.pl runs)")
 
 
 def _jobs(text: str) -> int:
     import argparse
 
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
+    value = int(text) if text.isascii() and text.isdigit() else 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number of processes (1 or more), not {text!r}")
     return value

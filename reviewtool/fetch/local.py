@@ -59,6 +59,8 @@ def read_raw(source: Source, *, max_bytes: int) -> list[bytes]:
     """The raw messages of a file, maildir, directory of .patch/.eml files, or stdin (as
     read_local reads them, before parsing)."""
     if source.kind == "stdin":
+        if sys.stdin is None:  # started with its standard input closed
+            raise SourceError("standard input is closed: give SERIES as a file, or pipe a mail in")
         data = sys.stdin.buffer.read(max_bytes + 1)
         if len(data) > max_bytes:
             raise _refuse_size("standard input", max_bytes)
