@@ -23,6 +23,7 @@ from reviewtool.model import Evidence, Finding, Patch, Series
 from reviewtool.record import NamedTuple, replace
 
 if TYPE_CHECKING:
+    from reviewtool.check.analyzers import Outcome
     from reviewtool.check.helper import Helper
 
 FileText = Callable[[str], str | None]
@@ -122,7 +123,7 @@ def run_engine(series: Series, ruleset: RuleSet, post_image: FileText | None = N
             outcomes = runner.outcomes(helper)
             if helper is not None:
                 timings["analyzers_shared"] = time.perf_counter() - t
-            raw.extend(_analyzer_findings(ruleset, outcomes, lambda i: kernel.get(i, True), notes, timings))
+            raw.extend(_analyzer_findings(ruleset, outcomes, runner.kernel, notes, timings))
     finally:
         if helper is not None:
             helper.close()
@@ -367,21 +368,22 @@ class _Analyzers:
                  post_image: FileText | None, base_image: FileText | None, kernel: dict[int, bool]) -> None:
         self.names = ruleset.analyzers
         self.images = post_image is not None or base_image is not None
-        self._args = (series, diffs, post_image, base_image, lambda i: kernel.get(i, True))
+        self.kernel: Callable[[int], bool] = lambda i: kernel.get(i, True)
+        self._args = (series, diffs, post_image, base_image)
         self._ctx: Any = None
 
-    def _run(self, index: int) -> Any:
-        from reviewtool.check import analyzers  # lazy: tree-sitter
+    def _run(self, index: int) -> Outcome:
+        from reviewtool.check import analyzers
 
         if self._ctx is None:
-            series, diffs, post_image, base_image, kernel = self._args
+            series, diffs, post_image, base_image = self._args
             self._ctx = analyzers.AnalyzerContext(series=series, diffs=diffs, post_image=post_image,
-                                                  base_image=base_image, kernel_patch=kernel)
+                                                  base_image=base_image, kernel_patch=self.kernel)
         return analyzers.outcome(self.names[index], self._ctx)
 
     def helper(self, jobs: int | None) -> Helper | None:
         """A helper process to share the analyzers with, when there are some and it may run:
-        a tree's files are read through this process's git, so not with a tree."""
+        not when the analyzers read a rebase result's files (through this process's git)."""
         if len(self.names) < 2 or self.images or jobs == 1:
             return None
         from reviewtool.check import helper
@@ -392,7 +394,7 @@ class _Analyzers:
 
         return helper.Helper.start(len(self.names), lambda i: analyzers.encode(self._run(i)))
 
-    def outcomes(self, helper: Helper | None) -> list[Any]:
+    def outcomes(self, helper: Helper | None) -> list[Outcome]:
         """Each analyzer's outcome, in order (with the helper: whichever process ran it)."""
         if helper is None:
             return [self._run(i) for i in range(len(self.names))]
@@ -401,7 +403,7 @@ class _Analyzers:
         return helper.finish(self._run, lambda _, data: analyzers.decode(data))
 
 
-def _analyzer_findings(ruleset: RuleSet, outcomes: list[Any], kernel: Callable[[int], bool], notes: list[str],
+def _analyzer_findings(ruleset: RuleSet, outcomes: list[Outcome], kernel: Callable[[int], bool], notes: list[str],
                        timings: dict[str, float]) -> list[lineage.Raw]:
     out: list[lineage.Raw] = []
     for name, found in zip(ruleset.analyzers, outcomes, strict=True):

@@ -66,13 +66,12 @@ def series_for(key: str | None, store: Store, *, stdin: bool = False, quiet: boo
         raise
 
 
-_MAIL_SUFFIXES = (".mbox", ".mbx", ".patch", ".eml", ".diff", ".txt")
-
-
 def _names_a_file(key: str) -> bool:
     """Whether SERIES was meant as a file: a path with "/" or a mail file's suffix, not a
     message-id (a store miss on it would be a confusing answer)."""
-    return "@" not in key and ("/" in key or key.endswith(_MAIL_SUFFIXES))
+    from reviewtool.fetch.local import MAIL_SUFFIXES
+
+    return "@" not in key and ("/" in key or key.endswith(MAIL_SUFFIXES))
 
 
 def _why_unreadable(key: str) -> str:

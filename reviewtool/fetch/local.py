@@ -17,7 +17,7 @@ from reviewtool.fetch.limits import INPUT_ENV, MAX_THREAD_MESSAGES, size
 from reviewtool.fetch.sources import Source
 from reviewtool.paths import entries, path_is, suffix
 
-_MAIL_SUFFIXES = (".patch", ".eml", ".mbox", ".mbx", ".diff")
+MAIL_SUFFIXES = (".patch", ".eml", ".mbox", ".mbx", ".diff")  # the files of a directory that are read
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -88,7 +88,7 @@ def _files(source: Source) -> list[str]:
         if source.kind == "maildir":
             return sorted(f for sub in ("cur", "new") for f in entries(os.path.join(path, sub))
                           if path_is(f, stat.S_ISREG))
-        files = sorted(f for f in entries(path) if path_is(f, stat.S_ISREG) and suffix(f) in _MAIL_SUFFIXES)
+        files = sorted(f for f in entries(path) if path_is(f, stat.S_ISREG) and suffix(f) in MAIL_SUFFIXES)
     except OSError as e:
         raise SourceError(f"cannot read {source.path}: {e.strerror}") from None
     if not files:
