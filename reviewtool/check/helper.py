@@ -149,14 +149,15 @@ class Helper:
             self._messages()
 
     def _messages(self) -> None:
-        buf = self._buffer
-        while len(buf) >= _HEADER:
-            kind, index, size = buf[0], int.from_bytes(buf[1:5], "little"), int.from_bytes(buf[5:9], "little")
-            end = _HEADER + size
+        buf, at = self._buffer, 0
+        while len(buf) - at >= _HEADER:
+            kind = buf[at]
+            index = int.from_bytes(buf[at + 1:at + 5], "little")
+            end = at + _HEADER + int.from_bytes(buf[at + 5:at + 9], "little")
             if len(buf) < end:
                 break
-            body = buf[_HEADER:end]
-            buf = buf[end:]
+            body = buf[at + _HEADER:end]
+            at = end
             try:
                 if kind == _CLAIM:
                     self.claimed = max(self.claimed, index)
@@ -168,7 +169,7 @@ class Helper:
                         self.regexes = found
             except (ValueError, EOFError, TypeError):  # unreadable: the job is run here
                 pass
-        self._buffer = buf
+        self._buffer = buf[at:]  # what is left of a message not yet whole (copied once a read)
 
     def close(self) -> None:
         """Stop the helper if it still runs, and reap it (on every path: an error, Ctrl-C)."""
@@ -182,14 +183,10 @@ class Helper:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-            while True:
-                try:
-                    os.waitpid(pid, 0)
-                except InterruptedError:
-                    continue
-                except ChildProcessError:
-                    pass
-                break
+            try:
+                os.waitpid(pid, 0)  # (an interrupted wait is retried by Python itself)
+            except ChildProcessError:
+                pass
 
 
 def _widen(fd: int) -> None:
