@@ -170,3 +170,43 @@ def v17_with_v16_replies() -> list[bytes]:
     out.append(mail("Re: [PATCH v16 1/2] arm64: kexec: step 1", "20210802-bob@example.org", sender=BOB,
                     date="Mon, 02 Aug 2021 10:00:00 +0000", reply_to=v16_p1, body="> Step 1.\n\nWhy?\n"))
     return out
+
+
+def series_with_a_later_fix_in_reply() -> list[bytes]:
+    """A v2 series of three patches with its cover letter, and weeks later somebody else's
+    one-patch fix posted in reply to patch 2 (as on linux-arm-kernel: a coresight v2 11-patch
+    thread that ends with "[PATCH] coresight: etm4x: Fix BMVAL misuse")."""
+    cover = "20190829-0-alice@example.org"
+    out = [mail("[PATCH v2 0/3] coresight: etm4x: Fixes for the sysfs API", cover,
+                date="Thu, 29 Aug 2019 10:00:00 +0000", body="Three fixes.\n")]
+    for i in (1, 2, 3):
+        out.append(mail(f"[PATCH v2 {i}/3] coresight: etm4x: fix {i}", f"20190829-{i}-alice@example.org",
+                        date="Thu, 29 Aug 2019 10:00:00 +0000", reply_to=cover,
+                        body=patch_body(f"Fix {i}.", diff(f"drivers/hwtracing/coresight/f{i}.c"))))
+    out.append(mail("[PATCH] coresight: etm4x: Fix BMVAL misuse", "20191026-carol@example.org", sender=CAROL,
+                    date="Sat, 26 Oct 2019 20:26:33 +0000", reply_to="20190829-2-alice@example.org",
+                    body=patch_body("BMVAL.", diff("drivers/hwtracing/coresight/f2.c", "a", "b"), CAROL)))
+    return out
+
+
+def series_with_applied_notices() -> list[bytes]:
+    """A 2-patch v3 series and, for each patch, the maintainer script's notice that it was
+    applied, with the commit attached (as Mark Brown's spi/regulator/ASoC trees send them)."""
+    cover = "20190520-0-alice@example.org"
+    out = [mail("[PATCH v3 0/2] spi: Convert to YAML schemas", cover, date="Mon, 20 May 2019 16:50:32 +0200",
+                body="Two conversions.\n")]
+    for i, name in ((1, "spi: sun4i: Add YAML schemas"), (2, "spi: sun6i: Add YAML schemas")):
+        pid = f"20190520-{i}-alice@example.org"
+        d = diff(f"Documentation/devicetree/bindings/spi/sun{i}.yaml")
+        out.append(mail(f"[PATCH v3 {i}/2] dt-bindings: {name}", pid, date="Mon, 20 May 2019 16:50:33 +0200",
+                        reply_to=cover, body=patch_body("Switch the binding to YAML.", d)))
+        out.append(mail(f'Applied "{name}" to the spi tree', f"20190521-{i}-broonie@example.org",
+                        sender="Mark Maintainer <broonie@example.org>", date="Tue, 21 May 2019 21:33:09 +0100",
+                        reply_to=pid,
+                        body=(f"The patch\n\n   {name}\n\nhas been applied to the spi tree at\n\n"
+                              "   https://git.kernel.org/pub/scm/linux/kernel/git/broonie/spi.git for-5.3\n\n"
+                              "Thanks,\nMark\n\n"
+                              f">From 3133f5c24305c31ef2805a7eb05fc18a664836d3 Mon Sep 17 00:00:00 2001\n"
+                              f"From: {ALICE}\nDate: Mon, 20 May 2019 16:50:34 +0200\nSubject: [PATCH] {name}\n\n"
+                              + patch_body("Switch the binding to YAML.", d))))
+    return out

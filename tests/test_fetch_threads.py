@@ -67,6 +67,26 @@ def test_an_older_higher_numbered_different_patch_is_not_a_newer_revision(tmp_pa
     assert "also in the thread, other patches (not revisions of this series): v6" in s.warnings
 
 
+def test_a_later_one_patch_fix_in_reply_does_not_take_the_thread_from_its_series(tmp_path: Path) -> None:
+    s = read(tmp_path, ft.series_with_a_later_fix_in_reply())  # b4 takes the fix: it was posted last
+    assert (s.revision, s.subject, len(s.patches)) == (2, "coresight: etm4x: Fixes for the sysfs API", 3)
+    assert "also in the thread, other patches (not revisions of this series): v1" in s.warnings
+    fix = read(tmp_path, ft.series_with_a_later_fix_in_reply(), revision=1)
+    assert names(fix) == [(1, "coresight: etm4x: Fix BMVAL misuse")]
+
+
+def test_an_applied_notice_with_the_commit_attached_is_a_reply_not_a_patch(tmp_path: Path) -> None:
+    s = read(tmp_path, ft.series_with_applied_notices())
+    assert (s.revision, s.subject) == (3, "spi: Convert to YAML schemas")
+    assert names(s) == [(1, "dt-bindings: spi: sun4i: Add YAML schemas"),
+                        (2, "dt-bindings: spi: sun6i: Add YAML schemas")]
+    assert s.other_revisions == ()
+    notices = [r for r in s.replies if r.kind == "applied"]
+    assert sorted((r.patch_index, r.subject) for r in notices) == [
+        (1, 'Applied "spi: sun4i: Add YAML schemas" to the spi tree'),
+        (2, 'Applied "spi: sun6i: Add YAML schemas" to the spi tree')]
+
+
 def test_a_later_revision_of_the_same_series_still_warns(tmp_path: Path) -> None:
     s = read(tmp_path, ft.v17_with_v16_replies(), revision=16)
     assert "a newer revision is in the thread: v17 (use -v 17)" in s.warnings

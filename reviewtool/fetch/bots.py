@@ -38,6 +38,11 @@ _APPLIED = rx.compile(
     r"^\s*(?:(?:applied|queued|pushed|picked up|merged)\b[^\n]{0,120}\b(?:thanks?|thank you)\b"
     r"|(?:thanks?|thank you)[,!. ]+(?:applied|queued|pushed|picked up|merged)\b"
     r"|This (?:patch|series) was applied to\b)", re.I | re.M)
+# A maintainer's script telling the author a patch was applied, the commit attached
+# ('Applied "spi: sun4i: Add YAML schemas" to the spi tree': "The patch ... has been
+# applied to the spi tree at ...", then the commit as git format-patch writes it).
+_APPLIED_SUBJECT = rx.compile(r'^\s*Applied "[^"\n]+" to the [\w./+-]+ tree\b', re.I)
+_APPLIED_TO_TREE = rx.compile(r"^\s*has been applied to the [\w./+-]+ tree\b", re.I | re.M)
 _DIFF = rx.compile(r"^(?:diff --git |--- \S+\n\+\+\+ )", re.M)
 _TRAILER = rx.compile(r"^(Reported-by|Signed-off-by):\s*(.+)$", re.I | re.M)
 
@@ -120,7 +125,14 @@ def bot_kind(msg: EmailMessage | LightMessage) -> BotKind | None:
         return "robot-suggestion"
     if (is_reply or replying) and not _DIFF.search(own) and _APPLIED.search(own):
         return "applied"
+    if replying and (_APPLIED_SUBJECT.match(subject) or _APPLIED_TO_TREE.search(own[:2000])):
+        return "applied"  # the commit it carries is the applied patch, not a new one
     return None
+
+
+def carries_patch(msg: EmailMessage | LightMessage) -> bool:
+    """Whether msg holds a diff of its own (not quoted): b4 would take it for a patch."""
+    return _DIFF.search(_unquoted(_text(msg))) is not None
 
 
 _SCISSORS = rx.compile(r"^\s*-{2,}\s*(?:>8|8<)\s*-{2,}\s*$|^\s*>8\s*$", re.M)

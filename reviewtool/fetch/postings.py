@@ -40,6 +40,7 @@ class Loaded(NamedTuple):
     unreadable_numbers: list[str]  # "10000/10001": patch numbers b4 cannot read
     too_deep: list[Any]  # b4.LoreMessage of the replies kept out of the mailbox (too deep)
     bots: list[tuple[Any, str]]  # (b4.LoreMessage, bots.BotKind) of bot patches kept out of the mailbox
+    # (robot suggestions, commit notifications, applied notices that attach the commit)
     named_ids: list[str]  # message-ids given to mails that had none (git format-patch files)
     kinds: dict[str, str]  # message-id -> bots.BotKind of the bot and bookkeeping mails
 
@@ -171,7 +172,7 @@ def load(msgs: list[EmailMessage], source: str, unreadable: mbox.Unreadable) -> 
             kind = bots.bot_kind(msg)
             if kind is not None:
                 kinds[mid] = kind
-            if kind in ("robot-suggestion", "commit-notification"):
+            if kind in ("robot-suggestion", "commit-notification") or (kind == "applied" and bots.carries_patch(msg)):
                 kept_out.append((b4.LoreMessage(msg), kind))
             elif depth[mid] > MAX_REPLY_DEPTH and mid not in slots:
                 too_deep.append(b4.LoreMessage(msg))

@@ -102,6 +102,30 @@ def same_series(lser: Any, other: Any) -> bool:
                 and min(p.date for p in firsts) >= min(p.date for p in ours))
 
 
+def thread_revision(lmbx: Any) -> int | None:
+    """The revision a thread is about. b4 takes the one posted last; but a thread about an
+    11-patch series that ends with somebody's one-patch fix in reply (another author, another
+    subject: not a revision of it, nor it of the fix) is about the series. So: b4's pick,
+    unless a revision that is not one of its own has more patches; then the largest of those
+    (the later if equal). A one-patch v2 resent in reply to a v1 series is the same author's
+    and stays b4's pick (b4 fills it up from v1)."""
+    latest = lmbx.get_latest_revision()
+    if latest is None:
+        return None
+    size = {r: sum(1 for p in lser.patches[1:] if p is not None) for r, lser in lmbx.series.items()}
+    mine = lmbx.series[latest]
+    others = [r for r in lmbx.series if r != latest and size[r] > size[latest]
+              and not same_series(mine, lmbx.series[r]) and not same_series(lmbx.series[r], mine)]
+    if not others:
+        return int(latest)
+    return int(max(others, key=lambda r: (size[r], _posted(lmbx.series[r]))))
+
+
+def _posted(lser: Any) -> float:
+    when = lser.submission_date
+    return when.timestamp() if when is not None else 0.0
+
+
 def _warnings(lser: Any, loaded: postings.Loaded, missing: list[int], revisions: list[int],
               unreadable: mbox.Unreadable) -> list[str]:
     warnings = [w for w in (missing_warning(missing, lser.expected),
@@ -147,6 +171,8 @@ def build_series(msgs: list[EmailMessage], revision: int | None, source: str,
         have = ", ".join(f"v{r}" for r in revisions)
         raise SourceError(f"no v{revision} in {source} (it has {have})")
     _prime_patch_ids(lmbx)
+    if revision is None and len(revisions) > 1:
+        revision = thread_revision(lmbx)
     try:
         lser = lmbx.get_series(revision=revision, codereview_trailers=False)
     except SystemExit:
